@@ -1,0 +1,2 @@
+//! CRUD benchmark (placeholder until the benchmark lands).
+fn main() {}

@@ -1,0 +1,214 @@
+//! The `DataFlow` handle: one type for every backend.
+
+use std::sync::{Arc, RwLock};
+
+use crate::backend::{Backend, Connection};
+use crate::descriptor::ModelDescriptor;
+use crate::dialect::Dialect;
+use crate::error::{Error, Result};
+use crate::migrate::{plan_creates, MigrateOptions, MigrationReport, RiskLevel};
+use crate::model::Model;
+use crate::schema::Schema;
+
+/// A database with registered models. Cheap to clone (an `Arc`), `Send + Sync`,
+/// with pooled connections inside: share one handle across threads.
+#[derive(Clone)]
+pub struct DataFlow {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    backend: Box<dyn Backend>,
+    dialect: &'static dyn Dialect,
+    models: RwLock<Vec<&'static ModelDescriptor>>,
+}
+
+impl std::fmt::Debug for DataFlow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DataFlow")
+            .field("dialect", &self.inner.dialect.name())
+            .field(
+                "models",
+                &self.models().iter().map(|m| m.name).collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+impl DataFlow {
+    /// Wraps a backend. Backend crates call this from `open` / `connect`.
+    pub fn new(backend: impl Backend) -> Self {
+        let dialect = backend.dialect();
+        DataFlow {
+            inner: Arc::new(Inner {
+                backend: Box::new(backend),
+                dialect,
+                models: RwLock::new(Vec::new()),
+            }),
+        }
+    }
+
+    /// The backend.
+    pub fn backend(&self) -> &dyn Backend {
+        &*self.inner.backend
+    }
+
+    /// The backend's SQL dialect.
+    pub fn dialect(&self) -> &'static dyn Dialect {
+        self.inner.dialect
+    }
+
+    /// Registers a model so `auto_migrate` manages its table. Registering the same
+    /// model again does nothing; two models claiming one table is an error.
+    pub fn register<M: Model>(&self) -> Result<()> {
+        self.register_all(&[M::DESCRIPTOR])
+    }
+
+    /// Registers several models at once: `db.register_all(models![User, Post])`.
+    pub fn register_all(&self, models: &[&'static ModelDescriptor]) -> Result<()> {
+        let mut registered = self
+            .inner
+            .models
+            .write()
+            .map_err(|_| Error::Database("model registry poisoned".into()))?;
+        for &m in models {
+            if let Some(other) = registered.iter().find(|r| r.table == m.table) {
+                if std::ptr::eq(*other, m) {
+                    continue;
+                }
+                return Err(Error::InvalidInput(format!(
+                    "models {} and {} both map to table {}",
+                    other.name, m.name, m.table
+                )));
+            }
+            registered.push(m);
+        }
+        Ok(())
+    }
+
+    /// The registered models, in registration order.
+    pub fn models(&self) -> Vec<&'static ModelDescriptor> {
+        self.inner
+            .models
+            .read()
+            .map(|m| m.clone())
+            .unwrap_or_default()
+    }
+
+    /// The schema the registered models declare, normalised for this dialect.
+    pub fn target_schema(&self) -> Schema {
+        let mut s = Schema::from_descriptors(self.models());
+        self.dialect().normalize(&mut s);
+        s
+    }
+
+    /// The live schema, normalised for this dialect.
+    pub fn describe(&self) -> Result<Schema> {
+        self.with_conn(|c| self.describe_with(c))
+    }
+
+    fn describe_with(&self, conn: &mut dyn Connection) -> Result<Schema> {
+        let mut s = self.inner.backend.describe(conn)?;
+        self.dialect().normalize(&mut s);
+        Ok(s)
+    }
+
+    /// The plan `auto_migrate` would apply, without applying it.
+    pub fn plan(&self) -> Result<MigrationReport> {
+        self.auto_migrate(MigrateOptions::default().dry_run(true))
+    }
+
+    /// Reconciles the database with the registered models; see [`MigrateOptions`].
+    ///
+    /// Planning happens inside the same write transaction that applies the plan, so
+    /// a second process that races this one waits, then finds nothing to do.
+    pub fn auto_migrate(&self, options: MigrateOptions) -> Result<MigrationReport> {
+        let target = self.target_schema();
+        let dialect = self.dialect();
+        if options.dry_run {
+            let live = self.describe()?;
+            let steps = plan_creates(&live, &target, dialect, &options)?;
+            return Ok(MigrationReport {
+                applied: false,
+                version: None,
+                steps,
+            });
+        }
+        self.with_tx(|conn| {
+            let live = self.describe_with(conn)?;
+            let steps = plan_creates(&live, &target, dialect, &options)?;
+            let ceiling = options.risk_ceiling();
+            let refused: Vec<String> = steps
+                .iter()
+                .filter(|s| s.risk > ceiling || s.blocked.is_some())
+                .map(|s| format!("{} {} ({}): {}", s.operation, s.table, s.risk, s.reason))
+                .collect();
+            if !refused.is_empty() {
+                return Err(Error::MigrationRefused { steps: refused });
+            }
+            for step in &steps {
+                for sql in &step.sql_up {
+                    tracing::debug!(target: "dataflow::migrate", sql = %sql, "apply");
+                    conn.batch_execute(sql)?;
+                }
+            }
+            let applied = !steps.is_empty();
+            if applied {
+                tracing::info!(target: "dataflow::migrate", steps = steps.len(), "applied");
+            }
+            Ok(MigrationReport {
+                applied,
+                version: None,
+                steps,
+            })
+        })
+    }
+
+    /// `Ok(())` when the live database matches the registered models, otherwise
+    /// `Error::Drift` naming each difference. For tests and CI.
+    pub fn check(&self) -> Result<()> {
+        let report = self.plan()?;
+        if report.steps.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Drift {
+                differences: report
+                    .steps
+                    .iter()
+                    .map(|s| format!("{}: {} ({})", s.table, s.operation, s.detail))
+                    .collect(),
+            })
+        }
+    }
+
+    /// The highest risk the default options accept.
+    pub fn default_risk_ceiling() -> RiskLevel {
+        RiskLevel::Safe
+    }
+
+    /// Runs `f` with a pooled connection.
+    pub fn with_conn<R>(&self, f: impl FnOnce(&mut dyn Connection) -> Result<R>) -> Result<R> {
+        let mut f = Some(f);
+        let mut out = None;
+        self.inner.backend.with_connection(&mut |c| {
+            if let Some(f) = f.take() {
+                out = Some(f(c)?);
+            }
+            Ok(())
+        })?;
+        out.ok_or_else(|| Error::Database("connection callback did not run".into()))
+    }
+
+    /// Runs `f` in a write transaction: committed on `Ok`, rolled back on `Err`.
+    pub fn with_tx<R>(&self, f: impl FnOnce(&mut dyn Connection) -> Result<R>) -> Result<R> {
+        let mut f = Some(f);
+        let mut out = None;
+        self.inner.backend.with_transaction(&mut |c| {
+            if let Some(f) = f.take() {
+                out = Some(f(c)?);
+            }
+            Ok(())
+        })?;
+        out.ok_or_else(|| Error::Database("transaction callback did not run".into()))
+    }
+}

@@ -1,0 +1,182 @@
+//! Static model descriptors: what the derive emits, and everything downstream reads.
+//!
+//! Descriptors are plain data built at compile time. The runtime never parses
+//! attributes or builds identifiers from user input: every table and column name
+//! used in SQL comes from here.
+
+use crate::statement::StatementCache;
+use crate::value::LogicalType;
+
+/// Describes one model (one table).
+#[derive(Debug)]
+pub struct ModelDescriptor {
+    /// The Rust struct name (`User`).
+    pub name: &'static str,
+    /// The table name (`users`).
+    pub table: &'static str,
+    /// A previous table name, from `#[dataflow(renamed_from = "...")]`.
+    pub renamed_from: Option<&'static str>,
+    /// Every column of the table, in declaration order; managed columns
+    /// (`created_at`, `updated_at`, `deleted_at`) that the struct does not declare
+    /// come last.
+    pub columns: &'static [ColumnDescriptor],
+    /// Index into `columns` of the primary key.
+    pub primary_key: usize,
+    /// Indexes declared on the model or its fields (unique fields included).
+    pub indexes: &'static [IndexDescriptor],
+    /// Foreign keys.
+    pub foreign_keys: &'static [ForeignKeyDescriptor],
+    /// `#[dataflow(timestamps)]`: managed `created_at` / `updated_at`.
+    pub timestamps: bool,
+    /// `#[dataflow(soft_delete)]`: `deleted_at`, rows with it set are hidden from reads.
+    pub soft_delete: bool,
+    /// SQL built once per dialect for this model's fixed statements.
+    #[doc(hidden)]
+    pub statements: StatementCache,
+}
+
+/// Describes one column.
+#[derive(Debug)]
+pub struct ColumnDescriptor {
+    /// The column name in the database.
+    pub name: &'static str,
+    /// The Rust field name, or `None` for a managed column the struct does not declare.
+    pub field: Option<&'static str>,
+    /// Logical type.
+    pub ty: LogicalType,
+    /// Whether NULL is allowed (`Option<T>` fields).
+    pub nullable: bool,
+    /// Part of the primary key.
+    pub primary_key: bool,
+    /// Values assigned by the database (integer primary keys).
+    pub auto_increment: bool,
+    /// A single-column unique constraint.
+    pub unique: bool,
+    /// `max_length = N` for text columns.
+    pub max_length: Option<u32>,
+    /// The SQL default, if any.
+    pub default: Option<DefaultValue>,
+    /// A previous column name, from `renamed_from`.
+    pub renamed_from: Option<&'static str>,
+    /// Whether dataflow manages the value (timestamps, soft delete).
+    pub managed: Option<Managed>,
+}
+
+impl ColumnDescriptor {
+    /// Whether the user supplies this column's value on insert.
+    pub fn is_user_writable(&self) -> bool {
+        self.managed.is_none()
+    }
+}
+
+/// Columns whose values dataflow sets itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[allow(clippy::enum_variant_names)] // mirrors the column names
+pub enum Managed {
+    /// Set on insert.
+    CreatedAt,
+    /// Set on insert and every update.
+    UpdatedAt,
+    /// Set by a soft delete.
+    DeletedAt,
+}
+
+/// A column default, as declared with `#[dataflow(default = ...)]`.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "value")]
+pub enum DefaultValue {
+    /// `default = true`
+    Bool(bool),
+    /// `default = 42`
+    Int(i64),
+    /// `default = 1.5`
+    Float(f64),
+    /// `default = "text"`
+    Text(&'static str),
+    /// A JSON document (text form, validated at compile time).
+    Json(&'static str),
+    /// An exact decimal (text form).
+    Decimal(&'static str),
+    /// `default = "now"` on a date/time field: the current timestamp.
+    CurrentTimestamp,
+}
+
+/// An index over one or more columns.
+#[derive(Debug)]
+pub struct IndexDescriptor {
+    /// Index name (given, or derived as `ix_<table>_<cols>` / `ux_<table>_<cols>`).
+    pub name: &'static str,
+    /// Column names, in order.
+    pub columns: &'static [&'static str],
+    /// Whether the index enforces uniqueness.
+    pub unique: bool,
+}
+
+/// Referential action of a foreign key.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum FkAction {
+    /// `NO ACTION` (the SQL default).
+    #[default]
+    NoAction,
+    /// `RESTRICT`
+    Restrict,
+    /// `CASCADE`
+    Cascade,
+    /// `SET NULL`
+    SetNull,
+    /// `SET DEFAULT`
+    SetDefault,
+}
+
+impl FkAction {
+    /// The SQL keywords.
+    pub fn sql(self) -> &'static str {
+        match self {
+            FkAction::NoAction => "NO ACTION",
+            FkAction::Restrict => "RESTRICT",
+            FkAction::Cascade => "CASCADE",
+            FkAction::SetNull => "SET NULL",
+            FkAction::SetDefault => "SET DEFAULT",
+        }
+    }
+}
+
+/// A foreign key from one column to a column of another table.
+#[derive(Debug)]
+pub struct ForeignKeyDescriptor {
+    /// The referencing column.
+    pub column: &'static str,
+    /// The referenced table.
+    pub references_table: &'static str,
+    /// The referenced column.
+    pub references_column: &'static str,
+    /// Action on delete of the referenced row.
+    pub on_delete: FkAction,
+    /// Action on update of the referenced key.
+    pub on_update: FkAction,
+}
+
+impl ModelDescriptor {
+    /// The primary-key column.
+    pub fn pk(&self) -> &ColumnDescriptor {
+        &self.columns[self.primary_key]
+    }
+
+    /// Finds a column by its database name.
+    pub fn column(&self, name: &str) -> Option<&ColumnDescriptor> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+
+    /// Finds a column by its Rust field name.
+    pub fn field(&self, name: &str) -> Option<&ColumnDescriptor> {
+        self.columns.iter().find(|c| c.field == Some(name))
+    }
+
+    /// The managed column of the given kind, if the model has one.
+    pub fn managed(&self, kind: Managed) -> Option<&ColumnDescriptor> {
+        self.columns.iter().find(|c| c.managed == Some(kind))
+    }
+}

@@ -1,0 +1,228 @@
+//! The `Dialect` trait: how a backend spells SQL.
+//!
+//! Core renders statements in standard SQL through the hooks below; a backend
+//! implements the hooks (quoting, placeholders, type names) and overrides any
+//! rendering its database spells differently. Core itself knows no dialect quirks.
+
+use crate::schema::{Column, Index, SchemaDefault, Table};
+use crate::statement::SqlWriter;
+use crate::value::{LogicalType, Value};
+
+/// SQL text with its bound values, in placeholder order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Sql {
+    /// Statement text with placeholders.
+    pub text: String,
+    /// Values for the placeholders.
+    pub binds: Vec<Value>,
+}
+
+/// How a dialect spells things. Object-safe; one static instance per backend.
+pub trait Dialect: Send + Sync + std::fmt::Debug {
+    /// Short name (`sqlite`, `postgres`).
+    fn name(&self) -> &'static str;
+
+    /// A small integer (< [`DIALECT_SLOTS`]) unique to this dialect: it indexes the
+    /// per-model cache of prepared SQL, so each model's fixed statements are built
+    /// once per dialect instead of once per call.
+    fn slot(&self) -> usize;
+
+    /// Appends `ident` quoted as an identifier.
+    fn quote_ident(&self, ident: &str, out: &mut String) {
+        out.push('"');
+        for ch in ident.chars() {
+            if ch == '"' {
+                out.push('"');
+            }
+            out.push(ch);
+        }
+        out.push('"');
+    }
+
+    /// Appends the placeholder for the `index`-th (1-based) bound value.
+    fn placeholder(&self, index: usize, out: &mut String);
+
+    /// The most bound parameters one statement may carry.
+    fn max_bind_params(&self) -> usize;
+
+    /// The native column type of a logical type.
+    fn column_type(&self, column: &Column) -> String;
+
+    /// The full definition of an auto-incrementing primary key column, after its name.
+    fn auto_increment_primary_key(&self, column: &Column) -> String;
+
+    /// What to write in a multi-row `VALUES` list to let the database assign a key.
+    fn generated_key_marker(&self) -> &'static str {
+        "DEFAULT"
+    }
+
+    /// Appends a string literal (DDL only, where binds are not allowed; the text
+    /// comes from compile-time model attributes).
+    fn string_literal(&self, text: &str, out: &mut String) {
+        out.push('\'');
+        for ch in text.chars() {
+            if ch == '\'' {
+                out.push('\'');
+            }
+            out.push(ch);
+        }
+        out.push('\'');
+    }
+
+    /// The SQL default clause value for a declared default.
+    fn default_literal(&self, default: &SchemaDefault, ty: LogicalType) -> String {
+        let mut out = String::new();
+        match default {
+            SchemaDefault::Bool(b) => out.push_str(if *b { "TRUE" } else { "FALSE" }),
+            SchemaDefault::Int(i) => out.push_str(&i.to_string()),
+            SchemaDefault::Float(f) => out.push_str(&format!("{f:?}")),
+            SchemaDefault::Text(t) => self.string_literal(t, &mut out),
+            SchemaDefault::CurrentTimestamp => out.push_str(match ty {
+                LogicalType::Date => "CURRENT_DATE",
+                _ => "CURRENT_TIMESTAMP",
+            }),
+        }
+        out
+    }
+
+    /// The upsert tail after `INSERT … VALUES …`: update every column in `update`
+    /// when a row with the same `conflict` columns exists.
+    fn upsert_clause(&self, conflict: &[&str], update: &[&str], out: &mut String) {
+        out.push_str(" ON CONFLICT (");
+        self.ident_list(conflict, out);
+        out.push(')');
+        if update.is_empty() {
+            out.push_str(" DO NOTHING");
+            return;
+        }
+        out.push_str(" DO UPDATE SET ");
+        for (i, c) in update.iter().enumerate() {
+            if i > 0 {
+                out.push_str(", ");
+            }
+            self.quote_ident(c, out);
+            out.push_str(" = excluded.");
+            self.quote_ident(c, out);
+        }
+    }
+
+    /// Appends a comma-separated list of quoted identifiers.
+    fn ident_list(&self, idents: &[&str], out: &mut String) {
+        for (i, c) in idents.iter().enumerate() {
+            if i > 0 {
+                out.push_str(", ");
+            }
+            self.quote_ident(c, out);
+        }
+    }
+
+    /// `CREATE TABLE` for a table, followed by its indexes.
+    fn create_table(&self, table: &Table) -> Vec<String> {
+        let mut out = String::from("CREATE TABLE ");
+        self.quote_ident(&table.name, &mut out);
+        out.push_str(" (");
+        let single_auto_pk = table.primary_key.len() == 1
+            && table
+                .column(&table.primary_key[0])
+                .is_some_and(|c| c.auto_increment);
+        for (i, col) in table.columns.iter().enumerate() {
+            if i > 0 {
+                out.push_str(", ");
+            }
+            self.column_definition(
+                col,
+                single_auto_pk && col.name == table.primary_key[0],
+                &mut out,
+            );
+        }
+        if !single_auto_pk && !table.primary_key.is_empty() {
+            out.push_str(", PRIMARY KEY (");
+            let pk: Vec<&str> = table.primary_key.iter().map(String::as_str).collect();
+            self.ident_list(&pk, &mut out);
+            out.push(')');
+        }
+        for fk in &table.foreign_keys {
+            out.push_str(", FOREIGN KEY (");
+            self.quote_ident(&fk.column, &mut out);
+            out.push_str(") REFERENCES ");
+            self.quote_ident(&fk.references_table, &mut out);
+            out.push_str(" (");
+            self.quote_ident(&fk.references_column, &mut out);
+            out.push_str(") ON DELETE ");
+            out.push_str(fk.on_delete.sql());
+            out.push_str(" ON UPDATE ");
+            out.push_str(fk.on_update.sql());
+        }
+        out.push(')');
+        let mut stmts = vec![out];
+        stmts.extend(
+            table
+                .indexes
+                .iter()
+                .map(|i| self.create_index(&table.name, i)),
+        );
+        stmts
+    }
+
+    /// One column's definition inside `CREATE TABLE` or `ADD COLUMN`.
+    fn column_definition(&self, col: &Column, auto_pk: bool, out: &mut String) {
+        self.quote_ident(&col.name, out);
+        out.push(' ');
+        if auto_pk {
+            out.push_str(&self.auto_increment_primary_key(col));
+            return;
+        }
+        out.push_str(&self.column_type(col));
+        if !col.nullable {
+            out.push_str(" NOT NULL");
+        }
+        if let Some(d) = &col.default {
+            out.push_str(" DEFAULT ");
+            out.push_str(&self.default_literal(d, col.ty));
+        }
+    }
+
+    /// `CREATE [UNIQUE] INDEX`.
+    fn create_index(&self, table: &str, index: &Index) -> String {
+        let mut out = String::from(if index.unique {
+            "CREATE UNIQUE INDEX "
+        } else {
+            "CREATE INDEX "
+        });
+        self.quote_ident(&index.name, &mut out);
+        out.push_str(" ON ");
+        self.quote_ident(table, &mut out);
+        out.push_str(" (");
+        let cols: Vec<&str> = index.columns.iter().map(String::as_str).collect();
+        self.ident_list(&cols, &mut out);
+        out.push(')');
+        out
+    }
+
+    /// `DROP TABLE`.
+    fn drop_table(&self, table: &str) -> String {
+        let mut out = String::from("DROP TABLE ");
+        self.quote_ident(table, &mut out);
+        out
+    }
+
+    /// Appends ` LIMIT … OFFSET …` with bound values.
+    fn limit_offset(&self, limit: Option<i64>, offset: Option<i64>, out: &mut SqlWriter<'_>) {
+        if let Some(l) = limit {
+            out.push(" LIMIT ");
+            out.bind(Value::I64(l));
+        }
+        if let Some(o) = offset {
+            out.push(" OFFSET ");
+            out.bind(Value::I64(o));
+        }
+    }
+
+    /// Brings a schema into this dialect's canonical form (for example, where the
+    /// database cannot tell two logical types apart). Applied to both the target and
+    /// the live schema before they are compared.
+    fn normalize(&self, _schema: &mut crate::schema::Schema) {}
+}
+
+/// How many dialects the per-model statement cache has room for.
+pub const DIALECT_SLOTS: usize = 4;

@@ -1,0 +1,115 @@
+//! The one error type of dataflow.
+
+use std::time::Duration;
+
+/// Result alias used throughout dataflow.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong, classified so callers can match on it.
+///
+/// Constraint violations reported by the database are classified by each backend
+/// into the variants below; anything else arrives as [`Error::Database`] with the
+/// backend's own message.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The caller passed something dataflow cannot use (a bad URL, a value that does
+    /// not fit its field, an unknown field name). Nothing was written.
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+
+    /// `update`/`delete` of a row that does not exist (or is soft-deleted).
+    #[error("{model} with {key} not found")]
+    NotFound {
+        /// The model name.
+        model: &'static str,
+        /// The key that was looked up, rendered for humans.
+        key: String,
+    },
+
+    /// A unique constraint or primary key rejected the write.
+    #[error("unique constraint violated on {table}({})", fields.join(", "))]
+    UniqueViolation {
+        /// The table.
+        table: String,
+        /// The columns of the violated constraint.
+        fields: Vec<String>,
+    },
+
+    /// A foreign key rejected the write or the delete.
+    #[error("foreign key constraint violated: {message}")]
+    ForeignKeyViolation {
+        /// The database's message.
+        message: String,
+    },
+
+    /// A NOT NULL column received NULL.
+    #[error("NOT NULL constraint violated on {table}.{column}")]
+    NotNullViolation {
+        /// The table.
+        table: String,
+        /// The column.
+        column: String,
+    },
+
+    /// A CHECK constraint rejected the write.
+    #[error("check constraint violated: {message}")]
+    CheckViolation {
+        /// The database's message.
+        message: String,
+    },
+
+    /// The database stayed locked by another writer longer than the busy timeout.
+    #[error("database is busy: {message}")]
+    Busy {
+        /// The database's message.
+        message: String,
+    },
+
+    /// A migration plan holds steps the options do not allow; nothing was applied.
+    #[error("migration refused; nothing was applied:\n{}", steps.join("\n"))]
+    MigrationRefused {
+        /// One line per refused step: what it is and why.
+        steps: Vec<String>,
+    },
+
+    /// The migration lock was not obtained in time.
+    #[error("timed out after {waited:?} waiting for the migration lock")]
+    LockTimeout {
+        /// How long dataflow waited.
+        waited: Duration,
+    },
+
+    /// The live database differs from the registered models.
+    #[error("database schema differs from the models:\n{}", differences.join("\n"))]
+    Drift {
+        /// One line per difference.
+        differences: Vec<String>,
+    },
+
+    /// A value read from the database does not fit the model's field.
+    #[error("cannot decode {model}.{field}: {message}")]
+    Decode {
+        /// The model name.
+        model: &'static str,
+        /// The field name.
+        field: &'static str,
+        /// What went wrong.
+        message: String,
+    },
+
+    /// Connecting to or opening the database failed.
+    #[error("cannot connect: {0}")]
+    Connection(String),
+
+    /// Any other error reported by the database, with its message.
+    #[error("database error: {0}")]
+    Database(String),
+}
+
+impl Error {
+    /// Shorthand for [`Error::InvalidInput`].
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Error::InvalidInput(message.into())
+    }
+}

@@ -1,0 +1,379 @@
+//! The query model: untyped filter expressions ([`Expr`]) and their typed front
+//! ends ([`Column`], [`Filter`], [`Order`]).
+//!
+//! The typed API and the JSON nodes both produce [`Expr`]; dialects render it.
+//! Column names inside an `Expr` are `&'static str` taken from model descriptors,
+//! so an identifier can never come from user input.
+
+use std::fmt;
+use std::marker::PhantomData;
+
+use crate::field::{FieldType, Operand};
+use crate::value::Value;
+
+/// A comparison operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CmpOp {
+    /// `=`
+    Eq,
+    /// `<>`
+    Ne,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+}
+
+impl CmpOp {
+    /// The SQL operator.
+    pub fn sql(self) -> &'static str {
+        match self {
+            CmpOp::Eq => "=",
+            CmpOp::Ne => "<>",
+            CmpOp::Gt => ">",
+            CmpOp::Ge => ">=",
+            CmpOp::Lt => "<",
+            CmpOp::Le => "<=",
+        }
+    }
+}
+
+/// An untyped boolean expression over one table's columns.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expr {
+    /// Matches every row.
+    True,
+    /// `column <op> value`
+    Compare {
+        /// Column name.
+        column: &'static str,
+        /// Operator.
+        op: CmpOp,
+        /// Bound value.
+        value: Value,
+    },
+    /// `column IN (values)` or `NOT IN`.
+    In {
+        /// Column name.
+        column: &'static str,
+        /// Bound values; an empty list matches nothing (or everything when negated).
+        values: Vec<Value>,
+        /// `NOT IN`.
+        negated: bool,
+    },
+    /// `column IS NULL` or `IS NOT NULL`.
+    IsNull {
+        /// Column name.
+        column: &'static str,
+        /// `IS NOT NULL`.
+        negated: bool,
+    },
+    /// `column LIKE pattern` (`%` and `_` wildcards, case sensitivity per backend).
+    Like {
+        /// Column name.
+        column: &'static str,
+        /// Bound pattern.
+        pattern: String,
+    },
+    /// All of the expressions.
+    And(Vec<Expr>),
+    /// Any of the expressions.
+    Or(Vec<Expr>),
+    /// The negation.
+    Not(Box<Expr>),
+}
+
+impl Expr {
+    /// Conjunction that flattens nested `And`s and drops `True`.
+    pub fn and(self, other: Expr) -> Expr {
+        match (self, other) {
+            (Expr::True, e) | (e, Expr::True) => e,
+            (Expr::And(mut a), Expr::And(b)) => {
+                a.extend(b);
+                Expr::And(a)
+            }
+            (Expr::And(mut a), e) => {
+                a.push(e);
+                Expr::And(a)
+            }
+            (e, Expr::And(mut b)) => {
+                b.insert(0, e);
+                Expr::And(b)
+            }
+            (a, b) => Expr::And(vec![a, b]),
+        }
+    }
+
+    /// Disjunction that flattens nested `Or`s.
+    pub fn or(self, other: Expr) -> Expr {
+        match (self, other) {
+            (Expr::True, _) | (_, Expr::True) => Expr::True,
+            (Expr::Or(mut a), Expr::Or(b)) => {
+                a.extend(b);
+                Expr::Or(a)
+            }
+            (Expr::Or(mut a), e) => {
+                a.push(e);
+                Expr::Or(a)
+            }
+            (a, b) => Expr::Or(vec![a, b]),
+        }
+    }
+
+    /// Whether the expression matches every row.
+    pub fn is_true(&self) -> bool {
+        matches!(self, Expr::True)
+    }
+}
+
+/// A typed filter over the rows of model `M`.
+///
+/// Built from the model's column constants; filters of different models do not mix.
+///
+/// ```ignore
+/// User::list(&db).filter(User::AGE.gt(18).and(User::NAME.like("A%"))).all()?;
+/// ```
+pub struct Filter<M> {
+    expr: Expr,
+    _model: PhantomData<fn() -> M>,
+}
+
+impl<M> Filter<M> {
+    /// Wraps an untyped expression (for generated code and the JSON nodes).
+    pub fn from_expr(expr: Expr) -> Self {
+        Filter {
+            expr,
+            _model: PhantomData,
+        }
+    }
+
+    /// Matches every row: the explicit way to address a whole table in
+    /// `bulk_update` / `bulk_delete`.
+    pub fn all() -> Self {
+        Self::from_expr(Expr::True)
+    }
+
+    /// Both filters.
+    pub fn and(self, other: Filter<M>) -> Self {
+        Self::from_expr(self.expr.and(other.expr))
+    }
+
+    /// Either filter.
+    pub fn or(self, other: Filter<M>) -> Self {
+        Self::from_expr(self.expr.or(other.expr))
+    }
+
+    /// The negation.
+    #[allow(clippy::should_implement_trait)]
+    pub fn not(self) -> Self {
+        Self::from_expr(Expr::Not(Box::new(self.expr)))
+    }
+
+    /// The untyped expression.
+    pub fn expr(&self) -> &Expr {
+        &self.expr
+    }
+
+    /// Consumes the filter, returning the untyped expression.
+    pub fn into_expr(self) -> Expr {
+        self.expr
+    }
+}
+
+impl<M> Clone for Filter<M> {
+    fn clone(&self) -> Self {
+        Self::from_expr(self.expr.clone())
+    }
+}
+
+impl<M> fmt::Debug for Filter<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.expr.fmt(f)
+    }
+}
+
+impl<M> std::ops::Not for Filter<M> {
+    type Output = Filter<M>;
+    fn not(self) -> Self {
+        Filter::not(self)
+    }
+}
+
+/// A typed column of model `M` whose Rust type is `T`: `User::AGE` is a
+/// `Column<User, Option<i32>>`.
+pub struct Column<M, T> {
+    name: &'static str,
+    _marker: PhantomData<fn() -> (M, T)>,
+}
+
+impl<M, T> Clone for Column<M, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<M, T> Copy for Column<M, T> {}
+
+impl<M, T> fmt::Debug for Column<M, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Column({})", self.name)
+    }
+}
+
+impl<M, T> Column<M, T> {
+    /// Used by the derive.
+    #[doc(hidden)]
+    pub const fn new(name: &'static str) -> Self {
+        Column {
+            name,
+            _marker: PhantomData,
+        }
+    }
+
+    /// The column name in the database.
+    pub const fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// Ascending order on this column.
+    pub fn asc(self) -> Order<M> {
+        Order::new(self.name, false)
+    }
+
+    /// Descending order on this column.
+    pub fn desc(self) -> Order<M> {
+        Order::new(self.name, true)
+    }
+}
+
+impl<M, T: FieldType> Column<M, T> {
+    fn cmp(self, op: CmpOp, value: Value) -> Filter<M> {
+        Filter::from_expr(Expr::Compare {
+            column: self.name,
+            op,
+            value,
+        })
+    }
+
+    /// `column = value`
+    pub fn eq(self, value: impl Operand<T::Inner>) -> Filter<M> {
+        self.cmp(CmpOp::Eq, value.into_operand())
+    }
+    /// `column <> value`
+    pub fn ne(self, value: impl Operand<T::Inner>) -> Filter<M> {
+        self.cmp(CmpOp::Ne, value.into_operand())
+    }
+    /// `column > value`
+    pub fn gt(self, value: impl Operand<T::Inner>) -> Filter<M> {
+        self.cmp(CmpOp::Gt, value.into_operand())
+    }
+    /// `column >= value`
+    pub fn ge(self, value: impl Operand<T::Inner>) -> Filter<M> {
+        self.cmp(CmpOp::Ge, value.into_operand())
+    }
+    /// `column < value`
+    pub fn lt(self, value: impl Operand<T::Inner>) -> Filter<M> {
+        self.cmp(CmpOp::Lt, value.into_operand())
+    }
+    /// `column <= value`
+    pub fn le(self, value: impl Operand<T::Inner>) -> Filter<M> {
+        self.cmp(CmpOp::Le, value.into_operand())
+    }
+
+    /// `column IN (values)`; an empty list matches no row.
+    pub fn is_in<V: Operand<T::Inner>>(self, values: impl IntoIterator<Item = V>) -> Filter<M> {
+        Filter::from_expr(Expr::In {
+            column: self.name,
+            values: values.into_iter().map(Operand::into_operand).collect(),
+            negated: false,
+        })
+    }
+
+    /// `column NOT IN (values)`; an empty list matches every row.
+    pub fn not_in<V: Operand<T::Inner>>(self, values: impl IntoIterator<Item = V>) -> Filter<M> {
+        Filter::from_expr(Expr::In {
+            column: self.name,
+            values: values.into_iter().map(Operand::into_operand).collect(),
+            negated: true,
+        })
+    }
+}
+
+impl<M, T: FieldType<Inner = String>> Column<M, T> {
+    /// `column LIKE pattern`, with `%` and `_` as wildcards. Text columns only.
+    pub fn like(self, pattern: impl Into<String>) -> Filter<M> {
+        Filter::from_expr(Expr::Like {
+            column: self.name,
+            pattern: pattern.into(),
+        })
+    }
+}
+
+impl<M, T: crate::field::Scalar> Column<M, Option<T>> {
+    /// `column IS NULL`. Nullable (`Option<T>`) columns only.
+    pub fn is_null(self) -> Filter<M> {
+        Filter::from_expr(Expr::IsNull {
+            column: self.name,
+            negated: false,
+        })
+    }
+
+    /// `column IS NOT NULL`. Nullable (`Option<T>`) columns only.
+    pub fn is_not_null(self) -> Filter<M> {
+        Filter::from_expr(Expr::IsNull {
+            column: self.name,
+            negated: true,
+        })
+    }
+}
+
+/// One `ORDER BY` term on model `M`.
+pub struct Order<M> {
+    pub(crate) column: &'static str,
+    pub(crate) descending: bool,
+    _model: PhantomData<fn() -> M>,
+}
+
+impl<M> Order<M> {
+    /// Used by generated code and the JSON nodes.
+    #[doc(hidden)]
+    pub fn new(column: &'static str, descending: bool) -> Self {
+        Order {
+            column,
+            descending,
+            _model: PhantomData,
+        }
+    }
+
+    /// The untyped term.
+    pub fn term(&self) -> OrderTerm {
+        OrderTerm {
+            column: self.column,
+            descending: self.descending,
+        }
+    }
+}
+
+impl<M> Clone for Order<M> {
+    fn clone(&self) -> Self {
+        Order::new(self.column, self.descending)
+    }
+}
+
+impl<M> fmt::Debug for Order<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.term().fmt(f)
+    }
+}
+
+/// An untyped `ORDER BY` term.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OrderTerm {
+    /// Column name.
+    pub column: &'static str,
+    /// `DESC` instead of `ASC`.
+    pub descending: bool,
+}

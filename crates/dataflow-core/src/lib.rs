@@ -1,0 +1,94 @@
+//! # dataflow-core
+//!
+//! The runtime of dataflow: model descriptors, values, the query model, the schema
+//! model, the `DataFlow` handle and the traits backends implement. It links no
+//! database driver and knows no SQL dialect; backends (`dataflow-sqlite`,
+//! `dataflow-postgres`) plug in through [`Backend`] and [`Dialect`].
+//!
+//! ```ignore
+//! use dataflow_core::prelude::*;
+//!
+//! #[derive(Model, Debug, Clone, PartialEq)]
+//! #[dataflow(table = "users")]
+//! pub struct User {
+//!     pub id: i64,
+//!     pub name: String,
+//!     pub age: Option<i32>,
+//! }
+//!
+//! let db = dataflow_sqlite::open("app.db")?;
+//! db.register::<User>()?;
+//! db.auto_migrate(MigrateOptions::default())?;
+//! let ann = User::create(&db, User { id: 0, name: "Ann".into(), age: Some(31) })?;
+//! let adults = User::list(&db).filter(User::AGE.ge(18)).all()?;
+//! ```
+
+pub mod backend;
+pub mod crud;
+pub mod dataflow;
+pub mod descriptor;
+pub mod dialect;
+pub mod error;
+pub mod field;
+pub mod filter;
+pub mod list;
+pub mod migrate;
+pub mod model;
+pub mod schema;
+pub mod statement;
+pub mod value;
+
+pub use backend::{Backend, Connection};
+pub use dataflow::DataFlow;
+pub use dataflow_macros::Model;
+pub use descriptor::{
+    ColumnDescriptor, DefaultValue, FkAction, ForeignKeyDescriptor, IndexDescriptor, Managed,
+    ModelDescriptor,
+};
+pub use dialect::{Dialect, Sql};
+pub use error::{Error, Result};
+pub use field::{FieldType, Operand, Scalar};
+pub use filter::{CmpOp, Column, Expr, Filter, Order, OrderTerm};
+pub use list::List;
+pub use migrate::{MigrateOptions, MigrationReport, MigrationStep, Operation, RiskLevel};
+pub use model::{Model, Patch};
+pub use value::{LogicalType, Value};
+
+/// Everything application code needs: `use dataflow_core::prelude::*;`.
+pub mod prelude {
+    pub use crate::dataflow::DataFlow;
+    pub use crate::error::{Error, Result};
+    pub use crate::filter::{Column, Filter, Order};
+    pub use crate::migrate::{MigrateOptions, MigrationReport, Operation, RiskLevel};
+    pub use crate::model::Patch;
+    pub use crate::models;
+    // Both the trait and the derive macro.
+    pub use crate::value::Value;
+    pub use crate::Model;
+}
+
+/// Descriptors of several models, for [`DataFlow::register_all`]:
+/// `db.register_all(models![User, Post])`.
+#[macro_export]
+macro_rules! models {
+    ($($model:ty),* $(,)?) => {
+        &[$(<$model as $crate::Model>::DESCRIPTOR),*]
+    };
+}
+
+/// What generated code reaches. Not a stable API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::crud;
+    pub use crate::descriptor::*;
+    pub use crate::error::{Error, Result};
+    pub use crate::field::FieldType;
+    pub use crate::filter::{Column, Filter};
+    pub use crate::list::List;
+    pub use crate::model::{Model, Patch};
+    pub use crate::statement::StatementCache;
+    pub use crate::value::{LogicalType, Value};
+    pub use crate::DataFlow;
+    pub use std::option::Option;
+    pub use std::vec::Vec;
+}

@@ -1,0 +1,40 @@
+//! The `Model` trait, implemented by `#[derive(Model)]`.
+
+use crate::descriptor::ModelDescriptor;
+use crate::error::Result;
+use crate::field::FieldType;
+use crate::value::Value;
+
+/// A struct mapped to a table. Implemented by `#[derive(Model)]`; not meant to be
+/// implemented by hand.
+pub trait Model: Sized + Send + Sync + 'static {
+    /// The primary key's Rust type.
+    type Key: FieldType;
+    /// The generated `<Model>Patch` type.
+    type Patch: Patch<Model = Self>;
+    /// The static descriptor.
+    const DESCRIPTOR: &'static ModelDescriptor;
+
+    /// Values for every column of the descriptor, in order (`Value::Null` for
+    /// managed columns the struct does not declare).
+    fn to_values(&self) -> Vec<Value>;
+
+    /// Like `to_values`, consuming the struct to avoid copies.
+    fn into_values(self) -> Vec<Value>;
+
+    /// Builds the struct from a row holding every descriptor column in order.
+    fn from_row(row: &mut [Value]) -> Result<Self>;
+
+    /// The primary key of this instance.
+    fn key(&self) -> Self::Key;
+}
+
+/// A partial update of a model: every field optional. Generated per model
+/// (`UserPatch`).
+pub trait Patch: Default + Send {
+    /// The patched model.
+    type Model: Model;
+
+    /// `(column index, new value)` for every field that is set.
+    fn into_assignments(self) -> Vec<(usize, Value)>;
+}

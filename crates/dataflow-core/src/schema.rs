@@ -1,0 +1,170 @@
+//! The one normalised schema type. The target schema (built from registered
+//! model descriptors) and the live schema (described from the database) are both
+//! values of [`Schema`], normalised the same way, so comparing them is plain
+//! equality per table, column and index.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::descriptor::{DefaultValue, FkAction, ModelDescriptor};
+use crate::value::LogicalType;
+
+/// A set of tables, keyed by name (ordered, so iteration and rendering are
+/// deterministic).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Schema {
+    /// Tables by name.
+    pub tables: BTreeMap<String, Table>,
+}
+
+/// One table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Table {
+    /// Table name.
+    pub name: String,
+    /// Columns in table order.
+    pub columns: Vec<Column>,
+    /// Primary-key column names.
+    pub primary_key: Vec<String>,
+    /// Secondary indexes (unique constraints included), sorted by name.
+    pub indexes: Vec<Index>,
+    /// Foreign keys, sorted by column.
+    pub foreign_keys: Vec<ForeignKey>,
+}
+
+/// One column.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Column {
+    /// Column name.
+    pub name: String,
+    /// Logical type.
+    pub ty: LogicalType,
+    /// Whether NULL is allowed.
+    pub nullable: bool,
+    /// Text length limit.
+    pub max_length: Option<u32>,
+    /// Declared SQL default.
+    pub default: Option<SchemaDefault>,
+    /// Database-assigned integer key.
+    pub auto_increment: bool,
+}
+
+/// A column default in owned form.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "value")]
+pub enum SchemaDefault {
+    /// A boolean.
+    Bool(bool),
+    /// An integer.
+    Int(i64),
+    /// A float.
+    Float(f64),
+    /// Text (also JSON and decimal text).
+    Text(String),
+    /// The current date/time.
+    CurrentTimestamp,
+}
+
+impl From<DefaultValue> for SchemaDefault {
+    fn from(d: DefaultValue) -> Self {
+        match d {
+            DefaultValue::Bool(b) => SchemaDefault::Bool(b),
+            DefaultValue::Int(i) => SchemaDefault::Int(i),
+            DefaultValue::Float(f) => SchemaDefault::Float(f),
+            DefaultValue::Text(t) | DefaultValue::Json(t) | DefaultValue::Decimal(t) => {
+                SchemaDefault::Text(t.to_owned())
+            }
+            DefaultValue::CurrentTimestamp => SchemaDefault::CurrentTimestamp,
+        }
+    }
+}
+
+/// A secondary index.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Index {
+    /// Index name.
+    pub name: String,
+    /// Column names in order.
+    pub columns: Vec<String>,
+    /// Enforces uniqueness.
+    pub unique: bool,
+}
+
+/// A foreign key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForeignKey {
+    /// Referencing column.
+    pub column: String,
+    /// Referenced table.
+    pub references_table: String,
+    /// Referenced column.
+    pub references_column: String,
+    /// `ON DELETE` action.
+    pub on_delete: FkAction,
+    /// `ON UPDATE` action.
+    pub on_update: FkAction,
+}
+
+impl Table {
+    /// Builds the target table of a model.
+    pub fn from_descriptor(d: &ModelDescriptor) -> Table {
+        let columns = d
+            .columns
+            .iter()
+            .map(|c| Column {
+                name: c.name.to_owned(),
+                ty: c.ty,
+                nullable: c.nullable,
+                max_length: c.max_length,
+                default: c.default.map(SchemaDefault::from),
+                auto_increment: c.auto_increment,
+            })
+            .collect();
+        let mut indexes: Vec<Index> = d
+            .indexes
+            .iter()
+            .map(|i| Index {
+                name: i.name.to_owned(),
+                columns: i.columns.iter().map(|c| (*c).to_owned()).collect(),
+                unique: i.unique,
+            })
+            .collect();
+        indexes.sort_by(|a, b| a.name.cmp(&b.name));
+        let mut foreign_keys: Vec<ForeignKey> = d
+            .foreign_keys
+            .iter()
+            .map(|f| ForeignKey {
+                column: f.column.to_owned(),
+                references_table: f.references_table.to_owned(),
+                references_column: f.references_column.to_owned(),
+                on_delete: f.on_delete,
+                on_update: f.on_update,
+            })
+            .collect();
+        foreign_keys.sort_by(|a, b| a.column.cmp(&b.column));
+        Table {
+            name: d.table.to_owned(),
+            columns,
+            primary_key: vec![d.pk().name.to_owned()],
+            indexes,
+            foreign_keys,
+        }
+    }
+
+    /// Finds a column by name.
+    pub fn column(&self, name: &str) -> Option<&Column> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+}
+
+impl Schema {
+    /// Builds the target schema of a set of models.
+    pub fn from_descriptors<'a>(models: impl IntoIterator<Item = &'a ModelDescriptor>) -> Schema {
+        let tables = models
+            .into_iter()
+            .map(|d| (d.table.to_owned(), Table::from_descriptor(d)))
+            .collect();
+        Schema { tables }
+    }
+}

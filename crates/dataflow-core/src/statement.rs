@@ -1,0 +1,260 @@
+//! Rendering CRUD statements, and the per-model cache of the fixed ones.
+//!
+//! A model's fixed statements (insert, read by key, delete by key) are rendered
+//! once per dialect and kept in the model's static descriptor; only statements
+//! whose shape depends on the call (filters, patches) are rendered per call.
+
+use std::sync::OnceLock;
+
+use crate::descriptor::{Managed, ModelDescriptor};
+use crate::dialect::{Dialect, Sql, DIALECT_SLOTS};
+use crate::filter::{Expr, OrderTerm};
+use crate::value::{LogicalType, Value};
+
+/// Builds SQL text and its binds together, so placeholders are numbered right.
+pub struct SqlWriter<'d> {
+    dialect: &'d dyn Dialect,
+    sql: Sql,
+}
+
+impl<'d> SqlWriter<'d> {
+    /// An empty statement.
+    pub fn new(dialect: &'d dyn Dialect) -> Self {
+        SqlWriter {
+            dialect,
+            sql: Sql::default(),
+        }
+    }
+
+    /// Starts from fixed text that carries `binds` placeholders already.
+    pub fn from_text(dialect: &'d dyn Dialect, text: &str, binds: Vec<Value>) -> Self {
+        let mut sql = Sql {
+            text: String::with_capacity(text.len() + 64),
+            binds,
+        };
+        sql.text.push_str(text);
+        SqlWriter { dialect, sql }
+    }
+
+    /// Appends raw SQL text (keywords and punctuation only; never user data).
+    pub fn push(&mut self, text: &str) -> &mut Self {
+        self.sql.text.push_str(text);
+        self
+    }
+
+    /// Appends a quoted identifier.
+    pub fn ident(&mut self, ident: &str) -> &mut Self {
+        self.dialect.quote_ident(ident, &mut self.sql.text);
+        self
+    }
+
+    /// Appends a placeholder and records its value.
+    pub fn bind(&mut self, value: Value) -> &mut Self {
+        self.sql.binds.push(value);
+        self.dialect
+            .placeholder(self.sql.binds.len(), &mut self.sql.text);
+        self
+    }
+
+    /// Appends a filter expression.
+    pub fn expr(&mut self, expr: &Expr) -> &mut Self {
+        match expr {
+            Expr::True => {
+                self.push("1 = 1");
+            }
+            Expr::Compare { column, op, value } => {
+                self.ident(column).push(" ").push(op.sql()).push(" ");
+                self.bind(value.clone());
+            }
+            Expr::In {
+                column,
+                values,
+                negated,
+            } => {
+                if values.is_empty() {
+                    self.push(if *negated { "1 = 1" } else { "1 = 0" });
+                } else {
+                    self.ident(column)
+                        .push(if *negated { " NOT IN (" } else { " IN (" });
+                    for (i, v) in values.iter().enumerate() {
+                        if i > 0 {
+                            self.push(", ");
+                        }
+                        self.bind(v.clone());
+                    }
+                    self.push(")");
+                }
+            }
+            Expr::IsNull { column, negated } => {
+                self.ident(column)
+                    .push(if *negated { " IS NOT NULL" } else { " IS NULL" });
+            }
+            Expr::Like { column, pattern } => {
+                self.ident(column).push(" LIKE ");
+                self.bind(Value::Text(pattern.clone()));
+            }
+            Expr::And(items) | Expr::Or(items) => {
+                let joiner = if matches!(expr, Expr::And(_)) {
+                    " AND "
+                } else {
+                    " OR "
+                };
+                if items.is_empty() {
+                    // An empty conjunction is true, an empty disjunction false.
+                    self.push(if joiner == " AND " { "1 = 1" } else { "1 = 0" });
+                    return self;
+                }
+                self.push("(");
+                for (i, e) in items.iter().enumerate() {
+                    if i > 0 {
+                        self.push(joiner);
+                    }
+                    self.expr(e);
+                }
+                self.push(")");
+            }
+            Expr::Not(inner) => {
+                self.push("NOT (");
+                self.expr(inner);
+                self.push(")");
+            }
+        }
+        self
+    }
+
+    /// Appends ` ORDER BY …`, if there are terms.
+    pub fn order_by(&mut self, terms: &[OrderTerm]) -> &mut Self {
+        for (i, t) in terms.iter().enumerate() {
+            self.push(if i == 0 { " ORDER BY " } else { ", " });
+            self.ident(t.column);
+            self.push(if t.descending { " DESC" } else { " ASC" });
+        }
+        self
+    }
+
+    /// Number of values bound so far.
+    pub fn bind_count(&self) -> usize {
+        self.sql.binds.len()
+    }
+
+    /// The finished statement.
+    pub fn finish(self) -> Sql {
+        self.sql
+    }
+}
+
+/// Per-model, per-dialect cache of rendered statements. Lives in the model's static
+/// descriptor.
+#[derive(Debug)]
+pub struct StatementCache {
+    slots: [OnceLock<ModelSql>; DIALECT_SLOTS],
+}
+
+impl StatementCache {
+    /// An empty cache (used in generated statics).
+    #[allow(clippy::new_without_default)]
+    pub const fn new() -> Self {
+        StatementCache {
+            slots: [const { OnceLock::new() }; DIALECT_SLOTS],
+        }
+    }
+}
+
+/// The fixed statements of one model in one dialect.
+#[derive(Debug)]
+pub struct ModelSql {
+    /// `SELECT <all columns> FROM <table>`
+    pub select: String,
+    /// ` RETURNING <all columns>`
+    pub returning: String,
+    /// Logical types of the selected columns, in order.
+    pub types: Vec<LogicalType>,
+    /// Read one row by key (live rows only under soft delete): 1 bind.
+    pub read_by_pk: String,
+    /// Insert without the auto-assigned key, returning the row.
+    pub insert_auto: String,
+    /// Insert every column, returning the row.
+    pub insert_all: String,
+    /// Hard delete by key: 1 bind.
+    pub delete_by_pk: String,
+    /// Soft delete by key (binds: deleted_at, key); only when the model has soft delete.
+    pub soft_delete_by_pk: Option<String>,
+    /// `WHERE`-clause fragment excluding soft-deleted rows (`"deleted_at" IS NULL`).
+    pub live_only: Option<String>,
+    /// Index of each column that `insert_auto` writes.
+    pub insert_auto_columns: Vec<usize>,
+}
+
+impl ModelDescriptor {
+    /// The fixed statements of this model for `dialect`, rendered on first use.
+    pub fn sql(&'static self, dialect: &dyn Dialect) -> &'static ModelSql {
+        self.statements.slots[dialect.slot()].get_or_init(|| ModelSql::render(self, dialect))
+    }
+}
+
+impl ModelSql {
+    fn render(d: &ModelDescriptor, dialect: &dyn Dialect) -> ModelSql {
+        let q = |s: &str| {
+            let mut out = String::new();
+            dialect.quote_ident(s, &mut out);
+            out
+        };
+        let table = q(d.table);
+        let all: Vec<&str> = d.columns.iter().map(|c| c.name).collect();
+        let mut cols = String::new();
+        dialect.ident_list(&all, &mut cols);
+        let select = format!("SELECT {cols} FROM {table}");
+        let returning = format!(" RETURNING {cols}");
+        let pk = q(d.pk().name);
+        let live_only = d
+            .managed(Managed::DeletedAt)
+            .map(|c| format!("{} IS NULL", q(c.name)));
+        let mut p1 = String::new();
+        dialect.placeholder(1, &mut p1);
+        let mut p2 = String::new();
+        dialect.placeholder(2, &mut p2);
+        let mut read_by_pk = format!("{select} WHERE {pk} = {p1}");
+        if let Some(l) = &live_only {
+            read_by_pk.push_str(" AND ");
+            read_by_pk.push_str(l);
+        }
+        let insert = |indices: &[usize]| {
+            let names: Vec<&str> = indices.iter().map(|&i| d.columns[i].name).collect();
+            let mut s = format!("INSERT INTO {table} (");
+            dialect.ident_list(&names, &mut s);
+            s.push_str(") VALUES (");
+            for n in 1..=indices.len() {
+                if n > 1 {
+                    s.push_str(", ");
+                }
+                dialect.placeholder(n, &mut s);
+            }
+            s.push(')');
+            s.push_str(&returning);
+            s
+        };
+        let insert_auto_columns: Vec<usize> = (0..d.columns.len())
+            .filter(|&i| !d.columns[i].auto_increment)
+            .collect();
+        let every: Vec<usize> = (0..d.columns.len()).collect();
+        let soft_delete_by_pk = d.managed(Managed::DeletedAt).map(|c| {
+            format!(
+                "UPDATE {table} SET {} = {p1} WHERE {pk} = {p2} AND {} IS NULL",
+                q(c.name),
+                q(c.name)
+            )
+        });
+        ModelSql {
+            types: d.columns.iter().map(|c| c.ty).collect(),
+            read_by_pk,
+            insert_auto: insert(&insert_auto_columns),
+            insert_all: insert(&every),
+            delete_by_pk: format!("DELETE FROM {table} WHERE {pk} = {p1}"),
+            soft_delete_by_pk,
+            live_only,
+            insert_auto_columns,
+            select,
+            returning,
+        }
+    }
+}

@@ -1,0 +1,131 @@
+//! The static `ModelDescriptor`.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use crate::model::{ColumnIr, DefaultIr, Managed, ModelIr};
+use crate::types::Kind;
+
+fn logical(kind: Kind) -> TokenStream {
+    let v = match kind {
+        Kind::I16 => quote!(SmallInt),
+        Kind::I32 => quote!(Int),
+        Kind::I64 => quote!(BigInt),
+        Kind::F32 => quote!(Float),
+        Kind::F64 => quote!(Double),
+        Kind::Bool => quote!(Bool),
+        Kind::String => quote!(Text),
+        Kind::Bytes => quote!(Bytes),
+        Kind::Date => quote!(Date),
+        Kind::DateTime => quote!(Timestamp),
+        Kind::DateTimeUtc => quote!(TimestampTz),
+        Kind::Uuid => quote!(Uuid),
+        Kind::Json => quote!(Json),
+        Kind::Decimal => quote!(Decimal),
+    };
+    quote!(__df::LogicalType::#v)
+}
+
+fn opt_str(s: &Option<String>) -> TokenStream {
+    match s {
+        Some(s) => quote!(::core::option::Option::Some(#s)),
+        None => quote!(::core::option::Option::None),
+    }
+}
+
+fn default(d: &Option<DefaultIr>) -> TokenStream {
+    let v = match d {
+        None => return quote!(::core::option::Option::None),
+        Some(DefaultIr::Bool(b)) => quote!(Bool(#b)),
+        Some(DefaultIr::Int(i)) => quote!(Int(#i)),
+        Some(DefaultIr::Float(f)) => quote!(Float(#f)),
+        Some(DefaultIr::Text(t)) => quote!(Text(#t)),
+        Some(DefaultIr::Json(t)) => quote!(Json(#t)),
+        Some(DefaultIr::Decimal(t)) => quote!(Decimal(#t)),
+        Some(DefaultIr::Now) => quote!(CurrentTimestamp),
+    };
+    quote!(::core::option::Option::Some(__df::DefaultValue::#v))
+}
+
+fn column(c: &ColumnIr) -> TokenStream {
+    let name = &c.column;
+    let field = opt_str(&c.field.as_ref().map(|f| f.ident.to_string()));
+    let ty = logical(c.kind);
+    let nullable = c.nullable;
+    let pk = c.primary_key;
+    let auto = c.auto_increment;
+    let unique = c.unique;
+    let max_length = match c.max_length {
+        Some(n) => quote!(::core::option::Option::Some(#n)),
+        None => quote!(::core::option::Option::None),
+    };
+    let default = default(&c.default);
+    let renamed = opt_str(&c.renamed_from);
+    let managed = match c.managed {
+        None => quote!(::core::option::Option::None),
+        Some(Managed::CreatedAt) => quote!(::core::option::Option::Some(__df::Managed::CreatedAt)),
+        Some(Managed::UpdatedAt) => quote!(::core::option::Option::Some(__df::Managed::UpdatedAt)),
+        Some(Managed::DeletedAt) => quote!(::core::option::Option::Some(__df::Managed::DeletedAt)),
+    };
+    quote! {
+        __df::ColumnDescriptor {
+            name: #name,
+            field: #field,
+            ty: #ty,
+            nullable: #nullable,
+            primary_key: #pk,
+            auto_increment: #auto,
+            unique: #unique,
+            max_length: #max_length,
+            default: #default,
+            renamed_from: #renamed,
+            managed: #managed,
+        }
+    }
+}
+
+pub fn expand(ir: &ModelIr) -> TokenStream {
+    let name = ir.ident.to_string();
+    let table = &ir.table;
+    let renamed = opt_str(&ir.table_renamed_from);
+    let columns = ir.columns.iter().map(column);
+    let pk = ir.pk;
+    let indexes = ir.indexes.iter().map(|i| {
+        let name = &i.name;
+        let cols = &i.columns;
+        let unique = i.unique;
+        quote!(__df::IndexDescriptor { name: #name, columns: &[#(#cols),*], unique: #unique })
+    });
+    let fks = ir.foreign_keys.iter().map(|f| {
+        let column = &f.column;
+        let table = &f.table;
+        let rc = &f.ref_column;
+        let od = quote::format_ident!("{}", f.on_delete);
+        let ou = quote::format_ident!("{}", f.on_update);
+        quote! {
+            __df::ForeignKeyDescriptor {
+                column: #column,
+                references_table: #table,
+                references_column: #rc,
+                on_delete: __df::FkAction::#od,
+                on_update: __df::FkAction::#ou,
+            }
+        }
+    });
+    let timestamps = ir.timestamps;
+    let soft_delete = ir.soft_delete;
+    quote! {
+        static __DATAFLOW_DESCRIPTOR: __df::ModelDescriptor = __df::ModelDescriptor {
+            name: #name,
+            table: #table,
+            renamed_from: #renamed,
+            columns: &[#(#columns),*],
+            primary_key: #pk,
+            indexes: &[#(#indexes),*],
+            foreign_keys: &[#(#fks),*],
+            timestamps: #timestamps,
+            soft_delete: #soft_delete,
+            statements: __df::StatementCache::new(),
+        };
+    }
+}

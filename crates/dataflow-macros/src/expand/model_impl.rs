@@ -1,0 +1,79 @@
+//! `impl Model`: conversion to and from row values.
+
+use proc_macro2::{Ident, TokenStream};
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
+
+use crate::model::ModelIr;
+
+pub fn expand(ir: &ModelIr, patch: &Ident) -> TokenStream {
+    let ident = &ir.ident;
+    let model_name = ident.to_string();
+    let n = ir.columns.len();
+    let pk = &ir.columns[ir.pk];
+    let pk_field = &pk
+        .field
+        .as_ref()
+        .expect("validated: the key is a field")
+        .ident;
+    let pk_ty = &pk.field.as_ref().expect("validated: the key is a field").ty;
+
+    let to_values = ir.columns.iter().map(|c| match &c.field {
+        Some(f) => {
+            let id = &f.ident;
+            quote!(__df::FieldType::to_value(&self.#id))
+        }
+        None => quote!(__df::Value::Null),
+    });
+    let into_values = ir.columns.iter().map(|c| match &c.field {
+        Some(f) => {
+            let id = &f.ident;
+            quote!(__df::FieldType::into_value(self.#id))
+        }
+        None => quote!(__df::Value::Null),
+    });
+    let from_row = ir.columns.iter().enumerate().filter_map(|(i, c)| {
+        let f = c.field.as_ref()?;
+        let id = &f.ident;
+        let ty = &f.ty;
+        let field_name = id.to_string();
+        // The trait bound is checked at the field's type, so an unsupported type
+        // is reported there.
+        let conv = quote_spanned!(ty.span()=> <#ty as __df::FieldType>::from_value);
+        Some(quote! {
+            #id: #conv(::core::mem::take(&mut row[#i])).map_err(|message| __df::Error::Decode {
+                model: #model_name,
+                field: #field_name,
+                message,
+            })?
+        })
+    });
+    quote! {
+        impl __df::Model for #ident {
+            type Key = #pk_ty;
+            type Patch = #patch;
+            const DESCRIPTOR: &'static __df::ModelDescriptor = &__DATAFLOW_DESCRIPTOR;
+
+            fn to_values(&self) -> __df::Vec<__df::Value> {
+                ::std::vec![#(#to_values),*]
+            }
+
+            fn into_values(self) -> __df::Vec<__df::Value> {
+                ::std::vec![#(#into_values),*]
+            }
+
+            fn from_row(row: &mut [__df::Value]) -> __df::Result<Self> {
+                if row.len() != #n {
+                    return ::core::result::Result::Err(__df::Error::Database(::std::format!(
+                        "{}: expected {} columns, the row has {}", #model_name, #n, row.len()
+                    )));
+                }
+                ::core::result::Result::Ok(#ident { #(#from_row),* })
+            }
+
+            fn key(&self) -> #pk_ty {
+                ::core::clone::Clone::clone(&self.#pk_field)
+            }
+        }
+    }
+}

@@ -1,0 +1,30 @@
+//! `#[derive(Model)]` for dataflow.
+//!
+//! Built as parse (`attr.rs`) → validated IR (`model.rs`) → expand (`expand/`).
+//! Every error of a struct is reported together, each at its exact span;
+//! expansion of a valid IR cannot fail. Generated code reaches the runtime only
+//! through `::dataflow_core::__private`.
+
+use proc_macro::TokenStream;
+use syn::{parse_macro_input, DeriveInput};
+
+mod attr;
+mod errors;
+mod expand;
+mod model;
+mod types;
+
+/// Derives a dataflow model: a static descriptor, typed column constants, CRUD
+/// methods and a `<Name>Patch` type. See the `dataflow_core` docs for attributes.
+#[proc_macro_derive(Model, attributes(dataflow))]
+pub fn derive_model(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    derive(&input).into()
+}
+
+fn derive(input: &DeriveInput) -> proc_macro2::TokenStream {
+    match model::build(input) {
+        Ok(ir) => expand::expand(&ir),
+        Err(e) => e.to_compile_error(),
+    }
+}

@@ -1,0 +1,635 @@
+//! The validated model IR: everything expansion needs, already checked, so
+//! expansion itself cannot fail. All errors of a struct are collected and reported
+//! together, each at the token that causes it.
+
+use proc_macro2::{Ident, Span};
+use quote::ToTokens;
+use syn::{Data, DeriveInput, Fields, Lit, LitStr, Type, Visibility};
+
+use crate::attr::{parse_field_attrs, parse_model_attrs, FieldAttrs};
+use crate::errors::Errors;
+use crate::types::{classify, FieldTy, Kind, SUPPORTED};
+
+pub struct ModelIr {
+    pub ident: Ident,
+    pub vis: Visibility,
+    pub table: String,
+    pub table_renamed_from: Option<String>,
+    pub columns: Vec<ColumnIr>,
+    pub pk: usize,
+    pub indexes: Vec<IndexIr>,
+    pub foreign_keys: Vec<ForeignKeyIr>,
+    pub timestamps: bool,
+    pub soft_delete: bool,
+}
+
+pub struct FieldRef {
+    pub ident: Ident,
+    pub ty: Type,
+}
+
+pub struct ColumnIr {
+    /// `None` for a managed column the struct does not declare.
+    pub field: Option<FieldRef>,
+    pub column: String,
+    pub kind: Kind,
+    pub nullable: bool,
+    pub primary_key: bool,
+    pub auto_increment: bool,
+    pub unique: bool,
+    pub max_length: Option<u32>,
+    pub default: Option<DefaultIr>,
+    pub renamed_from: Option<String>,
+    pub managed: Option<Managed>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(clippy::enum_variant_names)] // mirrors the column names
+pub enum Managed {
+    CreatedAt,
+    UpdatedAt,
+    DeletedAt,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum DefaultIr {
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Text(String),
+    Json(String),
+    Decimal(String),
+    Now,
+}
+
+pub struct IndexIr {
+    pub name: String,
+    pub columns: Vec<String>,
+    pub unique: bool,
+}
+
+pub struct ForeignKeyIr {
+    pub column: String,
+    pub table: String,
+    pub ref_column: String,
+    pub on_delete: &'static str,
+    pub on_update: &'static str,
+}
+
+/// PostgreSQL truncates identifiers longer than this; refusing them keeps every
+/// backend's names identical.
+const MAX_IDENT: usize = 63;
+
+pub fn snake_case(name: &str) -> String {
+    let mut out = String::new();
+    let chars: Vec<char> = name.chars().collect();
+    for (i, &c) in chars.iter().enumerate() {
+        if c.is_uppercase() {
+            let prev_lower = i > 0 && (chars[i - 1].is_lowercase() || chars[i - 1].is_numeric());
+            let next_lower = chars.get(i + 1).is_some_and(|n| n.is_lowercase());
+            if i > 0 && (prev_lower || (next_lower && chars[i - 1].is_uppercase())) {
+                out.push('_');
+            }
+            out.extend(c.to_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn check_ident(errors: &mut Errors, span: Span, what: &str, name: &str) {
+    if name.is_empty() {
+        errors.at_span(span, format!("{what} must not be empty"));
+    } else if name.len() > MAX_IDENT {
+        errors.at_span(
+            span,
+            format!("{what} `{name}` is longer than {MAX_IDENT} bytes (PostgreSQL's limit)"),
+        );
+    } else if name.contains('\0') {
+        errors.at_span(span, format!("{what} must not contain NUL"));
+    }
+}
+
+fn fk_action(lit: &Option<LitStr>, errors: &mut Errors) -> &'static str {
+    let Some(lit) = lit else { return "NoAction" };
+    match lit.value().to_ascii_lowercase().replace(' ', "_").as_str() {
+        "cascade" => "Cascade",
+        "restrict" => "Restrict",
+        "set_null" => "SetNull",
+        "set_default" => "SetDefault",
+        "no_action" => "NoAction",
+        other => {
+            errors.at(
+                lit,
+                format!(
+                    "unknown referential action `{other}`; expected one of: cascade, restrict, set_null, set_default, no_action"
+                ),
+            );
+            "NoAction"
+        }
+    }
+}
+
+fn check_default(lit: &Lit, ty: FieldTy, errors: &mut Errors) -> Option<DefaultIr> {
+    let wrong = |errors: &mut Errors, expected: &str| {
+        errors.at(
+            lit,
+            format!("default does not fit the field type: expected {expected}"),
+        );
+        None
+    };
+    match (ty.kind, lit) {
+        (Kind::Bool, Lit::Bool(b)) => Some(DefaultIr::Bool(b.value)),
+        (Kind::Bool, _) => wrong(errors, "`true` or `false`"),
+        (k, Lit::Int(i)) if k.is_integer() => {
+            let parsed = i.base10_parse::<i64>();
+            let fits = match (k, &parsed) {
+                (Kind::I16, Ok(v)) => i16::try_from(*v).is_ok(),
+                (Kind::I32, Ok(v)) => i32::try_from(*v).is_ok(),
+                (_, Ok(_)) => true,
+                (_, Err(_)) => false,
+            };
+            if !fits || !i.suffix().is_empty() {
+                errors.at(
+                    lit,
+                    format!("default {} does not fit in {k:?}", i.base10_digits()).to_lowercase(),
+                );
+                return None;
+            }
+            parsed.ok().map(DefaultIr::Int)
+        }
+        (k, _) if k.is_integer() => wrong(errors, "an integer literal"),
+        (Kind::F32 | Kind::F64, Lit::Float(f)) => {
+            f.base10_parse::<f64>().ok().map(DefaultIr::Float)
+        }
+        (Kind::F32 | Kind::F64, Lit::Int(i)) => i.base10_parse::<f64>().ok().map(DefaultIr::Float),
+        (Kind::F32 | Kind::F64, _) => wrong(errors, "a number literal"),
+        (Kind::String, Lit::Str(s)) => Some(DefaultIr::Text(s.value())),
+        (Kind::String, _) => wrong(errors, "a string literal"),
+        (Kind::Json, Lit::Str(s)) => match serde_json::from_str::<serde_json::Value>(&s.value()) {
+            Ok(_) => Some(DefaultIr::Json(s.value())),
+            Err(e) => {
+                errors.at(lit, format!("default is not valid JSON: {e}"));
+                None
+            }
+        },
+        (Kind::Json, _) => wrong(errors, "a string holding JSON, e.g. \"{}\""),
+        (Kind::Decimal, Lit::Str(s)) if is_decimal(&s.value()) => {
+            Some(DefaultIr::Decimal(s.value()))
+        }
+        (Kind::Decimal, Lit::Int(i)) => Some(DefaultIr::Decimal(i.base10_digits().to_owned())),
+        (Kind::Decimal, Lit::Float(f)) => Some(DefaultIr::Decimal(f.base10_digits().to_owned())),
+        (Kind::Decimal, _) => wrong(errors, "a decimal number or a string like \"12.50\""),
+        (k, Lit::Str(s)) if k.is_datetime() && s.value() == "now" => Some(DefaultIr::Now),
+        (k, _) if k.is_datetime() => wrong(errors, "\"now\""),
+        (Kind::Bytes | Kind::Uuid, _) => {
+            errors.at(lit, "a default is not supported for this field type");
+            None
+        }
+        _ => wrong(errors, "a literal of the field's type"),
+    }
+}
+
+fn is_decimal(s: &str) -> bool {
+    let s = s.strip_prefix('-').unwrap_or(s);
+    let mut parts = s.splitn(2, '.');
+    let int = parts.next().unwrap_or("");
+    let frac = parts.next();
+    !int.is_empty()
+        && int.chars().all(|c| c.is_ascii_digit())
+        && frac.is_none_or(|f| !f.is_empty() && f.chars().all(|c| c.is_ascii_digit()))
+}
+
+fn hidden(column: &str, kind: Kind, nullable: bool, managed: Managed) -> ColumnIr {
+    ColumnIr {
+        field: None,
+        column: column.to_owned(),
+        kind,
+        nullable,
+        primary_key: false,
+        auto_increment: false,
+        unique: false,
+        max_length: None,
+        default: None,
+        renamed_from: None,
+        managed: Some(managed),
+    }
+}
+
+pub fn build(input: &DeriveInput) -> syn::Result<ModelIr> {
+    let mut errors = Errors::default();
+    let fields = match &input.data {
+        Data::Struct(s) => match &s.fields {
+            Fields::Named(named) => named.named.iter().collect::<Vec<_>>(),
+            other => {
+                return Err(syn::Error::new_spanned(
+                    other,
+                    "#[derive(Model)] needs a struct with named fields",
+                ))
+            }
+        },
+        Data::Enum(e) => {
+            return Err(syn::Error::new_spanned(
+                e.enum_token,
+                "#[derive(Model)] needs a struct with named fields, not an enum",
+            ))
+        }
+        Data::Union(u) => {
+            return Err(syn::Error::new_spanned(
+                u.union_token,
+                "#[derive(Model)] needs a struct with named fields, not a union",
+            ))
+        }
+    };
+    if !input.generics.params.is_empty() {
+        errors.at(
+            &input.generics,
+            "#[derive(Model)] does not support generic structs",
+        );
+    }
+    let attrs = parse_model_attrs(&input.attrs, &mut errors);
+    let table = match &attrs.table {
+        Some(t) => {
+            check_ident(&mut errors, t.span(), "table name", &t.value());
+            t.value()
+        }
+        None => snake_case(&input.ident.to_string()),
+    };
+    let table_renamed_from = attrs.renamed_from.as_ref().map(|r| {
+        if r.value() == table {
+            errors.at(
+                r,
+                "renamed_from names the table's own name; remove it or give the previous name",
+            );
+        }
+        r.value()
+    });
+    let timestamps = attrs.timestamps.is_some();
+    let soft_delete = attrs.soft_delete.is_some();
+
+    let mut columns: Vec<ColumnIr> = Vec::new();
+    let mut explicit_pk: Vec<(usize, Span)> = Vec::new();
+    let mut field_attrs: Vec<FieldAttrs> = Vec::new();
+    let mut indexes: Vec<IndexIr> = Vec::new();
+    let mut index_spans: Vec<Span> = Vec::new();
+
+    for field in &fields {
+        let ident = field.ident.clone().expect("named field");
+        let fa = parse_field_attrs(&field.attrs, &mut errors);
+        let column = match &fa.column {
+            Some(c) => {
+                check_ident(&mut errors, c.span(), "column name", &c.value());
+                c.value()
+            }
+            None => ident.to_string().trim_start_matches("r#").to_owned(),
+        };
+        let Some(ty) = classify(&field.ty) else {
+            errors.at(
+                &field.ty,
+                format!(
+                    "unsupported field type `{}`; expected one of: {SUPPORTED}",
+                    field.ty.to_token_stream().to_string().replace(' ', "")
+                ),
+            );
+            field_attrs.push(fa);
+            continue;
+        };
+        let managed = match column.as_str() {
+            "created_at" if timestamps => Some(Managed::CreatedAt),
+            "updated_at" if timestamps => Some(Managed::UpdatedAt),
+            "deleted_at" if soft_delete => Some(Managed::DeletedAt),
+            _ => None,
+        };
+        if let Some(m) = managed {
+            let ok = match m {
+                Managed::DeletedAt => ty.kind == Kind::DateTimeUtc && ty.nullable,
+                _ => ty.kind == Kind::DateTimeUtc && !ty.nullable,
+            };
+            if !ok {
+                let expected = if m == Managed::DeletedAt {
+                    "Option<chrono::DateTime<Utc>>"
+                } else {
+                    "chrono::DateTime<Utc>"
+                };
+                errors.at(
+                    &field.ty,
+                    format!("`{column}` is managed by dataflow here and must be `{expected}`"),
+                );
+            }
+        }
+        if let Some(span) = fa.primary_key {
+            explicit_pk.push((columns.len(), span));
+        }
+        let max_length = fa.max_length.as_ref().and_then(|lit| {
+            if ty.kind != Kind::String {
+                errors.at(lit, "max_length applies only to String fields");
+                return None;
+            }
+            match lit.base10_parse::<u32>() {
+                Ok(0) | Err(_) => {
+                    errors.at(lit, "max_length must be a positive integer");
+                    None
+                }
+                Ok(n) => Some(n),
+            }
+        });
+        let default = fa
+            .default
+            .as_ref()
+            .and_then(|lit| check_default(lit, ty, &mut errors));
+        if let (Some(DefaultIr::Text(t)), Some(max)) = (&default, max_length) {
+            if t.chars().count() > max as usize {
+                errors.at(
+                    fa.default.as_ref(),
+                    format!("default is longer than max_length {max}"),
+                );
+            }
+        }
+        let renamed_from = fa.renamed_from.as_ref().map(|r| {
+            if r.value() == column {
+                errors.at(r, format!("renamed_from names the field's own column `{column}`; remove it or give the previous name"));
+            }
+            r.value()
+        });
+        if fa.unique.is_some() {
+            indexes.push(IndexIr {
+                name: format!("ux_{table}_{column}"),
+                columns: vec![column.clone()],
+                unique: true,
+            });
+            index_spans.push(fa.unique.unwrap_or_else(Span::call_site));
+        }
+        if let Some(span) = fa.index {
+            indexes.push(IndexIr {
+                name: format!("ix_{table}_{column}"),
+                columns: vec![column.clone()],
+                unique: false,
+            });
+            index_spans.push(span);
+        }
+        columns.push(ColumnIr {
+            field: Some(FieldRef {
+                ident,
+                ty: field.ty.clone(),
+            }),
+            column,
+            kind: ty.kind,
+            nullable: ty.nullable,
+            primary_key: false,
+            auto_increment: false,
+            unique: fa.unique.is_some(),
+            max_length,
+            default,
+            renamed_from,
+            managed,
+        });
+        field_attrs.push(fa);
+    }
+
+    // Managed columns the struct does not declare still exist in the table.
+    let has = |cols: &[ColumnIr], name: &str| cols.iter().any(|c| c.column == name);
+    if timestamps {
+        for (name, m) in [
+            ("created_at", Managed::CreatedAt),
+            ("updated_at", Managed::UpdatedAt),
+        ] {
+            if !has(&columns, name) {
+                columns.push(hidden(name, Kind::DateTimeUtc, false, m));
+            }
+        }
+    }
+    if soft_delete && !has(&columns, "deleted_at") {
+        columns.push(hidden(
+            "deleted_at",
+            Kind::DateTimeUtc,
+            true,
+            Managed::DeletedAt,
+        ));
+    }
+
+    // Duplicate column names (a `column = "..."` colliding with another field).
+    for (i, c) in columns.iter().enumerate() {
+        if let Some(first) = columns[..i].iter().find(|o| o.column == c.column) {
+            let at = fields.iter().zip(&field_attrs).find(|(f, _)| {
+                c.field
+                    .as_ref()
+                    .is_some_and(|r| f.ident.as_ref() == Some(&r.ident))
+            });
+            let msg = format!(
+                "duplicate column name `{}` (also used by `{}`)",
+                c.column,
+                first
+                    .field
+                    .as_ref()
+                    .map_or(first.column.clone(), |f| f.ident.to_string())
+            );
+            match at {
+                Some((f, fa)) => match &fa.column {
+                    Some(lit) => errors.at(lit, msg),
+                    None => errors.at(&f.ident, msg),
+                },
+                None => errors.at(&input.ident, msg),
+            }
+        }
+    }
+
+    // Primary key: one explicit, or a field named `id`.
+    let pk = match explicit_pk.as_slice() {
+        [] => columns
+            .iter()
+            .position(|c| c.column == "id" && c.field.is_some()),
+        [(i, _)] => Some(*i),
+        [_, rest @ ..] => {
+            for (_, span) in rest {
+                errors.at_span(*span, "a model has exactly one primary key; composite keys are not supported yet (use a unique index)");
+            }
+            Some(explicit_pk[0].0)
+        }
+    };
+    let pk = match pk {
+        Some(i) => i,
+        None => {
+            errors.at(
+                &input.ident,
+                "no primary key: add a field named `id` or mark one field #[dataflow(primary_key)]",
+            );
+            0
+        }
+    };
+    if let Some(c) = columns.get_mut(pk) {
+        if let Some(f) = &c.field {
+            let fa = fields
+                .iter()
+                .zip(&field_attrs)
+                .find(|(fl, _)| fl.ident.as_ref() == Some(&f.ident))
+                .map(|(_, fa)| fa);
+            if c.nullable {
+                errors.at(&f.ty, "the primary key cannot be an Option");
+            }
+            if !matches!(
+                c.kind,
+                Kind::I16 | Kind::I32 | Kind::I64 | Kind::String | Kind::Uuid
+            ) {
+                errors.at(&f.ty, "the primary key must be an integer, String or Uuid");
+            }
+            let requested = fa.and_then(|fa| fa.auto_increment.as_ref());
+            c.primary_key = true;
+            c.auto_increment = match requested {
+                Some(lit) if lit.value && !c.kind.is_integer() => {
+                    errors.at(lit, "auto_increment needs an integer primary key");
+                    false
+                }
+                Some(lit) => lit.value,
+                None => c.kind.is_integer(),
+            };
+            if c.auto_increment && c.default.is_some() {
+                errors.at(
+                    &f.ident,
+                    "an auto-increment primary key cannot have a default",
+                );
+            }
+        }
+    }
+    for (fa, c) in field_attrs.iter().zip(columns.iter()) {
+        if let Some(lit) = &fa.auto_increment {
+            if !c.primary_key {
+                errors.at(lit, "auto_increment applies only to the primary key");
+            }
+        }
+    }
+
+    // Model-level indexes.
+    let field_column = |name: &str| {
+        columns
+            .iter()
+            .find(|c| {
+                c.field.as_ref().is_some_and(|f| f.ident == name)
+                    || (c.field.is_none() && c.column == name)
+            })
+            .map(|c| c.column.clone())
+    };
+    for idx in &attrs.indexes {
+        if idx.fields.is_empty() {
+            errors.at_span(idx.span, "index needs fields(\"a\", ...)");
+            continue;
+        }
+        let mut cols = Vec::new();
+        for f in &idx.fields {
+            match field_column(&f.value()) {
+                Some(c) if cols.contains(&c) => errors.at(
+                    f,
+                    format!("field `{}` appears twice in the index", f.value()),
+                ),
+                Some(c) => cols.push(c),
+                None => errors.at(
+                    f,
+                    format!(
+                        "index names field `{}`, which the struct does not have",
+                        f.value()
+                    ),
+                ),
+            }
+        }
+        let name = match &idx.name {
+            Some(n) => {
+                check_ident(&mut errors, n.span(), "index name", &n.value());
+                n.value()
+            }
+            None => format!(
+                "{}_{table}_{}",
+                if idx.unique { "ux" } else { "ix" },
+                cols.join("_")
+            ),
+        };
+        indexes.push(IndexIr {
+            name,
+            columns: cols,
+            unique: idx.unique,
+        });
+        index_spans.push(idx.name.as_ref().map_or(idx.span, LitStr::span));
+    }
+    for (i, idx) in indexes.iter().enumerate() {
+        if idx.name.len() > MAX_IDENT {
+            errors.at_span(index_spans[i], format!("index name `{}` is longer than {MAX_IDENT} bytes; give the index a shorter name", idx.name));
+        }
+        if indexes[..i].iter().any(|o| o.name == idx.name) {
+            errors.at_span(
+                index_spans[i],
+                format!("duplicate index name `{}`", idx.name),
+            );
+        }
+    }
+
+    // Foreign keys.
+    let mut foreign_keys = Vec::new();
+    for fk in &attrs.foreign_keys {
+        let (Some(field), Some(references)) = (&fk.field, &fk.references) else {
+            errors.at_span(
+                fk.span,
+                "foreign_key needs field = \"...\" and references = \"table(column)\"",
+            );
+            continue;
+        };
+        let Some(column) = field_column(&field.value()) else {
+            errors.at(
+                field,
+                format!(
+                    "foreign_key names field `{}`, which the struct does not have",
+                    field.value()
+                ),
+            );
+            continue;
+        };
+        let r = references.value();
+        let parsed = r
+            .strip_suffix(')')
+            .and_then(|s| s.split_once('('))
+            .filter(|(t, c)| !t.trim().is_empty() && !c.trim().is_empty());
+        let Some((rt, rc)) = parsed else {
+            errors.at(references, "references must look like \"table(column)\"");
+            continue;
+        };
+        let on_delete = fk_action(&fk.on_delete, &mut errors);
+        let on_update = fk_action(&fk.on_update, &mut errors);
+        if on_delete == "SetNull" && !columns.iter().any(|c| c.column == column && c.nullable) {
+            errors.at(
+                fk.on_delete.as_ref(),
+                "on_delete = \"set_null\" needs an Option field",
+            );
+        }
+        foreign_keys.push(ForeignKeyIr {
+            column,
+            table: rt.trim().to_owned(),
+            ref_column: rc.trim().to_owned(),
+            on_delete,
+            on_update,
+        });
+    }
+
+    errors.finish(ModelIr {
+        ident: input.ident.clone(),
+        vis: input.vis.clone(),
+        table,
+        table_renamed_from,
+        columns,
+        pk,
+        indexes,
+        foreign_keys,
+        timestamps,
+        soft_delete,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::snake_case;
+
+    #[test]
+    fn snake_case_of_struct_names() {
+        assert_eq!(snake_case("User"), "user");
+        assert_eq!(snake_case("BlogPost"), "blog_post");
+        assert_eq!(snake_case("HTTPRequest"), "http_request");
+        assert_eq!(snake_case("Order2Item"), "order2_item");
+    }
+}

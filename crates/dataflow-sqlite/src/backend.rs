@@ -1,0 +1,184 @@
+//! The pooled SQLite backend.
+
+use std::path::Path;
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
+use diesel::{Connection as _, SqliteConnection};
+
+use dataflow_core::schema::Schema;
+use dataflow_core::{Backend, Connection, DataFlow, Dialect, Error, Result};
+
+use crate::connection::{map_error, SqliteConn};
+use crate::dialect::SQLITE;
+
+/// Options for opening an SQLite database, builder style.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// let db = dataflow_sqlite::SqliteOptions::new("app.db")
+///     .pool_size(4)
+///     .busy_timeout(Duration::from_secs(10))
+///     .open()?;
+/// # Ok::<(), dataflow_core::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct SqliteOptions {
+    path: std::path::PathBuf,
+    pool_size: u32,
+    busy_timeout: Duration,
+}
+
+impl SqliteOptions {
+    /// Options for the database at `path` (`":memory:"` for an in-memory one).
+    pub fn new(path: impl AsRef<Path>) -> Self {
+        SqliteOptions {
+            path: path.as_ref().to_path_buf(),
+            pool_size: 8,
+            busy_timeout: Duration::from_secs(5),
+        }
+    }
+
+    /// Maximum pooled connections (in-memory databases always use one).
+    pub fn pool_size(mut self, n: u32) -> Self {
+        self.pool_size = n.max(1);
+        self
+    }
+
+    /// How long a statement waits for another writer before `Error::Busy`.
+    pub fn busy_timeout(mut self, timeout: Duration) -> Self {
+        self.busy_timeout = timeout;
+        self
+    }
+
+    /// Opens the database.
+    pub fn open(self) -> Result<DataFlow> {
+        SqliteBackend::open(self).map(DataFlow::new)
+    }
+}
+
+#[derive(Debug)]
+struct Setup {
+    busy_timeout_ms: u128,
+    memory: bool,
+}
+
+impl Setup {
+    fn apply(&self, conn: &mut SqliteConnection) -> diesel::QueryResult<()> {
+        // busy_timeout first, so the journal-mode switch itself waits for a lock.
+        conn.batch_execute(&format!(
+            "PRAGMA busy_timeout = {}; PRAGMA foreign_keys = ON; \
+             PRAGMA case_sensitive_like = ON; PRAGMA synchronous = NORMAL;",
+            self.busy_timeout_ms
+        ))?;
+        if !self.memory {
+            conn.batch_execute("PRAGMA journal_mode = WAL;")?;
+        }
+        Ok(())
+    }
+}
+
+impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for Setup {
+    fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
+        self.apply(conn).map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
+/// An SQLite database behind an r2d2 pool of diesel connections.
+pub struct SqliteBackend {
+    pool: Pool<ConnectionManager<SqliteConnection>>,
+}
+
+impl std::fmt::Debug for SqliteBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteBackend").finish_non_exhaustive()
+    }
+}
+
+/// Distinguishes errors of the closure from diesel's own inside a transaction.
+enum TxError {
+    Diesel(diesel::result::Error),
+    App(Error),
+}
+
+impl From<diesel::result::Error> for TxError {
+    fn from(e: diesel::result::Error) -> Self {
+        TxError::Diesel(e)
+    }
+}
+
+impl SqliteBackend {
+    /// Opens the database described by `options`.
+    pub fn open(options: SqliteOptions) -> Result<Self> {
+        let raw = options.path.to_str().ok_or_else(|| {
+            Error::InvalidInput(format!("path {:?} is not valid UTF-8", options.path))
+        })?;
+        let raw = raw.strip_prefix("sqlite://").unwrap_or(raw);
+        if raw.is_empty() {
+            return Err(Error::InvalidInput("empty SQLite path".into()));
+        }
+        let memory = raw == ":memory:" || raw.contains("mode=memory");
+        let setup = Setup {
+            busy_timeout_ms: options.busy_timeout.as_millis(),
+            memory,
+        };
+        // Connect once up front: a bad path fails now with SQLite's message instead
+        // of inside the pool's retry loop.
+        let mut first = SqliteConnection::establish(raw)
+            .map_err(|e| Error::Connection(format!("cannot open SQLite database {raw:?}: {e}")))?;
+        setup
+            .apply(&mut first)
+            .map_err(|e| Error::Connection(format!("cannot set up {raw:?}: {e}")))?;
+        drop(first);
+        let manager = ConnectionManager::<SqliteConnection>::new(raw);
+        let builder = Pool::builder()
+            .connection_timeout(Duration::from_secs(30))
+            .connection_customizer(Box::new(setup));
+        // An in-memory database lives as long as its one connection: never let the
+        // pool close it.
+        let builder = if memory {
+            builder
+                .max_size(1)
+                .min_idle(Some(1))
+                .idle_timeout(None)
+                .max_lifetime(None)
+        } else {
+            builder.max_size(options.pool_size).min_idle(Some(1))
+        };
+        let pool = builder
+            .build(manager)
+            .map_err(|e| Error::Connection(format!("cannot open SQLite database {raw:?}: {e}")))?;
+        Ok(SqliteBackend { pool })
+    }
+
+    fn get(&self) -> Result<PooledConnection<ConnectionManager<SqliteConnection>>> {
+        self.pool
+            .get()
+            .map_err(|e| Error::Connection(format!("no SQLite connection available: {e}")))
+    }
+}
+
+impl Backend for SqliteBackend {
+    fn dialect(&self) -> &'static dyn Dialect {
+        &SQLITE
+    }
+
+    fn with_connection(&self, f: &mut dyn FnMut(&mut dyn Connection) -> Result<()>) -> Result<()> {
+        let mut conn = self.get()?;
+        f(&mut SqliteConn(&mut conn))
+    }
+
+    fn with_transaction(&self, f: &mut dyn FnMut(&mut dyn Connection) -> Result<()>) -> Result<()> {
+        let mut conn = self.get()?;
+        conn.immediate_transaction(|c| f(&mut SqliteConn(c)).map_err(TxError::App))
+            .map_err(|e| match e {
+                TxError::App(e) => e,
+                TxError::Diesel(e) => map_error(e),
+            })
+    }
+
+    fn describe(&self, conn: &mut dyn Connection) -> Result<Schema> {
+        crate::describe::describe(conn)
+    }
+}

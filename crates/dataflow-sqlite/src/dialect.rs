@@ -1,0 +1,248 @@
+//! How SQLite spells dataflow's SQL.
+//!
+//! Declared column types are chosen so that (a) SQLite's type affinity never
+//! rewrites a stored value — JSON and decimals get `TEXT` affinity through the
+//! declared types `JSON TEXT` / `DECIMAL TEXT`, since a plain `JSON` column would
+//! turn the document `1e5` into the REAL `100000.0` — and (b) each logical type has
+//! a declared type of its own, so describing a table gives back the logical types.
+
+use dataflow_core::schema::{Column, Schema, SchemaDefault};
+use dataflow_core::{Dialect, LogicalType};
+
+/// The SQLite dialect.
+#[derive(Debug, Clone, Copy)]
+pub struct SqliteDialect;
+
+/// The one instance backends hand out.
+pub static SQLITE: SqliteDialect = SqliteDialect;
+
+/// Fixed-width text formats: lexicographic order equals time order, so `<`/`>`
+/// filters on stored text compare times correctly.
+pub(crate) const TIMESTAMPTZ_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.6fZ";
+pub(crate) const TIMESTAMP_FORMAT: &str = "%Y-%m-%d %H:%M:%S%.6f";
+pub(crate) const DATE_FORMAT: &str = "%Y-%m-%d";
+
+impl Dialect for SqliteDialect {
+    fn name(&self) -> &'static str {
+        "sqlite"
+    }
+
+    fn slot(&self) -> usize {
+        0
+    }
+
+    fn placeholder(&self, _index: usize, out: &mut String) {
+        out.push('?');
+    }
+
+    fn max_bind_params(&self) -> usize {
+        // SQLITE_MAX_VARIABLE_NUMBER since 3.32.
+        32_766
+    }
+
+    fn column_type(&self, column: &Column) -> String {
+        match column.ty {
+            LogicalType::SmallInt => "SMALLINT".into(),
+            LogicalType::Int => "INTEGER".into(),
+            LogicalType::BigInt => "BIGINT".into(),
+            LogicalType::Float => "FLOAT".into(),
+            LogicalType::Double => "DOUBLE".into(),
+            LogicalType::Bool => "BOOLEAN".into(),
+            LogicalType::Text => match column.max_length {
+                Some(n) => format!("VARCHAR({n})"),
+                None => "TEXT".into(),
+            },
+            LogicalType::Bytes => "BLOB".into(),
+            LogicalType::Date => "DATE".into(),
+            LogicalType::Timestamp => "DATETIME".into(),
+            LogicalType::TimestampTz => "TIMESTAMPTZ".into(),
+            LogicalType::Uuid => "UUID".into(),
+            LogicalType::Json => "JSON TEXT".into(),
+            LogicalType::Decimal => "DECIMAL TEXT".into(),
+        }
+    }
+
+    fn auto_increment_primary_key(&self, _column: &Column) -> String {
+        // Only this exact spelling aliases the rowid; AUTOINCREMENT never reuses
+        // the key of a deleted row, as PostgreSQL identities do not.
+        "INTEGER PRIMARY KEY AUTOINCREMENT".into()
+    }
+
+    fn generated_key_marker(&self) -> &'static str {
+        "NULL"
+    }
+
+    fn default_literal(&self, default: &SchemaDefault, ty: LogicalType) -> String {
+        match default {
+            // Same text format as values dataflow writes, so comparisons hold.
+            SchemaDefault::CurrentTimestamp => match ty {
+                LogicalType::Date => "(date('now'))".into(),
+                LogicalType::Timestamp => "(strftime('%Y-%m-%d %H:%M:%f000', 'now'))".into(),
+                _ => "(strftime('%Y-%m-%dT%H:%M:%f000Z', 'now'))".into(),
+            },
+            SchemaDefault::Bool(b) => if *b { "1" } else { "0" }.into(),
+            other => {
+                let mut out = String::new();
+                match other {
+                    SchemaDefault::Int(i) => out.push_str(&i.to_string()),
+                    SchemaDefault::Float(f) => out.push_str(&format!("{f:?}")),
+                    SchemaDefault::Text(t) => self.string_literal(t, &mut out),
+                    _ => unreachable!("handled above"),
+                }
+                out
+            }
+        }
+    }
+
+    fn limit_offset(
+        &self,
+        limit: Option<i64>,
+        offset: Option<i64>,
+        out: &mut dataflow_core::statement::SqlWriter<'_>,
+    ) {
+        // SQLite accepts OFFSET only after a LIMIT; -1 means no limit.
+        out.push(" LIMIT ");
+        out.bind(dataflow_core::Value::I64(limit.unwrap_or(-1)));
+        if let Some(o) = offset {
+            out.push(" OFFSET ");
+            out.bind(dataflow_core::Value::I64(o));
+        }
+    }
+
+    fn normalize(&self, schema: &mut Schema) {
+        for table in schema.tables.values_mut() {
+            for c in &mut table.columns {
+                // `INTEGER PRIMARY KEY` is the 64-bit rowid whatever the field's
+                // width, and never NULL although the pragma reports it nullable.
+                if c.auto_increment {
+                    c.ty = LogicalType::BigInt;
+                    c.nullable = false;
+                }
+            }
+        }
+    }
+}
+
+/// Maps a declared column type back to a logical type and length.
+pub(crate) fn logical_type(declared: &str) -> (LogicalType, Option<u32>) {
+    let upper = declared.trim().to_ascii_uppercase();
+    if let Some(n) = upper
+        .strip_prefix("VARCHAR(")
+        .and_then(|r| r.strip_suffix(')'))
+        .and_then(|n| n.trim().parse().ok())
+    {
+        return (LogicalType::Text, Some(n));
+    }
+    let t = match upper.as_str() {
+        "SMALLINT" => LogicalType::SmallInt,
+        "INTEGER" | "INT" => LogicalType::Int,
+        "BIGINT" => LogicalType::BigInt,
+        "FLOAT" => LogicalType::Float,
+        "DOUBLE" | "REAL" => LogicalType::Double,
+        "BOOLEAN" => LogicalType::Bool,
+        "TEXT" => LogicalType::Text,
+        "BLOB" | "" => LogicalType::Bytes,
+        "DATE" => LogicalType::Date,
+        "DATETIME" => LogicalType::Timestamp,
+        "TIMESTAMPTZ" => LogicalType::TimestampTz,
+        "UUID" => LogicalType::Uuid,
+        "JSON TEXT" => LogicalType::Json,
+        "DECIMAL TEXT" => LogicalType::Decimal,
+        // Tables dataflow did not create: SQLite's affinity rules.
+        other if other.contains("INT") => LogicalType::BigInt,
+        other if other.contains("CHAR") || other.contains("CLOB") || other.contains("TEXT") => {
+            LogicalType::Text
+        }
+        other if other.contains("BLOB") => LogicalType::Bytes,
+        other if other.contains("REAL") || other.contains("FLOA") || other.contains("DOUB") => {
+            LogicalType::Double
+        }
+        _ => LogicalType::Decimal,
+    };
+    (t, None)
+}
+
+/// Parses a default as the pragma reports it, for a column of type `ty`.
+pub(crate) fn parse_default(raw: &str, ty: LogicalType) -> SchemaDefault {
+    let raw = raw.trim();
+    if let Some(inner) = raw.strip_prefix('\'').and_then(|r| r.strip_suffix('\'')) {
+        return SchemaDefault::Text(inner.replace("''", "'"));
+    }
+    if raw.contains("'now'") || raw.eq_ignore_ascii_case("CURRENT_TIMESTAMP") {
+        return SchemaDefault::CurrentTimestamp;
+    }
+    match ty {
+        LogicalType::Bool => match raw.to_ascii_uppercase().as_str() {
+            "1" | "TRUE" => return SchemaDefault::Bool(true),
+            "0" | "FALSE" => return SchemaDefault::Bool(false),
+            _ => {}
+        },
+        LogicalType::Float | LogicalType::Double => {
+            if let Ok(f) = raw.parse() {
+                return SchemaDefault::Float(f);
+            }
+        }
+        t if t.is_integer() => {
+            if let Ok(i) = raw.parse() {
+                return SchemaDefault::Int(i);
+            }
+        }
+        _ => {}
+    }
+    SchemaDefault::Text(raw.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn declared_types_round_trip() {
+        for ty in [
+            LogicalType::SmallInt,
+            LogicalType::Int,
+            LogicalType::BigInt,
+            LogicalType::Float,
+            LogicalType::Double,
+            LogicalType::Bool,
+            LogicalType::Text,
+            LogicalType::Bytes,
+            LogicalType::Date,
+            LogicalType::Timestamp,
+            LogicalType::TimestampTz,
+            LogicalType::Uuid,
+            LogicalType::Json,
+            LogicalType::Decimal,
+        ] {
+            for max_length in [None, Some(12)] {
+                if max_length.is_some() && ty != LogicalType::Text {
+                    continue;
+                }
+                let col = Column {
+                    name: "c".into(),
+                    ty,
+                    nullable: true,
+                    max_length,
+                    default: None,
+                    auto_increment: false,
+                };
+                assert_eq!(logical_type(&SQLITE.column_type(&col)), (ty, max_length));
+            }
+        }
+    }
+
+    #[test]
+    fn defaults_round_trip() {
+        let cases = [
+            (SchemaDefault::Bool(true), LogicalType::Bool),
+            (SchemaDefault::Int(-42), LogicalType::Int),
+            (SchemaDefault::Float(1.5), LogicalType::Double),
+            (SchemaDefault::Text("it's".into()), LogicalType::Text),
+            (SchemaDefault::CurrentTimestamp, LogicalType::TimestampTz),
+            (SchemaDefault::CurrentTimestamp, LogicalType::Date),
+        ];
+        for (d, ty) in cases {
+            assert_eq!(parse_default(&SQLITE.default_literal(&d, ty), ty), d);
+        }
+    }
+}

@@ -1,0 +1,34 @@
+//! # dataflow-sqlite
+//!
+//! The embedded SQLite backend of dataflow: `open` a file (or `":memory:"`) and get
+//! a pooled, thread-safe [`DataFlow`] handle.
+//!
+//! Every connection runs with `foreign_keys = ON`, a busy timeout (writers wait
+//! instead of failing), `synchronous = NORMAL` and case-sensitive `LIKE` (the same
+//! semantics as PostgreSQL); files use WAL so readers never block the writer.
+//! Write transactions start with `BEGIN IMMEDIATE`, so two writers queue on the
+//! busy timeout instead of deadlocking on a lock upgrade.
+//!
+//! ```no_run
+//! let db = dataflow_sqlite::open("app.db")?;
+//! # Ok::<(), dataflow_core::Error>(())
+//! ```
+
+mod backend;
+mod connection;
+mod decode;
+mod describe;
+mod dialect;
+mod query;
+
+pub use backend::{SqliteBackend, SqliteOptions};
+pub use connection::SqliteConn;
+pub use dataflow_core::DataFlow;
+pub use dialect::{SqliteDialect, SQLITE};
+
+/// Opens (creating if needed) the SQLite database at `path` with default options.
+/// `":memory:"` opens a private in-memory database shared by every use of the
+/// returned handle.
+pub fn open(path: impl AsRef<std::path::Path>) -> dataflow_core::Result<DataFlow> {
+    SqliteOptions::new(path).open()
+}
