@@ -2,18 +2,33 @@
 //! Nothing here checks meaning across attributes; `model.rs` validates.
 
 use proc_macro2::Span;
+use quote::ToTokens;
 use syn::meta::ParseNestedMeta;
 use syn::spanned::Spanned;
 use syn::{Attribute, Lit, LitBool, LitInt, LitStr};
 
 use crate::errors::Errors;
 
-const MODEL_ATTRS: &str =
-    "table, renamed_from, timestamps, soft_delete, index(...), foreign_key(...)";
-const FIELD_ATTRS: &str =
-    "primary_key, auto_increment, unique, index, max_length, default, renamed_from, column";
-const INDEX_ATTRS: &str = "fields(\"a\", \"b\"), name, unique";
-const FK_ATTRS: &str = "field, references, on_delete, on_update";
+const MODEL_ATTRS: &[&str] = &[
+    "table",
+    "renamed_from",
+    "timestamps",
+    "soft_delete",
+    "index(...)",
+    "foreign_key(...)",
+];
+const FIELD_ATTRS: &[&str] = &[
+    "primary_key",
+    "auto_increment",
+    "unique",
+    "index",
+    "max_length",
+    "default",
+    "renamed_from",
+    "column",
+];
+const INDEX_ATTRS: &[&str] = &["fields(\"a\", \"b\")", "name", "unique"];
+const FK_ATTRS: &[&str] = &["field", "references", "on_delete", "on_update"];
 
 /// Model-level attributes.
 #[derive(Default)]
@@ -54,28 +69,152 @@ pub struct FieldAttrs {
     pub default: Option<Lit>,
     pub renamed_from: Option<LitStr>,
     pub column: Option<LitStr>,
+    /// Some attribute of the field did not parse, so the field's role (e.g. its
+    /// being the primary key) may be unknown: dependent errors are not reported.
+    pub had_error: bool,
 }
 
-fn unknown(meta: &ParseNestedMeta<'_>, expected: &str) -> syn::Error {
-    let name = meta
-        .path
-        .get_ident()
-        .map_or_else(|| "?".to_owned(), ToString::to_string);
+/// Optimal-string-alignment distance (a transposition counts as one edit).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            d[i][j] = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
+            }
+        }
+    }
+    d[a.len()][b.len()]
+}
+
+/// The attribute a misspelled or misremembered `name` most likely meant.
+pub fn suggest(name: &str, expected: &[&str]) -> Option<String> {
+    const ALIASES: &[(&str, &str)] = &[
+        ("pk", "primary_key"),
+        ("primary", "primary_key"),
+        ("key", "primary_key"),
+        ("id", "primary_key"),
+        ("autoincrement", "auto_increment"),
+        ("serial", "auto_increment"),
+        ("fk", "foreign_key(...)"),
+        ("foreign", "foreign_key(...)"),
+        ("references", "foreign_key(...)"),
+        ("indexes", "index(...)"),
+        ("indices", "index(...)"),
+        ("name", "table"),
+        ("table_name", "table"),
+        ("name", "column"),
+        ("column_name", "column"),
+        ("rename", "renamed_from"),
+        ("length", "max_length"),
+        ("max_len", "max_length"),
+        ("len", "max_length"),
+    ];
+    if let Some((_, target)) = ALIASES
+        .iter()
+        .find(|(alias, target)| *alias == name && expected.contains(target))
+    {
+        return Some((*target).to_owned());
+    }
+    let bare = |e: &&str| e.split('(').next().unwrap_or(e).to_owned();
+    expected
+        .iter()
+        .map(|e| (edit_distance(name, &bare(e)), e))
+        .filter(|(d, e)| {
+            (*d <= 2 && *d < name.len()) || (name.len() >= 4 && bare(e).starts_with(name))
+        })
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, e)| (*e).to_owned())
+}
+
+fn unknown(meta: &ParseNestedMeta<'_>, expected: &[&str]) -> syn::Error {
+    let name = meta.path.get_ident().map_or_else(
+        || meta.path.to_token_stream().to_string().replace(' ', ""),
+        ToString::to_string,
+    );
+    let hint = if name == "nullable" || name == "null" || name == "optional" {
+        " (a field is nullable when its type is `Option<T>`)".to_owned()
+    } else {
+        suggest(&name, expected).map_or_else(String::new, |s| format!(" (did you mean `{s}`?)"))
+    };
     meta.error(format!(
-        "unknown dataflow attribute `{name}`; expected one of: {expected}"
+        "unknown dataflow attribute `{name}`{hint}; expected one of: {}",
+        expected.join(", ")
     ))
 }
 
-fn set_once<T>(slot: &mut Option<T>, value: T, meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
-    if slot.is_some() {
-        let name = meta
-            .path
-            .get_ident()
-            .map_or_else(String::new, ToString::to_string);
-        return Err(meta.error(format!("duplicate dataflow attribute `{name}`")));
+/// Consumes whatever follows an attribute name (`= value` or `(...)`), so that
+/// parsing goes on after an error and later attributes are still seen.
+fn skip_value(meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
+    if meta.input.peek(syn::Token![=]) {
+        meta.value()?.parse::<syn::Expr>()?;
+    } else if meta.input.peek(syn::token::Paren) {
+        let content;
+        syn::parenthesized!(content in meta.input);
+        content.parse::<proc_macro2::TokenStream>()?;
     }
-    *slot = Some(value);
     Ok(())
+}
+
+fn name_of(meta: &ParseNestedMeta<'_>) -> String {
+    meta.path
+        .get_ident()
+        .map_or_else(String::new, ToString::to_string)
+}
+
+/// A flag such as `unique`: it takes no value.
+fn flag(meta: &ParseNestedMeta<'_>, errors: &mut Errors) -> syn::Result<Span> {
+    let span = meta.path.span();
+    if meta.input.peek(syn::Token![=]) || meta.input.peek(syn::token::Paren) {
+        let name = name_of(meta);
+        errors.push(meta.error(format!(
+            "`{name}` is a flag and takes no value: write just `{name}`"
+        )));
+        skip_value(meta)?;
+    }
+    Ok(span)
+}
+
+/// `name = <T>`. A value of the wrong kind is reported at the value, and parsing
+/// goes on (`Ok(None)`).
+fn value<T: syn::parse::Parse>(
+    meta: &ParseNestedMeta<'_>,
+    what: &str,
+    errors: &mut Errors,
+) -> syn::Result<Option<T>> {
+    let name = name_of(meta);
+    if !meta.input.peek(syn::Token![=]) {
+        errors.push(meta.error(format!("`{name}` needs a value: `{name} = {what}`")));
+        skip_value(meta)?;
+        return Ok(None);
+    }
+    let input = meta.value()?;
+    if input.fork().parse::<T>().is_ok() {
+        return input.parse::<T>().map(Some);
+    }
+    let found: syn::Expr = input.parse()?;
+    errors.at(found, format!("`{name}` expects {what}"));
+    Ok(None)
+}
+
+fn set_once<T>(slot: &mut Option<T>, value: T, meta: &ParseNestedMeta<'_>, errors: &mut Errors) {
+    if slot.is_some() {
+        errors.push(meta.error(format!("duplicate dataflow attribute `{}`", name_of(meta))));
+    } else {
+        *slot = Some(value);
+    }
 }
 
 fn dataflow_attrs(attrs: &[Attribute]) -> impl Iterator<Item = &Attribute> {
@@ -88,24 +227,28 @@ pub fn parse_model_attrs(attrs: &[Attribute], errors: &mut Errors) -> ModelAttrs
     for attr in dataflow_attrs(attrs) {
         let res = attr.parse_nested_meta(|meta| {
             if meta.path.is_ident("table") {
-                let v: LitStr = meta.value()?.parse()?;
-                set_once(&mut out.table, v, &meta)
+                if let Some(v) = value::<LitStr>(&meta, "\"table_name\"", errors)? {
+                    set_once(&mut out.table, v, &meta, errors);
+                }
             } else if meta.path.is_ident("renamed_from") {
-                let v: LitStr = meta.value()?.parse()?;
-                set_once(&mut out.renamed_from, v, &meta)
+                if let Some(v) = value::<LitStr>(&meta, "\"previous_table_name\"", errors)? {
+                    set_once(&mut out.renamed_from, v, &meta, errors);
+                }
             } else if meta.path.is_ident("timestamps") {
-                set_once(&mut out.timestamps, meta.path.span(), &meta)
+                let span = flag(&meta, errors)?;
+                set_once(&mut out.timestamps, span, &meta, errors);
             } else if meta.path.is_ident("soft_delete") {
-                set_once(&mut out.soft_delete, meta.path.span(), &meta)
+                let span = flag(&meta, errors)?;
+                set_once(&mut out.soft_delete, span, &meta, errors);
             } else if meta.path.is_ident("index") {
-                out.indexes.push(parse_index(&meta)?);
-                Ok(())
+                out.indexes.extend(parse_index(&meta, errors)?);
             } else if meta.path.is_ident("foreign_key") {
-                out.foreign_keys.push(parse_foreign_key(&meta)?);
-                Ok(())
+                out.foreign_keys.extend(parse_foreign_key(&meta, errors)?);
             } else {
-                Err(unknown(&meta, MODEL_ATTRS))
+                errors.push(unknown(&meta, MODEL_ATTRS));
+                skip_value(&meta)?;
             }
+            Ok(())
         });
         if let Err(e) = res {
             errors.push(e);
@@ -114,34 +257,46 @@ pub fn parse_model_attrs(attrs: &[Attribute], errors: &mut Errors) -> ModelAttrs
     out
 }
 
-fn parse_index(meta: &ParseNestedMeta<'_>) -> syn::Result<IndexAttr> {
+fn parse_index(meta: &ParseNestedMeta<'_>, errors: &mut Errors) -> syn::Result<Option<IndexAttr>> {
     let mut idx = IndexAttr {
         span: meta.path.span(),
         fields: Vec::new(),
         name: None,
         unique: false,
     };
+    if !meta.input.peek(syn::token::Paren) {
+        errors.push(meta.error(
+            "`index` on the struct needs a field list: `index(fields(\"a\", \"b\"))`; to index one field, put #[dataflow(index)] on it",
+        ));
+        skip_value(meta)?;
+        return Ok(None);
+    }
     meta.parse_nested_meta(|inner| {
         if inner.path.is_ident("fields") {
             let content;
             syn::parenthesized!(content in inner.input);
             let list = content.parse_terminated(|p| p.parse::<LitStr>(), syn::Token![,])?;
             idx.fields.extend(list);
-            Ok(())
         } else if inner.path.is_ident("name") {
-            let v: LitStr = inner.value()?.parse()?;
-            set_once(&mut idx.name, v, &inner)
+            if let Some(v) = value::<LitStr>(&inner, "\"index_name\"", errors)? {
+                set_once(&mut idx.name, v, &inner, errors);
+            }
         } else if inner.path.is_ident("unique") {
+            flag(&inner, errors)?;
             idx.unique = true;
-            Ok(())
         } else {
-            Err(unknown(&inner, INDEX_ATTRS))
+            errors.push(unknown(&inner, INDEX_ATTRS));
+            skip_value(&inner)?;
         }
+        Ok(())
     })?;
-    Ok(idx)
+    Ok(Some(idx))
 }
 
-fn parse_foreign_key(meta: &ParseNestedMeta<'_>) -> syn::Result<ForeignKeyAttr> {
+fn parse_foreign_key(
+    meta: &ParseNestedMeta<'_>,
+    errors: &mut Errors,
+) -> syn::Result<Option<ForeignKeyAttr>> {
     let mut fk = ForeignKeyAttr {
         span: meta.path.span(),
         field: None,
@@ -149,56 +304,81 @@ fn parse_foreign_key(meta: &ParseNestedMeta<'_>) -> syn::Result<ForeignKeyAttr> 
         on_delete: None,
         on_update: None,
     };
+    if !meta.input.peek(syn::token::Paren) {
+        errors.push(meta.error(
+            "`foreign_key` needs arguments: `foreign_key(field = \"user_id\", references = \"users(id)\")`",
+        ));
+        skip_value(meta)?;
+        return Ok(None);
+    }
     meta.parse_nested_meta(|inner| {
-        let slot = if inner.path.is_ident("field") {
-            &mut fk.field
+        let (slot, what) = if inner.path.is_ident("field") {
+            (&mut fk.field, "\"field_name\"")
         } else if inner.path.is_ident("references") {
-            &mut fk.references
+            (&mut fk.references, "\"table(column)\"")
         } else if inner.path.is_ident("on_delete") {
-            &mut fk.on_delete
+            (&mut fk.on_delete, "\"cascade\"")
         } else if inner.path.is_ident("on_update") {
-            &mut fk.on_update
+            (&mut fk.on_update, "\"cascade\"")
         } else {
-            return Err(unknown(&inner, FK_ATTRS));
+            errors.push(unknown(&inner, FK_ATTRS));
+            return skip_value(&inner);
         };
-        let v: LitStr = inner.value()?.parse()?;
-        set_once(slot, v, &inner)
+        if let Some(v) = value::<LitStr>(&inner, what, errors)? {
+            set_once(slot, v, &inner, errors);
+        }
+        Ok(())
     })?;
-    Ok(fk)
+    Ok(Some(fk))
 }
 
 /// Parses every `#[dataflow(...)]` on a field.
 pub fn parse_field_attrs(attrs: &[Attribute], errors: &mut Errors) -> FieldAttrs {
     let mut out = FieldAttrs::default();
     for attr in dataflow_attrs(attrs) {
+        let mut local = Errors::default();
         let res = attr.parse_nested_meta(|meta| {
-            let span = meta.path.span();
+            let errors = &mut local;
             if meta.path.is_ident("primary_key") {
-                set_once(&mut out.primary_key, span, &meta)
+                let span = flag(&meta, errors)?;
+                set_once(&mut out.primary_key, span, &meta, errors);
             } else if meta.path.is_ident("auto_increment") {
-                let v: LitBool = meta.value()?.parse()?;
-                set_once(&mut out.auto_increment, v, &meta)
+                if let Some(v) = value::<LitBool>(&meta, "`true` or `false`", errors)? {
+                    set_once(&mut out.auto_increment, v, &meta, errors);
+                }
             } else if meta.path.is_ident("unique") {
-                set_once(&mut out.unique, span, &meta)
+                let span = flag(&meta, errors)?;
+                set_once(&mut out.unique, span, &meta, errors);
             } else if meta.path.is_ident("index") {
-                set_once(&mut out.index, span, &meta)
+                let span = flag(&meta, errors)?;
+                set_once(&mut out.index, span, &meta, errors);
             } else if meta.path.is_ident("max_length") {
-                let v: LitInt = meta.value()?.parse()?;
-                set_once(&mut out.max_length, v, &meta)
+                if let Some(v) = value::<LitInt>(&meta, "a positive integer", errors)? {
+                    set_once(&mut out.max_length, v, &meta, errors);
+                }
             } else if meta.path.is_ident("default") {
-                let v = parse_default(&meta)?;
-                set_once(&mut out.default, v, &meta)
+                if let Some(v) = parse_default(&meta, errors)? {
+                    set_once(&mut out.default, v, &meta, errors);
+                }
             } else if meta.path.is_ident("renamed_from") {
-                let v: LitStr = meta.value()?.parse()?;
-                set_once(&mut out.renamed_from, v, &meta)
+                if let Some(v) = value::<LitStr>(&meta, "\"previous_column_name\"", errors)? {
+                    set_once(&mut out.renamed_from, v, &meta, errors);
+                }
             } else if meta.path.is_ident("column") {
-                let v: LitStr = meta.value()?.parse()?;
-                set_once(&mut out.column, v, &meta)
+                if let Some(v) = value::<LitStr>(&meta, "\"column_name\"", errors)? {
+                    set_once(&mut out.column, v, &meta, errors);
+                }
             } else {
-                Err(unknown(&meta, FIELD_ATTRS))
+                errors.push(unknown(&meta, FIELD_ATTRS));
+                skip_value(&meta)?;
             }
+            Ok(())
         });
         if let Err(e) = res {
+            local.push(e);
+        }
+        if let Err(e) = local.finish(()) {
+            out.had_error = true;
             errors.push(e);
         }
     }
@@ -206,26 +386,37 @@ pub fn parse_field_attrs(attrs: &[Attribute], errors: &mut Errors) -> FieldAttrs
 }
 
 /// `default = <literal>`, where a leading `-` makes a negative number literal.
-fn parse_default(meta: &ParseNestedMeta<'_>) -> syn::Result<Lit> {
+fn parse_default(meta: &ParseNestedMeta<'_>, errors: &mut Errors) -> syn::Result<Option<Lit>> {
+    const WHAT: &str = "a literal: `true`/`false`, a number, or a string such as \"now\" or \"{}\"";
+    if !meta.input.peek(syn::Token![=]) {
+        errors.push(meta.error(format!("`default` needs a value: `default = <{WHAT}>`")));
+        skip_value(meta)?;
+        return Ok(None);
+    }
     let input = meta.value()?;
     if input.peek(syn::Token![-]) {
         let minus: syn::Token![-] = input.parse()?;
         let lit: Lit = input.parse()?;
         let span = minus.span.join(lit.span()).unwrap_or(lit.span());
         return match lit {
-            Lit::Int(i) => Ok(Lit::Int(LitInt::new(
-                &format!("-{}", i.base10_digits()),
+            Lit::Int(i) => Ok(Some(Lit::Int(LitInt::new(
+                &format!("-{}{}", i.base10_digits(), i.suffix()),
                 span,
-            ))),
-            Lit::Float(f) => Ok(Lit::Float(syn::LitFloat::new(
-                &format!("-{}", f.base10_digits()),
+            )))),
+            Lit::Float(f) => Ok(Some(Lit::Float(syn::LitFloat::new(
+                &format!("-{}{}", f.base10_digits(), f.suffix()),
                 span,
-            ))),
-            other => Err(syn::Error::new(
-                other.span(),
-                "only numbers can be negative",
-            )),
+            )))),
+            other => {
+                errors.at(other, "only numbers can be negative");
+                Ok(None)
+            }
         };
     }
-    input.parse()
+    if input.fork().parse::<Lit>().is_ok() {
+        return input.parse().map(Some);
+    }
+    let found: syn::Expr = input.parse()?;
+    errors.at(found, format!("`default` expects {WHAT}"));
+    Ok(None)
 }

@@ -12,6 +12,8 @@ mod attr;
 mod errors;
 mod expand;
 mod model;
+#[cfg(test)]
+mod tests;
 mod types;
 
 /// Derives a dataflow model: a static descriptor, typed column constants, CRUD

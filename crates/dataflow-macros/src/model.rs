@@ -4,6 +4,7 @@
 
 use proc_macro2::{Ident, Span};
 use quote::ToTokens;
+use syn::ext::IdentExt;
 use syn::{Data, DeriveInput, Fields, Lit, LitStr, Type, Visibility};
 
 use crate::attr::{parse_field_attrs, parse_model_attrs, FieldAttrs};
@@ -98,6 +99,31 @@ pub fn snake_case(name: &str) -> String {
     out
 }
 
+/// A type as written, for messages: `Option<i32>`, `HashMap<String, i32>`.
+fn type_name(ty: &Type) -> String {
+    let s = ty.to_token_stream().to_string();
+    s.replace(" < ", "<")
+        .replace("< ", "<")
+        .replace(" >", ">")
+        .replace(" :: ", "::")
+        .replace(":: ", "::")
+        .replace(" ,", ",")
+        .replace("& ", "&")
+}
+
+/// The names an index or a foreign key may use: the struct's fields and the
+/// managed columns.
+fn field_names(columns: &[ColumnIr]) -> String {
+    columns
+        .iter()
+        .map(|c| match &c.field {
+            Some(f) => format!("`{}`", f.ident.unraw()),
+            None => format!("`{}`", c.column),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn check_ident(errors: &mut Errors, span: Span, what: &str, name: &str) {
     if name.is_empty() {
         errors.at_span(span, format!("{what} must not be empty"));
@@ -131,11 +157,11 @@ fn fk_action(lit: &Option<LitStr>, errors: &mut Errors) -> &'static str {
     }
 }
 
-fn check_default(lit: &Lit, ty: FieldTy, errors: &mut Errors) -> Option<DefaultIr> {
+fn check_default(lit: &Lit, ty: FieldTy, ty_name: &str, errors: &mut Errors) -> Option<DefaultIr> {
     let wrong = |errors: &mut Errors, expected: &str| {
         errors.at(
             lit,
-            format!("default does not fit the field type: expected {expected}"),
+            format!("default does not fit the field type `{ty_name}`: expected {expected}"),
         );
         None
     };
@@ -150,10 +176,28 @@ fn check_default(lit: &Lit, ty: FieldTy, errors: &mut Errors) -> Option<DefaultI
                 (_, Ok(_)) => true,
                 (_, Err(_)) => false,
             };
-            if !fits || !i.suffix().is_empty() {
+            if !i.suffix().is_empty() {
                 errors.at(
                     lit,
-                    format!("default {} does not fit in {k:?}", i.base10_digits()).to_lowercase(),
+                    format!(
+                        "default takes an unsuffixed integer: write `{}`",
+                        i.base10_digits()
+                    ),
+                );
+                return None;
+            }
+            if !fits {
+                let (name, range) = match k {
+                    Kind::I16 => ("i16", format!("{}..={}", i16::MIN, i16::MAX)),
+                    Kind::I32 => ("i32", format!("{}..={}", i32::MIN, i32::MAX)),
+                    _ => ("i64", format!("{}..={}", i64::MIN, i64::MAX)),
+                };
+                errors.at(
+                    lit,
+                    format!(
+                        "default {} does not fit in {name}: expected an integer in {range}",
+                        i.base10_digits()
+                    ),
                 );
                 return None;
             }
@@ -222,10 +266,16 @@ pub fn build(input: &DeriveInput) -> syn::Result<ModelIr> {
     let fields = match &input.data {
         Data::Struct(s) => match &s.fields {
             Fields::Named(named) => named.named.iter().collect::<Vec<_>>(),
-            other => {
+            Fields::Unnamed(unnamed) => {
                 return Err(syn::Error::new_spanned(
-                    other,
-                    "#[derive(Model)] needs a struct with named fields",
+                    unnamed,
+                    "#[derive(Model)] needs a struct with named fields, not a tuple struct: each field names a column",
+                ))
+            }
+            Fields::Unit => {
+                return Err(syn::Error::new_spanned(
+                    &input.ident,
+                    "#[derive(Model)] needs a struct with named fields, not a unit struct: each field names a column",
                 ))
             }
         },
@@ -269,29 +319,36 @@ pub fn build(input: &DeriveInput) -> syn::Result<ModelIr> {
     let soft_delete = attrs.soft_delete.is_some();
 
     let mut columns: Vec<ColumnIr> = Vec::new();
-    let mut explicit_pk: Vec<(usize, Span)> = Vec::new();
+    let mut explicit_pk: Vec<(usize, Span, String)> = Vec::new();
     let mut field_attrs: Vec<FieldAttrs> = Vec::new();
     let mut indexes: Vec<IndexIr> = Vec::new();
     let mut index_spans: Vec<Span> = Vec::new();
+    // Fields whose type was refused: they exist, so naming them elsewhere (an
+    // index, a foreign key, the key) is not a second error.
+    let mut refused: Vec<String> = Vec::new();
+    let mut refused_pk = false;
 
     for field in &fields {
         let ident = field.ident.clone().expect("named field");
+        let field_name = ident.unraw().to_string();
         let fa = parse_field_attrs(&field.attrs, &mut errors);
         let column = match &fa.column {
             Some(c) => {
                 check_ident(&mut errors, c.span(), "column name", &c.value());
                 c.value()
             }
-            None => ident.to_string().trim_start_matches("r#").to_owned(),
+            None => field_name.clone(),
         };
         let Some(ty) = classify(&field.ty) else {
             errors.at(
                 &field.ty,
                 format!(
                     "unsupported field type `{}`; expected one of: {SUPPORTED}",
-                    field.ty.to_token_stream().to_string().replace(' ', "")
+                    type_name(&field.ty)
                 ),
             );
+            refused_pk |= fa.primary_key.is_some() || column == "id";
+            refused.push(field_name);
             field_attrs.push(fa);
             continue;
         };
@@ -319,11 +376,17 @@ pub fn build(input: &DeriveInput) -> syn::Result<ModelIr> {
             }
         }
         if let Some(span) = fa.primary_key {
-            explicit_pk.push((columns.len(), span));
+            explicit_pk.push((columns.len(), span, field_name.clone()));
         }
         let max_length = fa.max_length.as_ref().and_then(|lit| {
             if ty.kind != Kind::String {
-                errors.at(lit, "max_length applies only to String fields");
+                errors.at(
+                    lit,
+                    format!(
+                        "max_length applies only to String fields, not `{}`",
+                        type_name(&field.ty)
+                    ),
+                );
                 return None;
             }
             match lit.base10_parse::<u32>() {
@@ -337,7 +400,7 @@ pub fn build(input: &DeriveInput) -> syn::Result<ModelIr> {
         let default = fa
             .default
             .as_ref()
-            .and_then(|lit| check_default(lit, ty, &mut errors));
+            .and_then(|lit| check_default(lit, ty, &type_name(&field.ty), &mut errors));
         if let (Some(DefaultIr::Text(t)), Some(max)) = (&default, max_length) {
             if t.chars().count() > max as usize {
                 errors.at(
@@ -416,14 +479,17 @@ pub fn build(input: &DeriveInput) -> syn::Result<ModelIr> {
                     .as_ref()
                     .is_some_and(|r| f.ident.as_ref() == Some(&r.ident))
             });
-            let msg = format!(
-                "duplicate column name `{}` (also used by `{}`)",
-                c.column,
-                first
-                    .field
-                    .as_ref()
-                    .map_or(first.column.clone(), |f| f.ident.to_string())
-            );
+            let msg = match &first.field {
+                Some(f) => format!(
+                    "duplicate column name `{}`: field `{}` already maps to it; give this field another `column = \"...\"`",
+                    c.column,
+                    f.ident.unraw()
+                ),
+                None => format!(
+                    "duplicate column name `{}`: dataflow manages that column here",
+                    c.column
+                ),
+            };
             match at {
                 Some((f, fa)) => match &fa.column {
                     Some(lit) => errors.at(lit, msg),
@@ -439,25 +505,26 @@ pub fn build(input: &DeriveInput) -> syn::Result<ModelIr> {
         [] => columns
             .iter()
             .position(|c| c.column == "id" && c.field.is_some()),
-        [(i, _)] => Some(*i),
-        [_, rest @ ..] => {
-            for (_, span) in rest {
-                errors.at_span(*span, "a model has exactly one primary key; composite keys are not supported yet (use a unique index)");
+        [(i, _, _)] => Some(*i),
+        [(first, _, first_name), rest @ ..] => {
+            for (_, span, _) in rest {
+                errors.at_span(
+                    *span,
+                    format!("second primary key: `{first_name}` is already the primary key; a model has exactly one (composite keys are not supported yet; use a unique index)"),
+                );
             }
-            Some(explicit_pk[0].0)
+            Some(*first)
         }
     };
-    let pk = match pk {
-        Some(i) => i,
-        None => {
-            errors.at(
-                &input.ident,
-                "no primary key: add a field named `id` or mark one field #[dataflow(primary_key)]",
-            );
-            0
-        }
-    };
-    if let Some(c) = columns.get_mut(pk) {
+    // A key whose type or attributes were refused is already reported.
+    let key_maybe_refused = refused_pk || field_attrs.iter().any(|fa| fa.had_error);
+    if pk.is_none() && !key_maybe_refused {
+        errors.at(
+            &input.ident,
+            "no primary key: add a field named `id` or mark one field #[dataflow(primary_key)]",
+        );
+    }
+    if let Some(c) = pk.and_then(|i| columns.get_mut(i)) {
         if let Some(f) = &c.field {
             let fa = fields
                 .iter()
@@ -465,7 +532,10 @@ pub fn build(input: &DeriveInput) -> syn::Result<ModelIr> {
                 .find(|(fl, _)| fl.ident.as_ref() == Some(&f.ident))
                 .map(|(_, fa)| fa);
             if c.nullable {
-                errors.at(&f.ty, "the primary key cannot be an Option");
+                errors.at(
+                    &f.ty,
+                    "the primary key cannot be an `Option`: use the inner type (an auto-increment key of 0 is assigned by the database)",
+                );
             }
             if !matches!(
                 c.kind,
@@ -484,16 +554,26 @@ pub fn build(input: &DeriveInput) -> syn::Result<ModelIr> {
                 None => c.kind.is_integer(),
             };
             if c.auto_increment && c.default.is_some() {
-                errors.at(
-                    &f.ident,
-                    "an auto-increment primary key cannot have a default",
-                );
+                let at = fa.and_then(|fa| fa.default.as_ref());
+                match at {
+                    Some(lit) => {
+                        errors.at(lit, "an auto-increment primary key cannot have a default")
+                    }
+                    None => errors.at(
+                        &f.ident,
+                        "an auto-increment primary key cannot have a default",
+                    ),
+                }
             }
         }
     }
-    for (fa, c) in field_attrs.iter().zip(columns.iter()) {
+    let pk_ident = pk
+        .and_then(|i| columns.get(i))
+        .and_then(|c| c.field.as_ref())
+        .map(|f| f.ident.clone());
+    for (field, fa) in fields.iter().zip(&field_attrs) {
         if let Some(lit) = &fa.auto_increment {
-            if !c.primary_key {
+            if field.ident != pk_ident {
                 errors.at(lit, "auto_increment applies only to the primary key");
             }
         }
@@ -504,7 +584,7 @@ pub fn build(input: &DeriveInput) -> syn::Result<ModelIr> {
         columns
             .iter()
             .find(|c| {
-                c.field.as_ref().is_some_and(|f| f.ident == name)
+                c.field.as_ref().is_some_and(|f| f.ident.unraw() == name)
                     || (c.field.is_none() && c.column == name)
             })
             .map(|c| c.column.clone())
@@ -522,11 +602,13 @@ pub fn build(input: &DeriveInput) -> syn::Result<ModelIr> {
                     format!("field `{}` appears twice in the index", f.value()),
                 ),
                 Some(c) => cols.push(c),
+                None if refused.contains(&f.value()) => {}
                 None => errors.at(
                     f,
                     format!(
-                        "index names field `{}`, which the struct does not have",
-                        f.value()
+                        "index names field `{}`, which the struct does not have; expected one of: {}",
+                        f.value(),
+                        field_names(&columns)
                     ),
                 ),
             }
@@ -564,34 +646,56 @@ pub fn build(input: &DeriveInput) -> syn::Result<ModelIr> {
     // Foreign keys.
     let mut foreign_keys = Vec::new();
     for fk in &attrs.foreign_keys {
-        let (Some(field), Some(references)) = (&fk.field, &fk.references) else {
-            errors.at_span(
-                fk.span,
-                "foreign_key needs field = \"...\" and references = \"table(column)\"",
-            );
-            continue;
-        };
-        let Some(column) = field_column(&field.value()) else {
-            errors.at(
-                field,
-                format!(
-                    "foreign_key names field `{}`, which the struct does not have",
-                    field.value()
-                ),
-            );
-            continue;
-        };
-        let r = references.value();
-        let parsed = r
-            .strip_suffix(')')
-            .and_then(|s| s.split_once('('))
-            .filter(|(t, c)| !t.trim().is_empty() && !c.trim().is_empty());
-        let Some((rt, rc)) = parsed else {
-            errors.at(references, "references must look like \"table(column)\"");
-            continue;
-        };
         let on_delete = fk_action(&fk.on_delete, &mut errors);
         let on_update = fk_action(&fk.on_update, &mut errors);
+        let column = match &fk.field {
+            None => {
+                errors.at_span(
+                    fk.span,
+                    "foreign_key needs field = \"...\", the field holding the reference",
+                );
+                None
+            }
+            Some(field) => {
+                let found = field_column(&field.value());
+                if found.is_none() && !refused.contains(&field.value()) {
+                    errors.at(
+                        field,
+                        format!(
+                            "foreign_key names field `{}`, which the struct does not have; expected one of: {}",
+                            field.value(),
+                            field_names(&columns)
+                        ),
+                    );
+                }
+                found
+            }
+        };
+        let target = match &fk.references {
+            None => {
+                errors.at_span(fk.span, "foreign_key needs references = \"table(column)\"");
+                None
+            }
+            Some(references) => {
+                let r = references.value();
+                let is_ident = |s: &str| !s.is_empty() && !s.contains(['(', ')', ',', '"', '\0']);
+                let parsed = r
+                    .strip_suffix(')')
+                    .and_then(|s| s.split_once('('))
+                    .map(|(t, c)| (t.trim(), c.trim()))
+                    .filter(|(t, c)| is_ident(t) && is_ident(c));
+                if parsed.is_none() {
+                    errors.at(
+                        references,
+                        format!("references must look like \"table(column)\", e.g. \"users(id)\"; found \"{r}\""),
+                    );
+                }
+                parsed.map(|(t, c)| (t.to_owned(), c.to_owned()))
+            }
+        };
+        let (Some(column), Some((table, ref_column))) = (column, target) else {
+            continue;
+        };
         if on_delete == "SetNull" && !columns.iter().any(|c| c.column == column && c.nullable) {
             errors.at(
                 fk.on_delete.as_ref(),
@@ -600,8 +704,8 @@ pub fn build(input: &DeriveInput) -> syn::Result<ModelIr> {
         }
         foreign_keys.push(ForeignKeyIr {
             column,
-            table: rt.trim().to_owned(),
-            ref_column: rc.trim().to_owned(),
+            table,
+            ref_column,
             on_delete,
             on_update,
         });
@@ -613,7 +717,8 @@ pub fn build(input: &DeriveInput) -> syn::Result<ModelIr> {
         table,
         table_renamed_from,
         columns,
-        pk,
+        // Without a key there is an error, so this IR is never expanded.
+        pk: pk.unwrap_or(0),
         indexes,
         foreign_keys,
         timestamps,

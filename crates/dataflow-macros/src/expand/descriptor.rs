@@ -2,6 +2,7 @@
 
 use proc_macro2::TokenStream;
 use quote::quote;
+use syn::ext::IdentExt;
 
 use crate::model::{ColumnIr, DefaultIr, Managed, ModelIr};
 use crate::types::Kind;
@@ -49,7 +50,8 @@ fn default(d: &Option<DefaultIr>) -> TokenStream {
 
 fn column(c: &ColumnIr) -> TokenStream {
     let name = &c.column;
-    let field = opt_str(&c.field.as_ref().map(|f| f.ident.to_string()));
+    // `r#type` is the field `type`.
+    let field = opt_str(&c.field.as_ref().map(|f| f.ident.unraw().to_string()));
     let ty = logical(c.kind);
     let nullable = c.nullable;
     let pk = c.primary_key;

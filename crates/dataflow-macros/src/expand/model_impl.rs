@@ -2,6 +2,7 @@
 
 use proc_macro2::{Ident, TokenStream};
 use quote::{quote, quote_spanned};
+use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 
 use crate::model::ModelIr;
@@ -36,7 +37,7 @@ pub fn expand(ir: &ModelIr, patch: &Ident) -> TokenStream {
         let f = c.field.as_ref()?;
         let id = &f.ident;
         let ty = &f.ty;
-        let field_name = id.to_string();
+        let field_name = id.unraw().to_string();
         // The trait bound is checked at the field's type, so an unsupported type
         // is reported there.
         let conv = quote_spanned!(ty.span()=> <#ty as __df::FieldType>::from_value);

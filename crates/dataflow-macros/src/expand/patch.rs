@@ -2,6 +2,7 @@
 
 use proc_macro2::{Ident, TokenStream};
 use quote::quote;
+use syn::ext::IdentExt;
 
 use crate::model::ModelIr;
 
@@ -19,7 +20,7 @@ pub fn expand(ir: &ModelIr, patch: &Ident) -> TokenStream {
     let decls = fields.iter().map(|(_, f)| {
         let id = &f.ident;
         let ty = &f.ty;
-        let doc = format!("New value of `{id}`; `None` leaves it as is.");
+        let doc = format!("New value of `{}`; `None` leaves it as is.", id.unraw());
         quote!(#[doc = #doc] #vis #id: ::core::option::Option<#ty>)
     });
     let assigns = fields.iter().map(|(i, f)| {

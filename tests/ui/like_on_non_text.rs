@@ -1,0 +1,13 @@
+use dataflow_core::prelude::*;
+
+#[derive(Model)]
+pub struct User {
+    pub id: i64,
+    pub age: Option<i32>,
+}
+
+fn f(db: &DataFlow) {
+    let _ = User::list(db).filter(User::AGE.like("1%"));
+}
+
+fn main() {}
