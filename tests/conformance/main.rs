@@ -58,7 +58,7 @@ conformance! {
     },
     schema::{
         auto_migrate_creates_tables_once,
-        changed_model_is_drift_not_ignored,
+        changed_model_is_planned_not_ignored,
         check_reports_missing_tables,
         described_schema_equals_target,
         dry_run_touches_nothing,

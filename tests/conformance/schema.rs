@@ -29,24 +29,32 @@ pub fn auto_migrate_creates_tables_once(db: &DataFlow) {
     db.check().unwrap();
 }
 
-pub fn changed_model_is_drift_not_ignored(db: &TestBackend) {
+pub fn changed_model_is_planned_not_ignored(db: &TestBackend) {
     User::create(db, User::new("Ann", "ann@x", None)).unwrap();
     let other = db.reopen();
     other.register::<UserWithPhone>().unwrap();
-    let err = other.auto_migrate(MigrateOptions::default()).unwrap_err();
-    match err {
-        Error::Drift { differences } => {
+    // The new model adds a column (SAFE) and lacks the composite index (MEDIUM):
+    // check() names both; default options refuse the plan and change nothing.
+    match other.check() {
+        Err(Error::Drift { differences }) => {
             assert!(
                 differences
                     .iter()
-                    .any(|d| d.contains("users.phone") && d.contains("missing")),
+                    .any(|d| d.contains("add column") && d.contains("phone")),
+                "{differences:?}"
+            );
+            assert!(
+                differences.iter().any(|d| d.contains("drop index")),
                 "{differences:?}"
             );
         }
-        other => panic!("expected Drift, got {other:?}"),
+        r => panic!("expected Drift, got {r:?}"),
     }
-    assert!(matches!(other.check(), Err(Error::Drift { .. })));
-    // Nothing was touched.
+    let err = other.auto_migrate(MigrateOptions::default()).unwrap_err();
+    assert!(
+        matches!(err, Error::MigrationRefused { ref steps } if steps.len() == 1 && steps[0].contains("drop index")),
+        "{err:?}"
+    );
     assert_eq!(User::list(db).count().unwrap(), 1);
     db.check().unwrap();
 }
@@ -62,11 +70,16 @@ pub fn check_reports_missing_tables(db: &TestBackend) {
     other.register::<Fresh>().unwrap();
     match other.check() {
         Err(Error::Drift { differences }) => {
-            assert_eq!(differences.len(), 1);
             assert!(
                 differences[0].contains("not_yet_created"),
                 "{differences:?}"
             );
+            // The fixture's tables belong to another model set: listed, not differences.
+            assert!(
+                differences[1].starts_with("unmanaged tables"),
+                "{differences:?}"
+            );
+            assert_eq!(differences.len(), 2);
         }
         r => panic!("expected drift, got {r:?}"),
     }

@@ -42,4 +42,17 @@ pub trait Backend: Send + Sync + 'static {
 
     /// Describes the live schema (user tables only; dataflow's own tables excluded).
     fn describe(&self, conn: &mut dyn Connection) -> Result<Schema>;
+
+    /// Whether a table (including dataflow's own) exists.
+    fn has_table(&self, conn: &mut dyn Connection, name: &str) -> Result<bool>;
+
+    /// Runs `f` holding the migration lock, inside one transaction: the lock is the
+    /// first thing taken and the last released; waiting for it longer than
+    /// `lock_timeout` is `Error::LockTimeout`. Backends also verify integrity
+    /// (e.g. foreign keys) before committing.
+    fn with_migration(
+        &self,
+        lock_timeout: std::time::Duration,
+        f: &mut dyn FnMut(&mut dyn Connection) -> Result<()>,
+    ) -> Result<()>;
 }

@@ -6,7 +6,6 @@ use crate::backend::{Backend, Connection};
 use crate::descriptor::ModelDescriptor;
 use crate::dialect::Dialect;
 use crate::error::{Error, Result};
-use crate::migrate::{plan_creates, MigrateOptions, MigrationReport, RiskLevel};
 use crate::model::Model;
 use crate::schema::Schema;
 
@@ -107,83 +106,10 @@ impl DataFlow {
         self.with_conn(|c| self.describe_with(c))
     }
 
-    fn describe_with(&self, conn: &mut dyn Connection) -> Result<Schema> {
+    pub(crate) fn describe_with(&self, conn: &mut dyn Connection) -> Result<Schema> {
         let mut s = self.inner.backend.describe(conn)?;
         self.dialect().normalize(&mut s);
         Ok(s)
-    }
-
-    /// The plan `auto_migrate` would apply, without applying it.
-    pub fn plan(&self) -> Result<MigrationReport> {
-        self.auto_migrate(MigrateOptions::default().dry_run(true))
-    }
-
-    /// Reconciles the database with the registered models; see [`MigrateOptions`].
-    ///
-    /// Planning happens inside the same write transaction that applies the plan, so
-    /// a second process that races this one waits, then finds nothing to do.
-    pub fn auto_migrate(&self, options: MigrateOptions) -> Result<MigrationReport> {
-        let target = self.target_schema();
-        let dialect = self.dialect();
-        if options.dry_run {
-            let live = self.describe()?;
-            let steps = plan_creates(&live, &target, dialect, &options)?;
-            return Ok(MigrationReport {
-                applied: false,
-                version: None,
-                steps,
-            });
-        }
-        self.with_tx(|conn| {
-            let live = self.describe_with(conn)?;
-            let steps = plan_creates(&live, &target, dialect, &options)?;
-            let ceiling = options.risk_ceiling();
-            let refused: Vec<String> = steps
-                .iter()
-                .filter(|s| s.risk > ceiling || s.blocked.is_some())
-                .map(|s| format!("{} {} ({}): {}", s.operation, s.table, s.risk, s.reason))
-                .collect();
-            if !refused.is_empty() {
-                return Err(Error::MigrationRefused { steps: refused });
-            }
-            for step in &steps {
-                for sql in &step.sql_up {
-                    tracing::debug!(target: "dataflow::migrate", sql = %sql, "apply");
-                    conn.batch_execute(sql)?;
-                }
-            }
-            let applied = !steps.is_empty();
-            if applied {
-                tracing::info!(target: "dataflow::migrate", steps = steps.len(), "applied");
-            }
-            Ok(MigrationReport {
-                applied,
-                version: None,
-                steps,
-            })
-        })
-    }
-
-    /// `Ok(())` when the live database matches the registered models, otherwise
-    /// `Error::Drift` naming each difference. For tests and CI.
-    pub fn check(&self) -> Result<()> {
-        let report = self.plan()?;
-        if report.steps.is_empty() {
-            Ok(())
-        } else {
-            Err(Error::Drift {
-                differences: report
-                    .steps
-                    .iter()
-                    .map(|s| format!("{}: {} ({})", s.table, s.operation, s.detail))
-                    .collect(),
-            })
-        }
-    }
-
-    /// The highest risk the default options accept.
-    pub fn default_risk_ceiling() -> RiskLevel {
-        RiskLevel::Safe
     }
 
     /// Runs `f` with a pooled connection.

@@ -4,7 +4,8 @@
 //! implements the hooks (quoting, placeholders, type names) and overrides any
 //! rendering its database spells differently. Core itself knows no dialect quirks.
 
-use crate::schema::{Column, Index, SchemaDefault, Table};
+use crate::diff::Change;
+use crate::schema::{Column, ForeignKey, Index, Schema, SchemaDefault, Table};
 use crate::statement::SqlWriter;
 use crate::value::{LogicalType, Value};
 
@@ -142,16 +143,8 @@ pub trait Dialect: Send + Sync + std::fmt::Debug {
             out.push(')');
         }
         for fk in &table.foreign_keys {
-            out.push_str(", FOREIGN KEY (");
-            self.quote_ident(&fk.column, &mut out);
-            out.push_str(") REFERENCES ");
-            self.quote_ident(&fk.references_table, &mut out);
-            out.push_str(" (");
-            self.quote_ident(&fk.references_column, &mut out);
-            out.push_str(") ON DELETE ");
-            out.push_str(fk.on_delete.sql());
-            out.push_str(" ON UPDATE ");
-            out.push_str(fk.on_update.sql());
+            out.push_str(", ");
+            self.foreign_key_clause(&table.name, fk, &mut out);
         }
         out.push(')');
         let mut stmts = vec![out];
@@ -222,7 +215,156 @@ pub trait Dialect: Send + Sync + std::fmt::Debug {
     /// database cannot tell two logical types apart). Applied to both the target and
     /// the live schema before they are compared.
     fn normalize(&self, _schema: &mut crate::schema::Schema) {}
+
+    /// `CONSTRAINT "fk_<table>_<column>" FOREIGN KEY (…) REFERENCES …`.
+    fn foreign_key_clause(&self, table: &str, fk: &ForeignKey, out: &mut String) {
+        out.push_str("CONSTRAINT ");
+        self.quote_ident(&foreign_key_name(table, fk), out);
+        out.push_str(" FOREIGN KEY (");
+        self.quote_ident(&fk.column, out);
+        out.push_str(") REFERENCES ");
+        self.quote_ident(&fk.references_table, out);
+        out.push_str(" (");
+        self.quote_ident(&fk.references_column, out);
+        out.push_str(") ON DELETE ");
+        out.push_str(fk.on_delete.sql());
+        out.push_str(" ON UPDATE ");
+        out.push_str(fk.on_update.sql());
+    }
+
+    /// SQL for one change, given the schema just before and just after it.
+    /// The default spells standard `ALTER TABLE`; dialects override what their
+    /// database does differently.
+    fn render_change(&self, change: &Change, before: &Schema, after: &Schema) -> Vec<String> {
+        render_standard(self, change, before, after)
+    }
+
+    /// `ALTER COLUMN` statements for a type, nullability or default change.
+    fn alter_column(&self, table: &str, from: &Column, to: &Column) -> Vec<String> {
+        let mut t = String::new();
+        self.quote_ident(table, &mut t);
+        let mut c = String::new();
+        self.quote_ident(&to.name, &mut c);
+        let mut out = Vec::new();
+        if from.ty != to.ty || from.max_length != to.max_length {
+            let ty = self.column_type(to);
+            out.push(format!(
+                "ALTER TABLE {t} ALTER COLUMN {c} TYPE {ty} USING {}",
+                self.cast_expression(&c, from, to)
+            ));
+        }
+        if from.default != to.default {
+            out.push(match &to.default {
+                Some(d) => format!(
+                    "ALTER TABLE {t} ALTER COLUMN {c} SET DEFAULT {}",
+                    self.default_literal(d, to.ty)
+                ),
+                None => format!("ALTER TABLE {t} ALTER COLUMN {c} DROP DEFAULT"),
+            });
+        }
+        if from.nullable && !to.nullable {
+            if let Some(d) = &to.default {
+                out.push(format!(
+                    "UPDATE {t} SET {c} = {} WHERE {c} IS NULL",
+                    self.default_literal(d, to.ty)
+                ));
+            }
+            out.push(format!("ALTER TABLE {t} ALTER COLUMN {c} SET NOT NULL"));
+        } else if !from.nullable && to.nullable {
+            out.push(format!("ALTER TABLE {t} ALTER COLUMN {c} DROP NOT NULL"));
+        }
+        out
+    }
+
+    /// The expression converting quoted column `column` from `from`'s type to
+    /// `to`'s (text narrowing truncates: that step is HIGH and backed up).
+    fn cast_expression(&self, column: &str, from: &Column, to: &Column) -> String {
+        match (to.ty, to.max_length) {
+            (crate::value::LogicalType::Text, Some(n))
+                if from.ty == crate::value::LogicalType::Text =>
+            {
+                format!("substr({column}, 1, {n})")
+            }
+            _ => format!("CAST({column} AS {})", self.column_type(to)),
+        }
+    }
+
+    /// A predicate true for values of quoted `column` (typed `from`) that do not fit
+    /// `to`, or `None` when no cheap test exists (then every value counts).
+    fn not_fitting_predicate(&self, column: &str, from: &Column, to: &Column) -> Option<String> {
+        use crate::value::LogicalType as T;
+        let _ = from;
+        match (to.ty, to.max_length) {
+            (T::SmallInt, _) => Some(format!("{column} < -32768 OR {column} > 32767")),
+            (T::Int, _) => Some(format!("{column} < -2147483648 OR {column} > 2147483647")),
+            (T::Float, _) => Some(format!("abs({column}) > 3.4028234663852886e38")),
+            (T::Text, Some(n)) => Some(format!("length({column}) > {n}")),
+            _ => None,
+        }
+    }
 }
 
 /// How many dialects the per-model statement cache has room for.
 pub const DIALECT_SLOTS: usize = 4;
+
+/// The constraint name dataflow gives a foreign key.
+pub fn foreign_key_name(table: &str, fk: &ForeignKey) -> String {
+    let mut name = format!("fk_{table}_{}", fk.column);
+    name.truncate(63);
+    name
+}
+
+/// The standard-SQL rendering of a change, which [`Dialect::render_change`] uses by
+/// default and dialects fall back to for the changes they spell the same way.
+pub fn render_standard<D: Dialect + ?Sized>(
+    d: &D,
+    change: &Change,
+    before: &Schema,
+    after: &Schema,
+) -> Vec<String> {
+    let _ = (before, after);
+    let q = |s: &str| {
+        let mut o = String::new();
+        d.quote_ident(s, &mut o);
+        o
+    };
+    match change {
+        Change::CreateTable { table } => d.create_table(table),
+        Change::DropTable { table } => vec![d.drop_table(&table.name)],
+        Change::RenameTable { from, to } => {
+            vec![format!("ALTER TABLE {} RENAME TO {}", q(from), q(to))]
+        }
+        Change::AddColumn { table, column } => {
+            let mut def = String::new();
+            d.column_definition(column, false, &mut def);
+            vec![format!("ALTER TABLE {} ADD COLUMN {def}", q(table))]
+        }
+        Change::DropColumn { table, column } => {
+            vec![format!(
+                "ALTER TABLE {} DROP COLUMN {}",
+                q(table),
+                q(&column.name)
+            )]
+        }
+        Change::RenameColumn { table, from, to } => vec![format!(
+            "ALTER TABLE {} RENAME COLUMN {} TO {}",
+            q(table),
+            q(from),
+            q(to)
+        )],
+        Change::AlterColumn { table, from, to } => d.alter_column(table, from, to),
+        Change::CreateIndex { table, index } => vec![d.create_index(table, index)],
+        Change::DropIndex { index, .. } => vec![format!("DROP INDEX {}", q(&index.name))],
+        Change::AddForeignKey { table, foreign_key } => {
+            let mut c = format!("ALTER TABLE {} ADD ", q(table));
+            d.foreign_key_clause(table, foreign_key, &mut c);
+            vec![c]
+        }
+        Change::DropForeignKey { table, foreign_key } => vec![format!(
+            "ALTER TABLE {} DROP CONSTRAINT {}",
+            q(table),
+            q(&foreign_key_name(table, foreign_key))
+        )],
+        Change::Unsupported { .. } => Vec::new(),
+    }
+}

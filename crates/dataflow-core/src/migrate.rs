@@ -1,18 +1,14 @@
-//! Reconciling registered models with the live database: options, steps, risk,
-//! the report and its preview.
-//!
-//! This first version plans what is always safe — creating missing tables and
-//! their indexes — and reports any other difference as [`Error::Drift`] instead of
-//! ignoring it. The full differ (alter, rename, drop, risk from live facts,
-//! history, rollback) builds on these types.
+//! Reconciling registered models with the live database: options, steps, the
+//! report and its preview. The stages live in `diff.rs` (what changed),
+//! `risk.rs` (how risky), `plan.rs` (steps with SQL both ways) and
+//! `executor.rs` (lock, backup, apply, history).
 
 use std::fmt;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::dialect::Dialect;
-use crate::error::{Error, Result};
+use crate::diff::Change;
 use crate::schema::{Schema, Table};
 
 /// How much a step can hurt. Ordered: `Safe < Medium < High`.
@@ -64,6 +60,8 @@ pub enum Operation {
     AddForeignKey,
     /// Drop a foreign key.
     DropForeignKey,
+    /// A difference dataflow cannot migrate.
+    Unsupported,
 }
 
 impl fmt::Display for Operation {
@@ -80,6 +78,7 @@ impl fmt::Display for Operation {
             Operation::DropIndex => "drop index",
             Operation::AddForeignKey => "add foreign key",
             Operation::DropForeignKey => "drop foreign key",
+            Operation::Unsupported => "unsupported",
         };
         f.write_str(s)
     }
@@ -104,6 +103,14 @@ pub struct MigrationStep {
     pub sql_down: Vec<String>,
     /// Why the step cannot run as planned, if it cannot.
     pub blocked: Option<String>,
+    /// Statements run before `sql_up` to keep what the step destroys, so that
+    /// `sql_down` can restore it.
+    pub backup: Vec<String>,
+    /// Set when undoing the step cannot bring data back (a destructive step
+    /// applied with `backup(false)`).
+    pub irreversible: Option<String>,
+    /// The schema change itself.
+    pub change: Change,
 }
 
 /// What `auto_migrate` / `plan` did or would do.
@@ -115,6 +122,9 @@ pub struct MigrationReport {
     pub version: Option<String>,
     /// The planned steps, in execution order.
     pub steps: Vec<MigrationStep>,
+    /// Tables in the database that no registered model declares; dataflow leaves
+    /// them alone (unless they are its own and `prune(true)` is set).
+    pub unmanaged_tables: Vec<String>,
 }
 
 impl MigrationReport {
@@ -181,6 +191,7 @@ pub struct MigrateOptions {
     pub(crate) exclude_operations: Vec<Operation>,
     pub(crate) backup: bool,
     pub(crate) lock_timeout: Duration,
+    pub(crate) prune: bool,
 }
 
 impl Default for MigrateOptions {
@@ -193,6 +204,7 @@ impl Default for MigrateOptions {
             exclude_operations: Vec::new(),
             backup: true,
             lock_timeout: Duration::from_secs(30),
+            prune: false,
         }
     }
 }
@@ -234,9 +246,18 @@ impl MigrateOptions {
         self
     }
 
-    /// The effective risk ceiling: `Safe` unless raised.
-    pub fn risk_ceiling(&self) -> RiskLevel {
-        self.max_risk.unwrap_or(RiskLevel::Safe)
+    /// Declares that the registered models are the application's complete set:
+    /// tables dataflow created whose models are gone may then be dropped (as
+    /// HIGH steps when they hold data). Off by default, so a process that
+    /// registers only some models never plans the removal of the others.
+    pub fn prune(mut self, yes: bool) -> Self {
+        self.prune = yes;
+        self
+    }
+
+    /// Whether the step's operation is allowed by `exclude_operations`.
+    pub fn allows(&self, op: Operation) -> bool {
+        !self.exclude_operations.contains(&op)
     }
 
     /// Whether the options let this table be touched.
@@ -245,107 +266,6 @@ impl MigrateOptions {
             .as_ref()
             .is_none_or(|t| t.iter().any(|x| x == table))
     }
-}
-
-/// Differences between a live table and its target, one line each.
-pub fn table_differences(live: &Table, target: &Table) -> Vec<String> {
-    let mut out = Vec::new();
-    let t = &target.name;
-    for col in &target.columns {
-        match live.column(&col.name) {
-            None => out.push(format!("{t}.{}: column is missing", col.name)),
-            Some(l) if l != col => out.push(format!(
-                "{t}.{}: live {} differs from model {}",
-                col.name,
-                describe_column(l),
-                describe_column(col)
-            )),
-            Some(_) => {}
-        }
-    }
-    for col in &live.columns {
-        if target.column(&col.name).is_none() {
-            out.push(format!("{t}.{}: column is not in the model", col.name));
-        }
-    }
-    if live.primary_key != target.primary_key {
-        out.push(format!(
-            "{t}: primary key ({}) differs from model ({})",
-            live.primary_key.join(", "),
-            target.primary_key.join(", ")
-        ));
-    }
-    for idx in &target.indexes {
-        if !live.indexes.contains(idx) {
-            out.push(format!("{t}: index {} is missing or different", idx.name));
-        }
-    }
-    for idx in &live.indexes {
-        if !target.indexes.iter().any(|i| i.name == idx.name) {
-            out.push(format!("{t}: index {} is not in the model", idx.name));
-        }
-    }
-    if live.foreign_keys != target.foreign_keys {
-        out.push(format!("{t}: foreign keys differ from the model"));
-    }
-    out
-}
-
-fn describe_column(c: &crate::schema::Column) -> String {
-    let mut s = c.ty.to_string();
-    if let Some(n) = c.max_length {
-        s.push_str(&format!("({n})"));
-    }
-    s.push_str(if c.nullable { " NULL" } else { " NOT NULL" });
-    if let Some(d) = &c.default {
-        s.push_str(&format!(" DEFAULT {d:?}"));
-    }
-    if c.auto_increment {
-        s.push_str(" AUTOINCREMENT");
-    }
-    s
-}
-
-/// Plans the creation of every target table missing from the live schema. Tables
-/// that exist but differ are reported as drift: they are never silently ignored.
-pub fn plan_creates(
-    live: &Schema,
-    target: &Schema,
-    dialect: &dyn Dialect,
-    options: &MigrateOptions,
-) -> Result<Vec<MigrationStep>> {
-    let mut steps = Vec::new();
-    let mut differences = Vec::new();
-    // Referenced tables first, so a foreign key never points at a table not yet made.
-    for table in creation_order(target) {
-        if !options.includes(&table.name) {
-            continue;
-        }
-        match live.tables.get(&table.name) {
-            None => {
-                let columns: Vec<&str> = table.columns.iter().map(|c| c.name.as_str()).collect();
-                steps.push(MigrationStep {
-                    operation: Operation::CreateTable,
-                    table: table.name.clone(),
-                    detail: format!("columns {}", columns.join(", ")),
-                    risk: RiskLevel::Safe,
-                    reason: "a new table holds no data yet".to_owned(),
-                    sql_up: dialect.create_table(table),
-                    sql_down: vec![dialect.drop_table(&table.name)],
-                    blocked: None,
-                });
-            }
-            Some(l) => differences.extend(table_differences(l, table)),
-        }
-    }
-    if !differences.is_empty() {
-        differences.push(
-            "(changing existing tables needs the migration engine, which is not built yet)"
-                .to_owned(),
-        );
-        return Err(Error::Drift { differences });
-    }
-    Ok(steps)
 }
 
 /// Tables ordered so that every referenced table comes before its referrers

@@ -88,6 +88,7 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for Setup {
 /// An SQLite database behind an r2d2 pool of diesel connections.
 pub struct SqliteBackend {
     pool: Pool<ConnectionManager<SqliteConnection>>,
+    busy_timeout: Duration,
 }
 
 impl std::fmt::Debug for SqliteBackend {
@@ -149,7 +150,10 @@ impl SqliteBackend {
         let pool = builder
             .build(manager)
             .map_err(|e| Error::Connection(format!("cannot open SQLite database {raw:?}: {e}")))?;
-        Ok(SqliteBackend { pool })
+        Ok(SqliteBackend {
+            pool,
+            busy_timeout: options.busy_timeout,
+        })
     }
 
     fn get(&self) -> Result<PooledConnection<ConnectionManager<SqliteConnection>>> {
@@ -180,5 +184,83 @@ impl Backend for SqliteBackend {
 
     fn describe(&self, conn: &mut dyn Connection) -> Result<Schema> {
         crate::describe::describe(conn)
+    }
+
+    fn has_table(&self, conn: &mut dyn Connection, name: &str) -> Result<bool> {
+        let mut found = false;
+        conn.query(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+            &[dataflow_core::Value::Text(name.to_owned())],
+            &[dataflow_core::LogicalType::BigInt],
+            &mut |_| {
+                found = true;
+                Ok(())
+            },
+        )?;
+        Ok(found)
+    }
+
+    /// The lock is the database's write lock, taken by `BEGIN IMMEDIATE` with the
+    /// busy timeout set to `lock_timeout`: it spans connections and processes, and
+    /// waits rather than fails. Foreign keys are off for the transaction (table
+    /// rebuilds need that, and it cannot change inside a transaction), and
+    /// `foreign_key_check` must come back clean before the commit.
+    fn with_migration(
+        &self,
+        lock_timeout: Duration,
+        f: &mut dyn FnMut(&mut dyn Connection) -> Result<()>,
+    ) -> Result<()> {
+        let mut conn = self.get()?;
+        conn.batch_execute(&format!(
+            "PRAGMA foreign_keys = OFF; PRAGMA busy_timeout = {};",
+            lock_timeout.as_millis()
+        ))
+        .map_err(map_error)?;
+        let result = conn
+            .immediate_transaction(|c| {
+                f(&mut SqliteConn(c)).map_err(TxError::App)?;
+                let mut violations = Vec::new();
+                SqliteConn(c)
+                    .query(
+                        "SELECT \"table\", rowid, parent FROM pragma_foreign_key_check",
+                        &[],
+                        &[
+                            dataflow_core::LogicalType::Text,
+                            dataflow_core::LogicalType::BigInt,
+                            dataflow_core::LogicalType::Text,
+                        ],
+                        &mut |row| {
+                            violations.push(format!("{} row {} → {}", row[0], row[1], row[2]));
+                            Ok(())
+                        },
+                    )
+                    .map_err(TxError::App)?;
+                if violations.is_empty() {
+                    Ok(())
+                } else {
+                    Err(TxError::App(Error::ForeignKeyViolation {
+                        message: format!(
+                            "the migration would leave rows without their referenced row: {}",
+                            violations.join(", ")
+                        ),
+                    }))
+                }
+            })
+            .map_err(|e| match e {
+                TxError::App(e) => e,
+                TxError::Diesel(e) => match map_error(e) {
+                    Error::Busy { .. } => Error::LockTimeout {
+                        waited: lock_timeout,
+                    },
+                    other => other,
+                },
+            });
+        let restore = conn
+            .batch_execute(&format!(
+                "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {};",
+                self.busy_timeout.as_millis()
+            ))
+            .map_err(map_error);
+        result.and(restore)
     }
 }

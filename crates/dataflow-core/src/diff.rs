@@ -1,0 +1,453 @@
+//! The differ: pure functions from (live schema, target schema, hints) to an
+//! ordered list of [`Change`]s, plus applying and inverting a change.
+//!
+//! Renames are never guessed: a column or table that disappears while another
+//! appears is a drop plus an add unless the model says `renamed_from`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::descriptor::ModelDescriptor;
+use crate::schema::{Column, ForeignKey, Index, Schema, Table};
+
+/// One schema change. Plain, serialisable data: plans, history rows and migration
+/// files are made of these.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "change", rename_all = "snake_case")]
+pub enum Change {
+    /// Create a table (with its indexes and foreign keys).
+    CreateTable {
+        /// The new table.
+        table: Table,
+    },
+    /// Drop a table.
+    DropTable {
+        /// The table as it was.
+        table: Table,
+    },
+    /// Rename a table.
+    RenameTable {
+        /// Old name.
+        from: String,
+        /// New name.
+        to: String,
+    },
+    /// Add a column.
+    AddColumn {
+        /// Table name.
+        table: String,
+        /// The new column.
+        column: Column,
+    },
+    /// Drop a column.
+    DropColumn {
+        /// Table name.
+        table: String,
+        /// The column as it was.
+        column: Column,
+    },
+    /// Rename a column.
+    RenameColumn {
+        /// Table name.
+        table: String,
+        /// Old name.
+        from: String,
+        /// New name.
+        to: String,
+    },
+    /// Change a column's type, nullability, default or length.
+    AlterColumn {
+        /// Table name.
+        table: String,
+        /// The column before.
+        from: Column,
+        /// The column after (same name).
+        to: Column,
+    },
+    /// Create an index.
+    CreateIndex {
+        /// Table name.
+        table: String,
+        /// The index.
+        index: Index,
+    },
+    /// Drop an index.
+    DropIndex {
+        /// Table name.
+        table: String,
+        /// The index as it was.
+        index: Index,
+    },
+    /// Add a foreign key.
+    AddForeignKey {
+        /// Table name.
+        table: String,
+        /// The key.
+        foreign_key: ForeignKey,
+    },
+    /// Drop a foreign key.
+    DropForeignKey {
+        /// Table name.
+        table: String,
+        /// The key as it was.
+        foreign_key: ForeignKey,
+    },
+    /// A difference dataflow cannot migrate (e.g. a changed primary key).
+    Unsupported {
+        /// Table name.
+        table: String,
+        /// What differs.
+        detail: String,
+    },
+}
+
+impl Change {
+    /// The table the change touches (the new name for a rename).
+    pub fn table(&self) -> &str {
+        match self {
+            Change::CreateTable { table } | Change::DropTable { table } => &table.name,
+            Change::RenameTable { to, .. } => to,
+            Change::AddColumn { table, .. }
+            | Change::DropColumn { table, .. }
+            | Change::RenameColumn { table, .. }
+            | Change::AlterColumn { table, .. }
+            | Change::CreateIndex { table, .. }
+            | Change::DropIndex { table, .. }
+            | Change::AddForeignKey { table, .. }
+            | Change::DropForeignKey { table, .. }
+            | Change::Unsupported { table, .. } => table,
+        }
+    }
+
+    /// The change that undoes this one (`None` for `Unsupported`).
+    pub fn inverse(&self) -> Option<Change> {
+        Some(match self.clone() {
+            Change::CreateTable { table } => Change::DropTable { table },
+            Change::DropTable { table } => Change::CreateTable { table },
+            Change::RenameTable { from, to } => Change::RenameTable { from: to, to: from },
+            Change::AddColumn { table, column } => Change::DropColumn { table, column },
+            Change::DropColumn { table, column } => Change::AddColumn { table, column },
+            Change::RenameColumn { table, from, to } => Change::RenameColumn {
+                table,
+                from: to,
+                to: from,
+            },
+            Change::AlterColumn { table, from, to } => Change::AlterColumn {
+                table,
+                from: to,
+                to: from,
+            },
+            Change::CreateIndex { table, index } => Change::DropIndex { table, index },
+            Change::DropIndex { table, index } => Change::CreateIndex { table, index },
+            Change::AddForeignKey { table, foreign_key } => {
+                Change::DropForeignKey { table, foreign_key }
+            }
+            Change::DropForeignKey { table, foreign_key } => {
+                Change::AddForeignKey { table, foreign_key }
+            }
+            Change::Unsupported { .. } => return None,
+        })
+    }
+
+    /// Execution rank: drops of constraints first, then renames, creations,
+    /// column changes, new indexes and keys, and table drops last.
+    fn rank(&self) -> u8 {
+        match self {
+            Change::DropForeignKey { .. } => 0,
+            Change::DropIndex { .. } => 1,
+            Change::RenameTable { .. } => 2,
+            Change::RenameColumn { .. } => 3,
+            Change::CreateTable { .. } => 4,
+            Change::AddColumn { .. } => 5,
+            Change::AlterColumn { .. } => 6,
+            Change::DropColumn { .. } => 7,
+            Change::CreateIndex { .. } => 8,
+            Change::AddForeignKey { .. } => 9,
+            Change::DropTable { .. } => 10,
+            Change::Unsupported { .. } => 11,
+        }
+    }
+}
+
+/// Rename hints from the models' `renamed_from` attributes.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Hints {
+    /// New table name → previous name.
+    pub tables: BTreeMap<String, String>,
+    /// (table, new column name) → previous column name.
+    pub columns: BTreeMap<(String, String), String>,
+}
+
+impl Hints {
+    /// Collects the hints of a set of models.
+    pub fn from_descriptors<'a>(models: impl IntoIterator<Item = &'a ModelDescriptor>) -> Hints {
+        let mut h = Hints::default();
+        for m in models {
+            if let Some(old) = m.renamed_from {
+                h.tables.insert(m.table.to_owned(), old.to_owned());
+            }
+            for c in m.columns {
+                if let Some(old) = c.renamed_from {
+                    h.columns
+                        .insert((m.table.to_owned(), c.name.to_owned()), old.to_owned());
+                }
+            }
+        }
+        h
+    }
+}
+
+/// Which live tables the differ may drop (those dataflow created and no model
+/// declares any more, when the caller declares its model set complete).
+pub type Droppable = BTreeSet<String>;
+
+/// Differences from `live` to `target`, ordered so each step can run after the
+/// previous ones. Live tables that are not in `target` are dropped only when
+/// listed in `droppable`; otherwise they are left alone.
+pub fn diff(live: &Schema, target: &Schema, hints: &Hints, droppable: &Droppable) -> Vec<Change> {
+    let mut changes = Vec::new();
+    // Hinted table renames first; every other comparison sees the new names
+    // (the database rewrites references to a renamed table itself).
+    let mut live = live.clone();
+    for (new, old) in &hints.tables {
+        if target.tables.contains_key(new)
+            && !live.tables.contains_key(new)
+            && !target.tables.contains_key(old)
+        {
+            if let Some(mut t) = live.tables.remove(old) {
+                t.name = new.clone();
+                live.tables.insert(new.clone(), t);
+                for t in live.tables.values_mut() {
+                    rename_references(t, old, new);
+                }
+                changes.push(Change::RenameTable {
+                    from: old.clone(),
+                    to: new.clone(),
+                });
+            }
+        }
+    }
+    let mut created: Vec<&Table> = Vec::new();
+    for (name, t) in &target.tables {
+        match live.tables.get(name) {
+            Some(l) => diff_table(l, t, hints, &mut changes),
+            None => created.push(t),
+        }
+    }
+    // New tables in foreign-key order.
+    let created_schema = Schema {
+        tables: created
+            .iter()
+            .map(|t| (t.name.clone(), (*t).clone()))
+            .collect(),
+    };
+    for t in crate::migrate::creation_order(&created_schema) {
+        changes.push(Change::CreateTable { table: t.clone() });
+    }
+    // Drops: referrers before the tables they reference.
+    let drop_schema = Schema {
+        tables: live
+            .tables
+            .values()
+            .filter(|t| !target.tables.contains_key(&t.name) && droppable.contains(&t.name))
+            .map(|t| (t.name.clone(), t.clone()))
+            .collect(),
+    };
+    let mut order = crate::migrate::creation_order(&drop_schema);
+    order.reverse();
+    let drops: Vec<Change> = order
+        .into_iter()
+        .map(|t| Change::DropTable { table: t.clone() })
+        .collect();
+    // Stable sort keeps the within-rank order established above.
+    changes.sort_by_key(Change::rank);
+    changes.extend(drops);
+    changes
+}
+
+fn rename_references(t: &mut Table, from: &str, to: &str) {
+    for fk in &mut t.foreign_keys {
+        if fk.references_table == from {
+            fk.references_table = to.to_owned();
+        }
+    }
+}
+
+fn diff_table(live: &Table, target: &Table, hints: &Hints, out: &mut Vec<Change>) {
+    let name = &target.name;
+    if live.primary_key != target.primary_key {
+        out.push(Change::Unsupported {
+            table: name.clone(),
+            detail: format!(
+                "primary key ({}) → ({}): changing a primary key is not supported",
+                live.primary_key.join(", "),
+                target.primary_key.join(", ")
+            ),
+        });
+        return;
+    }
+    // Column renames first, so later comparisons see the new names.
+    let mut renames: BTreeMap<String, String> = BTreeMap::new();
+    let mut live_cols: Vec<Column> = live.columns.clone();
+    for c in &target.columns {
+        if live.column(&c.name).is_some() {
+            continue;
+        }
+        if let Some(old) = hints.columns.get(&(name.clone(), c.name.clone())) {
+            if target.column(old).is_none() {
+                if let Some(lc) = live_cols.iter_mut().find(|lc| &lc.name == old) {
+                    out.push(Change::RenameColumn {
+                        table: name.clone(),
+                        from: old.clone(),
+                        to: c.name.clone(),
+                    });
+                    renames.insert(old.clone(), c.name.clone());
+                    lc.name = c.name.clone();
+                }
+            }
+        }
+    }
+    let renamed = |c: &str| renames.get(c).cloned().unwrap_or_else(|| c.to_owned());
+
+    for c in &target.columns {
+        match live_cols.iter().find(|l| l.name == c.name) {
+            None => out.push(Change::AddColumn {
+                table: name.clone(),
+                column: c.clone(),
+            }),
+            Some(l) if l != c => out.push(Change::AlterColumn {
+                table: name.clone(),
+                from: l.clone(),
+                to: c.clone(),
+            }),
+            Some(_) => {}
+        }
+    }
+    for l in &live_cols {
+        if target.column(&l.name).is_none() {
+            out.push(Change::DropColumn {
+                table: name.clone(),
+                column: l.clone(),
+            });
+        }
+    }
+
+    let live_indexes: Vec<Index> = live
+        .indexes
+        .iter()
+        .map(|i| Index {
+            columns: i.columns.iter().map(|c| renamed(c)).collect(),
+            ..i.clone()
+        })
+        .collect();
+    for i in &live_indexes {
+        if !target.indexes.contains(i) {
+            out.push(Change::DropIndex {
+                table: name.clone(),
+                index: i.clone(),
+            });
+        }
+    }
+    for i in &target.indexes {
+        if !live_indexes.contains(i) {
+            out.push(Change::CreateIndex {
+                table: name.clone(),
+                index: i.clone(),
+            });
+        }
+    }
+
+    let live_fks: Vec<ForeignKey> = live
+        .foreign_keys
+        .iter()
+        .map(|f| ForeignKey {
+            column: renamed(&f.column),
+            ..f.clone()
+        })
+        .collect();
+    for f in &live_fks {
+        if !target.foreign_keys.contains(f) {
+            out.push(Change::DropForeignKey {
+                table: name.clone(),
+                foreign_key: f.clone(),
+            });
+        }
+    }
+    for f in &target.foreign_keys {
+        if !live_fks.contains(f) {
+            out.push(Change::AddForeignKey {
+                table: name.clone(),
+                foreign_key: f.clone(),
+            });
+        }
+    }
+}
+
+/// Applies a change to a schema (the schema the database has after the step).
+pub fn apply(schema: &mut Schema, change: &Change) {
+    match change {
+        Change::CreateTable { table } => {
+            schema.tables.insert(table.name.clone(), table.clone());
+        }
+        Change::DropTable { table } => {
+            schema.tables.remove(&table.name);
+        }
+        Change::RenameTable { from, to } => {
+            if let Some(mut t) = schema.tables.remove(from) {
+                t.name = to.clone();
+                schema.tables.insert(to.clone(), t);
+            }
+            for t in schema.tables.values_mut() {
+                rename_references(t, from, to);
+            }
+        }
+        Change::Unsupported { .. } => {}
+        other => {
+            let Some(t) = schema.tables.get_mut(other.table()) else {
+                return;
+            };
+            match other {
+                Change::AddColumn { column, .. } => t.columns.push(column.clone()),
+                Change::DropColumn { column, .. } => t.columns.retain(|c| c.name != column.name),
+                Change::RenameColumn { from, to, .. } => {
+                    for c in &mut t.columns {
+                        if &c.name == from {
+                            c.name = to.clone();
+                        }
+                    }
+                    for i in &mut t.indexes {
+                        for c in &mut i.columns {
+                            if c == from {
+                                *c = to.clone();
+                            }
+                        }
+                    }
+                    for f in &mut t.foreign_keys {
+                        if &f.column == from {
+                            f.column = to.clone();
+                        }
+                    }
+                }
+                Change::AlterColumn { to, .. } => {
+                    if let Some(c) = t.columns.iter_mut().find(|c| c.name == to.name) {
+                        *c = to.clone();
+                    }
+                }
+                Change::CreateIndex { index, .. } => {
+                    t.indexes.push(index.clone());
+                    t.indexes.sort_by(|a, b| a.name.cmp(&b.name));
+                }
+                Change::DropIndex { index, .. } => t.indexes.retain(|i| i.name != index.name),
+                Change::AddForeignKey { foreign_key, .. } => {
+                    t.foreign_keys.push(foreign_key.clone());
+                    t.foreign_keys.sort_by(|a, b| a.column.cmp(&b.column));
+                }
+                Change::DropForeignKey { foreign_key, .. } => {
+                    t.foreign_keys.retain(|f| f != foreign_key)
+                }
+                _ => {}
+            }
+        }
+    }
+}

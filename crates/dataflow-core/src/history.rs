@@ -1,0 +1,331 @@
+//! dataflow's own tables: the migration history and the tables it created.
+//!
+//! Both are described as ordinary [`Table`]s and created through the dialect, so
+//! every backend gets them without SQL of their own.
+
+use serde::{Deserialize, Serialize};
+
+use crate::backend::{Backend, Connection};
+use crate::dialect::Dialect;
+use crate::error::{Error, Result};
+use crate::migrate::MigrationStep;
+use crate::schema::{Column, Table};
+use crate::statement::SqlWriter;
+use crate::value::{LogicalType as T, Value};
+
+/// Name of the history table.
+pub const HISTORY: &str = "_dataflow_migrations";
+/// Name of the table listing the tables dataflow created.
+pub const OWNED: &str = "_dataflow_tables";
+
+fn col(name: &str, ty: T, nullable: bool) -> Column {
+    Column {
+        name: name.into(),
+        ty,
+        nullable,
+        max_length: None,
+        default: None,
+        auto_increment: false,
+    }
+}
+
+fn history_table() -> Table {
+    Table {
+        name: HISTORY.into(),
+        columns: vec![
+            col("version", T::Text, false),
+            col("name", T::Text, false),
+            col("checksum", T::Text, false),
+            col("started_at", T::TimestampTz, false),
+            col("finished_at", T::TimestampTz, true),
+            col("duration_ms", T::BigInt, true),
+            col("steps", T::Json, false),
+            col("status", T::Text, false),
+            col("error", T::Text, true),
+        ],
+        primary_key: vec!["version".into()],
+        indexes: Vec::new(),
+        foreign_keys: Vec::new(),
+    }
+}
+
+fn owned_table() -> Table {
+    Table {
+        name: OWNED.into(),
+        columns: vec![
+            col("name", T::Text, false),
+            col("created_version", T::Text, false),
+        ],
+        primary_key: vec!["name".into()],
+        indexes: Vec::new(),
+        foreign_keys: Vec::new(),
+    }
+}
+
+/// The state of a recorded migration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MigrationStatus {
+    /// Applied and in effect.
+    Applied,
+    /// Undone by `rollback`.
+    RolledBack,
+    /// Failed part-way through steps that cannot be transactional; blocks
+    /// further automatic migration until resolved.
+    Failed,
+}
+
+impl MigrationStatus {
+    fn as_str(self) -> &'static str {
+        match self {
+            MigrationStatus::Applied => "applied",
+            MigrationStatus::RolledBack => "rolled_back",
+            MigrationStatus::Failed => "failed",
+        }
+    }
+    fn parse(s: &str) -> MigrationStatus {
+        match s {
+            "applied" => MigrationStatus::Applied,
+            "rolled_back" => MigrationStatus::RolledBack,
+            _ => MigrationStatus::Failed,
+        }
+    }
+}
+
+/// One row of the migration history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MigrationRecord {
+    /// Sortable version (UTC timestamp with microseconds).
+    pub version: String,
+    /// Summary of the steps.
+    pub name: String,
+    /// sha256 of the target schema the migration reached.
+    pub checksum: String,
+    /// When it started.
+    pub started_at: chrono::DateTime<chrono::Utc>,
+    /// When it finished.
+    pub finished_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// How long it took.
+    pub duration_ms: Option<i64>,
+    /// The steps, with their `sql_down`.
+    pub steps: Vec<MigrationStep>,
+    /// Its state.
+    pub status: MigrationStatus,
+    /// The error of a failed migration.
+    pub error: Option<String>,
+}
+
+/// Creates dataflow's tables if they are missing.
+pub fn ensure(backend: &dyn Backend, conn: &mut dyn Connection) -> Result<()> {
+    let d = backend.dialect();
+    for t in [history_table(), owned_table()] {
+        if !backend.has_table(conn, &t.name)? {
+            for sql in d.create_table(&t) {
+                conn.batch_execute(&sql)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Records an applied (or failed) migration.
+pub fn record(conn: &mut dyn Connection, d: &dyn Dialect, r: &MigrationRecord) -> Result<()> {
+    let steps = serde_json::to_value(&r.steps)
+        .map_err(|e| Error::Database(format!("cannot serialise steps: {e}")))?;
+    let mut w = SqlWriter::new(d);
+    w.push("INSERT INTO ").ident(HISTORY).push(" (");
+    let cols = [
+        "version",
+        "name",
+        "checksum",
+        "started_at",
+        "finished_at",
+        "duration_ms",
+        "steps",
+        "status",
+        "error",
+    ];
+    for (i, c) in cols.iter().enumerate() {
+        if i > 0 {
+            w.push(", ");
+        }
+        w.ident(c);
+    }
+    w.push(") VALUES (");
+    let values = [
+        Value::Text(r.version.clone()),
+        Value::Text(r.name.clone()),
+        Value::Text(r.checksum.clone()),
+        Value::TimestampTz(r.started_at),
+        r.finished_at.map_or(Value::Null, Value::TimestampTz),
+        r.duration_ms.map_or(Value::Null, Value::I64),
+        Value::Json(steps),
+        Value::Text(r.status.as_str().into()),
+        r.error.clone().map_or(Value::Null, Value::Text),
+    ];
+    for (i, v) in values.into_iter().enumerate() {
+        if i > 0 {
+            w.push(", ");
+        }
+        w.bind(v);
+    }
+    w.push(")");
+    let s = w.finish();
+    conn.execute(&s.text, &s.binds)?;
+    Ok(())
+}
+
+/// Sets the status of a recorded migration.
+pub fn set_status(
+    conn: &mut dyn Connection,
+    d: &dyn Dialect,
+    version: &str,
+    status: MigrationStatus,
+) -> Result<()> {
+    let mut w = SqlWriter::new(d);
+    w.push("UPDATE ")
+        .ident(HISTORY)
+        .push(" SET ")
+        .ident("status")
+        .push(" = ");
+    w.bind(Value::Text(status.as_str().into()));
+    w.push(" WHERE ").ident("version").push(" = ");
+    w.bind(Value::Text(version.into()));
+    let s = w.finish();
+    conn.execute(&s.text, &s.binds)?;
+    Ok(())
+}
+
+/// Every recorded migration, oldest first. Empty when the history table does not
+/// exist yet.
+pub fn load(backend: &dyn Backend, conn: &mut dyn Connection) -> Result<Vec<MigrationRecord>> {
+    if !backend.has_table(conn, HISTORY)? {
+        return Ok(Vec::new());
+    }
+    let d = backend.dialect();
+    let mut w = SqlWriter::new(d);
+    w.push("SELECT ");
+    let t = history_table();
+    let names: Vec<&str> = t.columns.iter().map(|c| c.name.as_str()).collect();
+    let mut list = String::new();
+    d.ident_list(&names, &mut list);
+    w.push(&list)
+        .push(" FROM ")
+        .ident(HISTORY)
+        .push(" ORDER BY ")
+        .ident("version");
+    let s = w.finish();
+    let types: Vec<T> = t.columns.iter().map(|c| c.ty).collect();
+    let mut out = Vec::new();
+    conn.query(&s.text, &s.binds, &types, &mut |row| {
+        let text = |v: &mut Value| match std::mem::take(v) {
+            Value::Text(s) => s,
+            _ => String::new(),
+        };
+        let steps: Vec<MigrationStep> = match std::mem::take(&mut row[6]) {
+            Value::Json(j) => serde_json::from_value(j)
+                .map_err(|e| Error::Database(format!("unreadable migration history: {e}")))?,
+            _ => Vec::new(),
+        };
+        out.push(MigrationRecord {
+            version: text(&mut row[0]),
+            name: text(&mut row[1]),
+            checksum: text(&mut row[2]),
+            started_at: match row[3] {
+                Value::TimestampTz(t) => t,
+                _ => chrono::DateTime::UNIX_EPOCH,
+            },
+            finished_at: match row[4] {
+                Value::TimestampTz(t) => Some(t),
+                _ => None,
+            },
+            duration_ms: match row[5] {
+                Value::I64(i) => Some(i),
+                _ => None,
+            },
+            steps,
+            status: MigrationStatus::parse(&text(&mut row[7])),
+            error: match std::mem::take(&mut row[8]) {
+                Value::Text(s) => Some(s),
+                _ => None,
+            },
+        });
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// Tables dataflow created (and has not dropped).
+pub fn owned(backend: &dyn Backend, conn: &mut dyn Connection) -> Result<Vec<String>> {
+    if !backend.has_table(conn, OWNED)? {
+        return Ok(Vec::new());
+    }
+    let d = backend.dialect();
+    let mut w = SqlWriter::new(d);
+    w.push("SELECT ").ident("name").push(" FROM ").ident(OWNED);
+    let s = w.finish();
+    let mut out = Vec::new();
+    conn.query(&s.text, &s.binds, &[T::Text], &mut |row| {
+        if let Value::Text(s) = std::mem::take(&mut row[0]) {
+            out.push(s);
+        }
+        Ok(())
+    })?;
+    out.sort();
+    Ok(out)
+}
+
+/// Keeps the owned-tables list in step with an applied (or undone) change.
+pub fn track(
+    conn: &mut dyn Connection,
+    d: &dyn Dialect,
+    change: &crate::diff::Change,
+    version: &str,
+    forward: bool,
+) -> Result<()> {
+    use crate::diff::Change;
+    let change = if forward {
+        change.clone()
+    } else {
+        match change.inverse() {
+            Some(c) => c,
+            None => return Ok(()),
+        }
+    };
+    let delete = |conn: &mut dyn Connection, name: &str| -> Result<()> {
+        let mut w = SqlWriter::new(d);
+        w.push("DELETE FROM ")
+            .ident(OWNED)
+            .push(" WHERE ")
+            .ident("name")
+            .push(" = ");
+        w.bind(Value::Text(name.into()));
+        let s = w.finish();
+        conn.execute(&s.text, &s.binds).map(|_| ())
+    };
+    let insert = |conn: &mut dyn Connection, name: &str| -> Result<()> {
+        delete(conn, name)?;
+        let mut w = SqlWriter::new(d);
+        w.push("INSERT INTO ")
+            .ident(OWNED)
+            .push(" (")
+            .ident("name")
+            .push(", ");
+        w.ident("created_version").push(") VALUES (");
+        w.bind(Value::Text(name.into()));
+        w.push(", ");
+        w.bind(Value::Text(version.into()));
+        w.push(")");
+        let s = w.finish();
+        conn.execute(&s.text, &s.binds).map(|_| ())
+    };
+    match &change {
+        Change::CreateTable { table } => insert(conn, &table.name),
+        Change::DropTable { table } => delete(conn, &table.name),
+        Change::RenameTable { from, to } => {
+            delete(conn, from)?;
+            insert(conn, to)
+        }
+        _ => Ok(()),
+    }
+}

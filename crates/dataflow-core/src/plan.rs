@@ -1,0 +1,301 @@
+//! The planner: changes → steps with risk, reason, backup and SQL both ways.
+//! Pure apart from the [`Facts`] it asks for.
+
+use std::collections::BTreeMap;
+
+use crate::dialect::Dialect;
+use crate::diff::{self, Change, Droppable, Hints};
+use crate::error::Result;
+use crate::migrate::{MigrateOptions, MigrationStep, Operation};
+use crate::risk::{assess, Facts};
+use crate::schema::{Column, Schema};
+
+impl Change {
+    /// The step kind of this change.
+    pub fn operation(&self) -> Operation {
+        match self {
+            Change::CreateTable { .. } => Operation::CreateTable,
+            Change::DropTable { .. } => Operation::DropTable,
+            Change::RenameTable { .. } => Operation::RenameTable,
+            Change::AddColumn { .. } => Operation::AddColumn,
+            Change::DropColumn { .. } => Operation::DropColumn,
+            Change::RenameColumn { .. } => Operation::RenameColumn,
+            Change::AlterColumn { .. } => Operation::AlterColumn,
+            Change::CreateIndex { .. } => Operation::CreateIndex,
+            Change::DropIndex { .. } => Operation::DropIndex,
+            Change::AddForeignKey { .. } => Operation::AddForeignKey,
+            Change::DropForeignKey { .. } => Operation::DropForeignKey,
+            Change::Unsupported { .. } => Operation::Unsupported,
+        }
+    }
+
+    /// A short human description for the preview's Details column.
+    pub fn detail(&self) -> String {
+        let col = |c: &Column| {
+            let mut s = format!("{} {}", c.name, c.ty);
+            if let Some(n) = c.max_length {
+                s.push_str(&format!("({n})"));
+            }
+            s.push_str(if c.nullable { " NULL" } else { " NOT NULL" });
+            if let Some(d) = &c.default {
+                s.push_str(&format!(" DEFAULT {d:?}"));
+            }
+            s
+        };
+        match self {
+            Change::CreateTable { table } => format!(
+                "columns {}",
+                table
+                    .columns
+                    .iter()
+                    .map(|c| c.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            Change::DropTable { table } => format!("{} columns", table.columns.len()),
+            Change::RenameTable { from, to } => format!("{from} → {to}"),
+            Change::AddColumn { column, .. } => col(column),
+            Change::DropColumn { column, .. } => col(column),
+            Change::RenameColumn { from, to, .. } => format!("{from} → {to}"),
+            Change::AlterColumn { from, to, .. } => format!("{} → {}", col(from), col(to)),
+            Change::CreateIndex { index, .. } | Change::DropIndex { index, .. } => format!(
+                "{}{} ({})",
+                if index.unique { "unique " } else { "" },
+                index.name,
+                index.columns.join(", ")
+            ),
+            Change::AddForeignKey { foreign_key: f, .. }
+            | Change::DropForeignKey { foreign_key: f, .. } => {
+                format!(
+                    "{} → {}({})",
+                    f.column, f.references_table, f.references_column
+                )
+            }
+            Change::Unsupported { detail, .. } => detail.clone(),
+        }
+    }
+}
+
+/// What the planner needs to know.
+pub struct PlanInput<'a> {
+    /// The live schema (normalised).
+    pub live: &'a Schema,
+    /// The target schema (normalised).
+    pub target: &'a Schema,
+    /// Rename hints.
+    pub hints: &'a Hints,
+    /// Live tables that may be dropped.
+    pub droppable: &'a Droppable,
+    /// The backend's dialect.
+    pub dialect: &'a dyn Dialect,
+    /// The options.
+    pub options: &'a MigrateOptions,
+    /// The version this plan would be recorded as (names backup tables).
+    pub version: &'a str,
+}
+
+/// Maps names in a change back to the live database's names, for fact queries
+/// made before any earlier rename step has run.
+struct LiveNames {
+    tables: BTreeMap<String, String>,
+    columns: BTreeMap<(String, String), String>,
+}
+
+impl LiveNames {
+    fn table(&self, t: &str) -> String {
+        self.tables.get(t).cloned().unwrap_or_else(|| t.to_owned())
+    }
+    fn column(&self, t: &str, c: &str) -> String {
+        self.columns
+            .get(&(t.to_owned(), c.to_owned()))
+            .cloned()
+            .unwrap_or_else(|| c.to_owned())
+    }
+    fn translate(&self, change: &Change) -> Change {
+        let mut c = change.clone();
+        match &mut c {
+            Change::AddColumn { table, .. }
+            | Change::CreateIndex { table, .. }
+            | Change::AddForeignKey { table, .. } => {
+                *table = self.table(table);
+            }
+            Change::DropColumn { table, column } => {
+                column.name = self.column(table, &column.name);
+                *table = self.table(table);
+            }
+            Change::AlterColumn { table, from, to } => {
+                from.name = self.column(table, &from.name);
+                to.name = from.name.clone();
+                *table = self.table(table);
+            }
+            _ => {}
+        }
+        if let Change::CreateIndex { table, index } = &mut c {
+            for col in &mut index.columns {
+                *col = self.column(table, col);
+            }
+        }
+        if let Change::AddForeignKey { table, foreign_key } = &mut c {
+            foreign_key.column = self.column(table, &foreign_key.column);
+        }
+        c
+    }
+}
+
+/// Builds the steps of a plan. Changes excluded by the options are left out.
+pub fn plan(input: &PlanInput<'_>, facts: &mut dyn Facts) -> Result<Vec<MigrationStep>> {
+    let changes = diff::diff(input.live, input.target, input.hints, input.droppable);
+    let d = input.dialect;
+    let mut state = input.live.clone();
+    let mut names = LiveNames {
+        tables: BTreeMap::new(),
+        columns: BTreeMap::new(),
+    };
+    let mut steps = Vec::new();
+    for change in changes {
+        let op = change.operation();
+        if !input.options.includes(change.table()) || !input.options.allows(op) {
+            continue;
+        }
+        let assessment = assess(&names.translate(&change), facts)?;
+        let before = state.clone();
+        diff::apply(&mut state, &change);
+        match &change {
+            Change::RenameTable { from, to } => {
+                names.tables.insert(to.clone(), from.clone());
+            }
+            Change::RenameColumn { table, from, to } => {
+                names
+                    .columns
+                    .insert((table.clone(), to.clone()), from.clone());
+            }
+            _ => {}
+        }
+        let sql_up = d.render_change(&change, &before, &state);
+        let inverse = change.inverse();
+        let mut sql_down = inverse
+            .as_ref()
+            .map(|inv| d.render_change(inv, &state, &before))
+            .unwrap_or_default();
+        let mut backup = Vec::new();
+        let mut irreversible = None;
+        if assessment.destructive {
+            if input.options.backup {
+                let name = format!("_dataflow_backup_{}_{}", input.version, steps.len());
+                let (b, down) = backup_sql(d, &change, &before, &state, &name);
+                backup = b;
+                if let Some(down) = down {
+                    sql_down = down;
+                }
+            } else {
+                irreversible =
+                    Some("applied with backup(false): undoing it cannot restore the data".into());
+            }
+        }
+        steps.push(MigrationStep {
+            operation: op,
+            table: change.table().to_owned(),
+            detail: change.detail(),
+            risk: assessment.risk,
+            reason: assessment.reason,
+            blocked: assessment.blocked,
+            sql_up,
+            sql_down,
+            backup,
+            irreversible,
+            change,
+        });
+    }
+    Ok(steps)
+}
+
+fn q(d: &dyn Dialect, s: &str) -> String {
+    let mut o = String::new();
+    d.quote_ident(s, &mut o);
+    o
+}
+
+/// The statements that keep what a destructive change destroys, and the
+/// `sql_down` that puts it back.
+fn backup_sql(
+    d: &dyn Dialect,
+    change: &Change,
+    before: &Schema,
+    after: &Schema,
+    name: &str,
+) -> (Vec<String>, Option<Vec<String>>) {
+    let bk = q(d, name);
+    match change {
+        Change::DropTable { table } => {
+            let t = q(d, &table.name);
+            let cols: Vec<&str> = table.columns.iter().map(|c| c.name.as_str()).collect();
+            let mut list = String::new();
+            d.ident_list(&cols, &mut list);
+            let mut down = d.create_table(table);
+            down.push(format!("INSERT INTO {t} ({list}) SELECT {list} FROM {bk}"));
+            down.push(d.drop_table(name));
+            (
+                vec![format!("CREATE TABLE {bk} AS SELECT * FROM {t}")],
+                Some(down),
+            )
+        }
+        Change::DropColumn { table, column }
+        | Change::AlterColumn {
+            table,
+            from: column,
+            ..
+        } => {
+            let Some(tb) = before.tables.get(table) else {
+                return (Vec::new(), None);
+            };
+            let Some(pk) = tb.primary_key.first() else {
+                return (Vec::new(), None);
+            };
+            let (t, pkq, c) = (q(d, table), q(d, pk), q(d, &column.name));
+            let backup = vec![format!("CREATE TABLE {bk} AS SELECT {pkq}, {c} FROM {t}")];
+            let restore = format!(
+                "UPDATE {t} SET {c} = (SELECT {bk}.{c} FROM {bk} WHERE {bk}.{pkq} = {t}.{pkq})"
+            );
+            let mut down = Vec::new();
+            match change {
+                Change::DropColumn { .. } => {
+                    // Re-add it as nullable, refill it, then restore its constraints.
+                    let relaxed = Column {
+                        nullable: true,
+                        ..column.clone()
+                    };
+                    let add = Change::AddColumn {
+                        table: table.clone(),
+                        column: relaxed.clone(),
+                    };
+                    let mut mid = after.clone();
+                    diff::apply(&mut mid, &add);
+                    down.extend(d.render_change(&add, after, &mid));
+                    down.push(restore);
+                    if !column.nullable {
+                        let tighten = Change::AlterColumn {
+                            table: table.clone(),
+                            from: relaxed,
+                            to: column.clone(),
+                        };
+                        down.extend(d.render_change(&tighten, &mid, before));
+                    }
+                    // Indexes the column had come back with the table's own steps.
+                }
+                Change::AlterColumn { from, to, .. } => {
+                    let back = Change::AlterColumn {
+                        table: table.clone(),
+                        from: to.clone(),
+                        to: from.clone(),
+                    };
+                    down.extend(d.render_change(&back, after, before));
+                    down.push(restore);
+                }
+                _ => {}
+            }
+            down.push(d.drop_table(name));
+            (backup, Some(down))
+        }
+        _ => (Vec::new(), None),
+    }
+}

@@ -1,0 +1,388 @@
+//! Risk classification: pure rules over a change, refined with live facts (row
+//! counts, NULL counts, duplicates, values that would not fit) that are queried
+//! only for the changes that need them.
+//!
+//! The rules, one row each, are justified in `docs/risk.md`.
+
+use crate::diff::Change;
+use crate::error::Result;
+use crate::migrate::RiskLevel;
+use crate::schema::Column;
+use crate::value::LogicalType as T;
+
+/// Facts about the live data. Implemented over a connection by the executor; tests
+/// implement it over plain numbers.
+pub trait Facts {
+    /// Rows in the table.
+    fn row_count(&mut self, table: &str) -> Result<i64>;
+    /// Non-NULL values in the column.
+    fn non_null_count(&mut self, table: &str, column: &str) -> Result<i64>;
+    /// Groups of rows sharing the same values in `columns` (NULLs never collide).
+    fn duplicate_groups(&mut self, table: &str, columns: &[String]) -> Result<i64>;
+    /// Values of `from` that the type of `to` cannot hold.
+    fn values_not_fitting(&mut self, table: &str, from: &Column, to: &Column) -> Result<i64>;
+    /// Rows whose foreign-key value has no referenced row.
+    fn orphans(&mut self, table: &str, fk: &crate::schema::ForeignKey) -> Result<i64>;
+}
+
+/// The verdict on one change.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Assessment {
+    /// Risk level.
+    pub risk: RiskLevel,
+    /// Why, quoting the facts.
+    pub reason: String,
+    /// Why the change cannot run as planned, if it cannot.
+    pub blocked: Option<String>,
+    /// Whether data is destroyed (so a backup is taken first).
+    pub destructive: bool,
+}
+
+impl Assessment {
+    fn new(risk: RiskLevel, reason: impl Into<String>) -> Self {
+        Assessment {
+            risk,
+            reason: reason.into(),
+            blocked: None,
+            destructive: false,
+        }
+    }
+    fn blocked(risk: RiskLevel, reason: impl Into<String>) -> Self {
+        let reason = reason.into();
+        Assessment {
+            risk,
+            blocked: Some(reason.clone()),
+            reason,
+            destructive: false,
+        }
+    }
+    fn destructive(mut self) -> Self {
+        self.destructive = true;
+        self
+    }
+}
+
+/// How a type change relates the old and new types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cast {
+    /// Same type and limits.
+    Same,
+    /// Every old value is representable, unchanged.
+    Widening,
+    /// Old values may not fit.
+    Narrowing,
+    /// No cast keeps values in general (e.g. text to integer).
+    Unsafe,
+}
+
+fn int_rank(t: T) -> Option<u8> {
+    match t {
+        T::SmallInt => Some(1),
+        T::Int => Some(2),
+        T::BigInt => Some(3),
+        _ => None,
+    }
+}
+
+/// Classifies a change of type (and text length) from `from` to `to`.
+pub fn classify_cast(from: &Column, to: &Column) -> Cast {
+    use Cast::*;
+    if from.ty == to.ty {
+        if from.ty != T::Text || from.max_length == to.max_length {
+            return Same;
+        }
+        return match (from.max_length, to.max_length) {
+            (_, None) => Widening,
+            (Some(a), Some(b)) if b >= a => Widening,
+            _ => Narrowing,
+        };
+    }
+    match (from.ty, to.ty) {
+        (a, b) if int_rank(a).is_some() && int_rank(b).is_some() => {
+            if int_rank(b) > int_rank(a) {
+                Widening
+            } else {
+                Narrowing
+            }
+        }
+        (T::Float, T::Double) => Widening,
+        (T::Double, T::Float) => Narrowing,
+        (T::SmallInt | T::Int, T::Double) | (T::SmallInt, T::Float) => Widening,
+        (T::SmallInt | T::Int | T::BigInt, T::Decimal) => Widening,
+        // Everything has a faithful text form.
+        (T::Bytes, T::Text) => Unsafe,
+        (_, T::Text) if to.max_length.is_none() => Widening,
+        (_, T::Text) => Narrowing,
+        (T::Date, T::Timestamp) => Widening,
+        _ => Unsafe,
+    }
+}
+
+fn col_desc(c: &Column) -> String {
+    let mut s = c.ty.to_string();
+    if let Some(n) = c.max_length {
+        s.push_str(&format!("({n})"));
+    }
+    s
+}
+
+/// Assesses one change against live facts.
+pub fn assess(change: &Change, facts: &mut dyn Facts) -> Result<Assessment> {
+    use RiskLevel::*;
+    Ok(match change {
+        Change::CreateTable { .. } => Assessment::new(Safe, "a new table holds no data"),
+        Change::DropTable { table } => {
+            let rows = facts.row_count(&table.name)?;
+            if rows == 0 {
+                Assessment::new(Safe, format!("table {} is empty", table.name))
+            } else {
+                Assessment::new(
+                    High,
+                    format!("table {} has {rows} rows that would be lost", table.name),
+                )
+                .destructive()
+            }
+        }
+        Change::RenameTable { from, to } => Assessment::new(
+            Medium,
+            format!("renames {from} to {to}: no data changes, but code still using {from} breaks"),
+        ),
+        Change::RenameColumn { table, from, to } => Assessment::new(
+            Medium,
+            format!("renames {table}.{from} to {to}: no data changes, but old readers break"),
+        ),
+        Change::AddColumn { table, column } => {
+            if column.nullable || column.default.is_some() {
+                Assessment::new(
+                    Safe,
+                    if column.nullable {
+                        "a nullable column: existing rows read NULL".to_owned()
+                    } else {
+                        "existing rows take the column's default".to_owned()
+                    },
+                )
+            } else {
+                let rows = facts.row_count(table)?;
+                if rows == 0 {
+                    Assessment::new(Safe, format!("table {table} is empty"))
+                } else {
+                    Assessment::blocked(
+                        High,
+                        format!(
+                            "NOT NULL column {} without a default cannot be added to {table}, which has {rows} rows: give it a default or make it Option",
+                            column.name
+                        ),
+                    )
+                }
+            }
+        }
+        Change::DropColumn { table, column } => {
+            let rows = facts.row_count(table)?;
+            if rows == 0 {
+                Assessment::new(Safe, format!("table {table} is empty"))
+            } else {
+                let values = facts.non_null_count(table, &column.name)?;
+                if values == 0 {
+                    Assessment::new(
+                        Medium,
+                        format!(
+                            "table {table} has {rows} rows, all NULL in {}: nothing is lost, old readers break",
+                            column.name
+                        ),
+                    )
+                } else {
+                    Assessment::new(
+                        High,
+                        format!(
+                            "table {table} has {rows} rows; {values} non-null values in {} would be lost",
+                            column.name
+                        ),
+                    )
+                    .destructive()
+                }
+            }
+        }
+        Change::AlterColumn { table, from, to } => assess_alter(table, from, to, facts)?,
+        Change::CreateIndex { table, index } => {
+            if !index.unique {
+                Assessment::new(Safe, "a non-unique index changes no data")
+            } else if facts.row_count(table)? == 0 {
+                Assessment::new(Safe, format!("table {table} is empty"))
+            } else {
+                let dups = facts.duplicate_groups(table, &index.columns)?;
+                if dups == 0 {
+                    Assessment::new(
+                        Medium,
+                        format!(
+                            "no duplicates in ({}) today; writes of duplicates fail from now on",
+                            index.columns.join(", ")
+                        ),
+                    )
+                } else {
+                    Assessment::blocked(
+                        High,
+                        format!(
+                            "{dups} groups of rows in {table} share values in ({}): remove the duplicates first",
+                            index.columns.join(", ")
+                        ),
+                    )
+                }
+            }
+        }
+        Change::DropIndex { index, .. } => Assessment::new(
+            Medium,
+            if index.unique {
+                format!(
+                    "drops unique index {}: duplicates become possible",
+                    index.name
+                )
+            } else {
+                format!("drops index {}: queries using it slow down", index.name)
+            },
+        ),
+        Change::AddForeignKey { table, foreign_key } => {
+            if facts.row_count(table)? == 0 {
+                Assessment::new(Safe, format!("table {table} is empty"))
+            } else {
+                let orphans = facts.orphans(table, foreign_key)?;
+                if orphans == 0 {
+                    Assessment::new(Medium, "every existing row references an existing row")
+                } else {
+                    Assessment::blocked(
+                        High,
+                        format!(
+                            "{orphans} rows of {table} reference a missing {}.{}",
+                            foreign_key.references_table, foreign_key.references_column
+                        ),
+                    )
+                }
+            }
+        }
+        Change::DropForeignKey { foreign_key, .. } => Assessment::new(
+            Medium,
+            format!(
+                "{} no longer has to reference an existing {}",
+                foreign_key.column, foreign_key.references_table
+            ),
+        ),
+        Change::Unsupported { detail, .. } => Assessment::blocked(High, detail.clone()),
+    })
+}
+
+fn assess_alter(
+    table: &str,
+    from: &Column,
+    to: &Column,
+    facts: &mut dyn Facts,
+) -> Result<Assessment> {
+    use RiskLevel::*;
+    let rows = facts.row_count(table)?;
+    let mut parts: Vec<String> = Vec::new();
+    let mut risk = Safe;
+    let mut blocked = None;
+    let mut destructive = false;
+    let name = &to.name;
+
+    match classify_cast(from, to) {
+        Cast::Same => {}
+        Cast::Widening => parts.push(format!(
+            "widens {} to {}: every value fits",
+            col_desc(from),
+            col_desc(to)
+        )),
+        Cast::Narrowing | Cast::Unsafe if rows == 0 => parts.push(format!(
+            "{} to {} on an empty table",
+            col_desc(from),
+            col_desc(to)
+        )),
+        Cast::Narrowing => {
+            let bad = facts.values_not_fitting(table, from, to)?;
+            if bad == 0 {
+                risk = risk.max(Medium);
+                parts.push(format!(
+                    "narrows {} to {}; all {rows} rows fit today",
+                    col_desc(from),
+                    col_desc(to)
+                ));
+            } else if to.ty == T::Text {
+                risk = High;
+                destructive = true;
+                parts.push(format!(
+                    "narrows {} to {}: {bad} values are longer and would be truncated",
+                    col_desc(from),
+                    col_desc(to)
+                ));
+            } else {
+                risk = High;
+                blocked = Some(format!(
+                    "{bad} values of {table}.{name} do not fit in {}",
+                    col_desc(to)
+                ));
+                parts.push(blocked.clone().unwrap_or_default());
+            }
+        }
+        Cast::Unsafe => {
+            let values = facts.non_null_count(table, &from.name)?;
+            if values == 0 {
+                risk = risk.max(Medium);
+                parts.push(format!(
+                    "{} to {}: no values to convert",
+                    col_desc(from),
+                    col_desc(to)
+                ));
+            } else {
+                risk = High;
+                destructive = true;
+                parts.push(format!(
+                    "{} to {} has no safe cast: {values} values must convert or the migration fails",
+                    col_desc(from),
+                    col_desc(to)
+                ));
+            }
+        }
+    }
+
+    if from.nullable && !to.nullable {
+        let nulls = if rows == 0 {
+            0
+        } else {
+            rows - facts.non_null_count(table, &from.name)?
+        };
+        if nulls == 0 {
+            if rows > 0 {
+                risk = risk.max(Medium);
+            }
+            parts.push("sets NOT NULL; no NULLs today".to_owned());
+        } else if to.default.is_some() {
+            risk = risk.max(Medium);
+            parts.push(format!("sets NOT NULL; {nulls} NULLs take the default"));
+        } else {
+            risk = High;
+            let why = format!(
+                "cannot set NOT NULL on {table}.{name}: {nulls} rows are NULL and there is no default"
+            );
+            parts.push(why.clone());
+            blocked = Some(why);
+        }
+    } else if !from.nullable && to.nullable {
+        parts.push("allows NULL".to_owned());
+    }
+    if from.default != to.default {
+        parts.push(match &to.default {
+            Some(d) => format!("default becomes {d:?}"),
+            None => "drops the default".to_owned(),
+        });
+    }
+    if from.auto_increment != to.auto_increment {
+        risk = High;
+        let why = format!("{table}.{name}: changing auto-increment is not supported");
+        parts.push(why.clone());
+        blocked = Some(why);
+    }
+    Ok(Assessment {
+        risk,
+        reason: parts.join("; "),
+        blocked,
+        destructive,
+    })
+}
