@@ -4,6 +4,7 @@
 
 mod backends;
 mod crud;
+mod migrate;
 mod models;
 mod schema;
 
@@ -55,6 +56,46 @@ conformance! {
         soft_delete_hides_rows,
         string_primary_key,
         concurrent_use_from_four_threads,
+    },
+    migrate::{
+        adds_nullable_column,
+        adds_column_with_default,
+        adds_not_null_column_without_default_to_populated_table_is_blocked,
+        adds_not_null_column_to_empty_table_is_safe,
+        drops_column_with_data_is_high_and_refused_by_default,
+        dropped_column_comes_back_on_rollback,
+        drops_column_on_empty_table_is_safe,
+        renames_column_with_hint,
+        unhinted_rename_is_drop_plus_add,
+        renames_table_with_hint,
+        widens_int_to_bigint,
+        narrows_bigint_to_int_when_values_fit,
+        narrows_bigint_to_int_when_values_do_not_fit_is_blocked,
+        narrows_text_length_truncates_only_when_opted_in_and_rollback_restores,
+        text_to_integer_has_no_safe_cast,
+        makes_column_nullable,
+        sets_not_null_without_nulls_is_medium,
+        sets_not_null_over_nulls_without_default_is_blocked,
+        sets_not_null_over_nulls_with_default_backfills,
+        changes_default,
+        adds_index,
+        adds_unique_index_over_duplicates_is_blocked,
+        adds_unique_index_without_duplicates_is_medium,
+        drops_index_is_medium,
+        renames_indexed_column_and_recreates_its_index,
+        adds_foreign_key_over_valid_data_is_medium,
+        adds_foreign_key_over_orphans_is_blocked,
+        drops_foreign_key_is_medium,
+        new_tables_are_created_before_tables_that_reference_them,
+        no_op_when_nothing_changed,
+        tables_of_other_models_are_never_dropped,
+        prune_drops_only_owned_tables_and_rollback_restores_rows,
+        exclude_operations_and_include_tables_limit_the_plan,
+        dry_run_returns_the_whole_plan_whatever_the_policy,
+        history_records_each_migration,
+        rollback_of_create_table_drops_it,
+        autoincrement_counter_survives_a_rebuild,
+        several_changes_on_one_table_in_one_migration,
     },
     schema::{
         auto_migrate_creates_tables_once,

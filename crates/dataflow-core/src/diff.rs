@@ -333,24 +333,29 @@ fn diff_table(live: &Table, target: &Table, hints: &Hints, out: &mut Vec<Change>
         }
     }
 
-    let live_indexes: Vec<Index> = live
+    // Compare through the renames, but drop what the database has: drops run
+    // before renames, so they must name the columns as they are.
+    let live_indexes: Vec<(Index, Index)> = live
         .indexes
         .iter()
-        .map(|i| Index {
-            columns: i.columns.iter().map(|c| renamed(c)).collect(),
-            ..i.clone()
+        .map(|i| {
+            let seen = Index {
+                columns: i.columns.iter().map(|c| renamed(c)).collect(),
+                ..i.clone()
+            };
+            (i.clone(), seen)
         })
         .collect();
-    for i in &live_indexes {
-        if !target.indexes.contains(i) {
+    for (orig, seen) in &live_indexes {
+        if !target.indexes.contains(seen) {
             out.push(Change::DropIndex {
                 table: name.clone(),
-                index: i.clone(),
+                index: orig.clone(),
             });
         }
     }
     for i in &target.indexes {
-        if !live_indexes.contains(i) {
+        if !live_indexes.iter().any(|(_, seen)| seen == i) {
             out.push(Change::CreateIndex {
                 table: name.clone(),
                 index: i.clone(),
@@ -358,24 +363,27 @@ fn diff_table(live: &Table, target: &Table, hints: &Hints, out: &mut Vec<Change>
         }
     }
 
-    let live_fks: Vec<ForeignKey> = live
+    let live_fks: Vec<(ForeignKey, ForeignKey)> = live
         .foreign_keys
         .iter()
-        .map(|f| ForeignKey {
-            column: renamed(&f.column),
-            ..f.clone()
+        .map(|f| {
+            let seen = ForeignKey {
+                column: renamed(&f.column),
+                ..f.clone()
+            };
+            (f.clone(), seen)
         })
         .collect();
-    for f in &live_fks {
-        if !target.foreign_keys.contains(f) {
+    for (orig, seen) in &live_fks {
+        if !target.foreign_keys.contains(seen) {
             out.push(Change::DropForeignKey {
                 table: name.clone(),
-                foreign_key: f.clone(),
+                foreign_key: orig.clone(),
             });
         }
     }
     for f in &target.foreign_keys {
-        if !live_fks.contains(f) {
+        if !live_fks.iter().any(|(_, seen)| seen == f) {
             out.push(Change::AddForeignKey {
                 table: name.clone(),
                 foreign_key: f.clone(),

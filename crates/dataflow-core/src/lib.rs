@@ -67,6 +67,7 @@ pub mod prelude {
     pub use crate::dataflow::DataFlow;
     pub use crate::error::{Error, Result};
     pub use crate::filter::{Column, Filter, Order};
+    pub use crate::history::{MigrationRecord, MigrationStatus};
     pub use crate::migrate::{MigrateOptions, MigrationReport, Operation, RiskLevel};
     pub use crate::model::Patch;
     pub use crate::models;

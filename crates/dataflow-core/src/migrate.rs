@@ -159,25 +159,66 @@ impl MigrationReport {
                 s.risk.to_string(),
             ]);
         }
-        let mut out = format!("{table}\n\nSQL:\n");
-        for s in &self.steps {
-            for q in &s.sql_up {
-                out.push_str("  ");
-                out.push_str(q);
-                out.push_str(";\n");
+        let mut out = format!("{table}\n");
+        let explained: Vec<&MigrationStep> = self
+            .steps
+            .iter()
+            .filter(|s| s.risk > RiskLevel::Safe || s.blocked.is_some())
+            .collect();
+        if !explained.is_empty() {
+            out.push_str("\nWhy:\n");
+            for s in explained {
+                let mark = if s.blocked.is_some() {
+                    " [BLOCKED]"
+                } else {
+                    ""
+                };
+                out.push_str(&format!(
+                    "  {} {} {}: {}{mark}\n",
+                    s.risk, s.operation, s.table, s.reason
+                ));
             }
         }
+        let forward: Vec<&MigrationStep> = self.steps.iter().collect();
+        let backward: Vec<&MigrationStep> = self.steps.iter().rev().collect();
+        sql_section(&mut out, "Backup", &forward, |s| &s.backup);
+        sql_section(&mut out, "SQL", &forward, |s| &s.sql_up);
+        sql_section(&mut out, "Rollback", &backward, |s| &s.sql_down);
+        let count = |f: fn(&MigrationStep) -> bool| self.steps.iter().filter(|s| f(s)).count();
         out.push_str(&format!(
-            "\n{} step(s), highest risk {}{}\n",
+            "\nSafety: {} step(s), highest risk {}; {} blocked; {} backed up; {} irreversible; {}\n",
             self.steps.len(),
             self.max_risk(),
-            if self.applied {
-                ", applied"
-            } else {
-                ", not applied"
-            }
+            count(|s| s.blocked.is_some()),
+            count(|s| !s.backup.is_empty()),
+            count(|s| s.irreversible.is_some()),
+            if self.applied { "applied" } else { "not applied" }
         ));
+        if !self.unmanaged_tables.is_empty() {
+            out.push_str(&format!(
+                "Unmanaged tables (left alone): {}\n",
+                self.unmanaged_tables.join(", ")
+            ));
+        }
         out
+    }
+}
+
+fn sql_section(
+    out: &mut String,
+    title: &str,
+    steps: &[&MigrationStep],
+    get: fn(&MigrationStep) -> &Vec<String>,
+) {
+    let lines: Vec<&String> = steps.iter().flat_map(|s| get(s)).collect();
+    if lines.is_empty() {
+        return;
+    }
+    out.push_str(&format!("\n{title}:\n"));
+    for q in lines {
+        out.push_str("  ");
+        out.push_str(q);
+        out.push_str(";\n");
     }
 }
 

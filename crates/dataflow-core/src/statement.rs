@@ -219,6 +219,10 @@ impl ModelSql {
             read_by_pk.push_str(l);
         }
         let insert = |indices: &[usize]| {
+            if indices.is_empty() {
+                // A model whose only column is its generated key.
+                return format!("INSERT INTO {table} DEFAULT VALUES{returning}");
+            }
             let names: Vec<&str> = indices.iter().map(|&i| d.columns[i].name).collect();
             let mut s = format!("INSERT INTO {table} (");
             dialect.ident_list(&names, &mut s);

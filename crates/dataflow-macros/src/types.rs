@@ -54,6 +54,14 @@ fn single_generic(args: &PathArguments) -> Option<&Type> {
 
 /// Classifies `ty`, or `None` when it is not a supported field type.
 pub fn classify(ty: &Type) -> Option<FieldTy> {
+    // A type passed through a `macro_rules!` `$t:ty` arrives wrapped in an
+    // invisible group.
+    if let Type::Group(g) = ty {
+        return classify(&g.elem);
+    }
+    if let Type::Paren(p) = ty {
+        return classify(&p.elem);
+    }
     let Type::Path(p) = ty else { return None };
     if p.qself.is_some() {
         return None;
