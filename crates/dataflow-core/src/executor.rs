@@ -268,6 +268,16 @@ impl DataFlow {
                 Ok(plan_with(self, conn, &options, &version)?.report)
             });
         }
+        // Fast path: most starts find nothing to do, and need neither the lock
+        // nor a write transaction to learn that. Anything else is planned again
+        // under the lock.
+        let quick = self.with_conn(|conn| {
+            let version = new_version();
+            Ok(plan_with(self, conn, &options, &version)?.report)
+        })?;
+        if quick.steps.is_empty() {
+            return Ok(quick);
+        }
         let interactive = !options.auto_confirm
             && std::io::stdin().is_terminal()
             && std::io::stderr().is_terminal();
@@ -277,15 +287,11 @@ impl DataFlow {
         let mut result = None;
         backend.with_migration(options.lock_timeout, &mut |conn| {
             history::ensure(backend, conn)?;
-            let records = history::load(backend, conn)?;
-            if let Some(failed) = records.iter().find(|r| r.status == MigrationStatus::Failed) {
+            if let Some((version, name, error)) = history::failed(backend, conn)?.into_iter().next() {
                 return Err(Error::MigrationRefused {
                     steps: vec![format!(
-                        "migration {} ({}) failed part-way: {}; inspect the database, then call resolve_failed(\"{}\")",
-                        failed.version,
-                        failed.name,
-                        failed.error.as_deref().unwrap_or("no message"),
-                        failed.version
+                        "migration {version} ({name}) failed part-way: {}; inspect the database, then call resolve_failed(\"{version}\")",
+                        error.as_deref().unwrap_or("no message"),
                     )],
                 });
             }

@@ -255,6 +255,50 @@ pub fn load(backend: &dyn Backend, conn: &mut dyn Connection) -> Result<Vec<Migr
     Ok(out)
 }
 
+/// Failed migrations (version, name, error), without loading their steps.
+pub fn failed(
+    backend: &dyn Backend,
+    conn: &mut dyn Connection,
+) -> Result<Vec<(String, String, Option<String>)>> {
+    if !backend.has_table(conn, HISTORY)? {
+        return Ok(Vec::new());
+    }
+    let d = backend.dialect();
+    let mut w = SqlWriter::new(d);
+    w.push("SELECT ")
+        .ident("version")
+        .push(", ")
+        .ident("name")
+        .push(", ")
+        .ident("error");
+    w.push(" FROM ")
+        .ident(HISTORY)
+        .push(" WHERE ")
+        .ident("status")
+        .push(" = ");
+    w.bind(Value::Text(MigrationStatus::Failed.as_str().into()));
+    let s = w.finish();
+    let mut out = Vec::new();
+    conn.query(
+        &s.text,
+        &s.binds,
+        &[T::Text, T::Text, T::Text],
+        &mut |row| {
+            let mut take = |i: usize| match std::mem::take(&mut row[i]) {
+                Value::Text(s) => Some(s),
+                _ => None,
+            };
+            out.push((
+                take(0).unwrap_or_default(),
+                take(1).unwrap_or_default(),
+                take(2),
+            ));
+            Ok(())
+        },
+    )?;
+    Ok(out)
+}
+
 /// Tables dataflow created (and has not dropped).
 pub fn owned(backend: &dyn Backend, conn: &mut dyn Connection) -> Result<Vec<String>> {
     if !backend.has_table(conn, OWNED)? {

@@ -38,7 +38,7 @@ impl Change {
             }
             s.push_str(if c.nullable { " NULL" } else { " NOT NULL" });
             if let Some(d) = &c.default {
-                s.push_str(&format!(" DEFAULT {d:?}"));
+                s.push_str(&format!(" DEFAULT {d}"));
             }
             s
         };

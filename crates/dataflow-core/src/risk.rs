@@ -369,7 +369,7 @@ fn assess_alter(
     }
     if from.default != to.default {
         parts.push(match &to.default {
-            Some(d) => format!("default becomes {d:?}"),
+            Some(d) => format!("default becomes {d}"),
             None => "drops the default".to_owned(),
         });
     }

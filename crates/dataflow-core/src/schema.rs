@@ -66,6 +66,18 @@ pub enum SchemaDefault {
     CurrentTimestamp,
 }
 
+impl std::fmt::Display for SchemaDefault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SchemaDefault::Bool(b) => write!(f, "{b}"),
+            SchemaDefault::Int(i) => write!(f, "{i}"),
+            SchemaDefault::Float(x) => write!(f, "{x:?}"),
+            SchemaDefault::Text(t) => write!(f, "{t:?}"),
+            SchemaDefault::CurrentTimestamp => f.write_str("now"),
+        }
+    }
+}
+
 impl From<DefaultValue> for SchemaDefault {
     fn from(d: DefaultValue) -> Self {
         match d {
