@@ -1,6 +1,6 @@
 //! The backend-conformance suite: every scenario is written once, against a
 //! `DataFlow` handle, and runs on every backend (`sqlite::crud::nulls_round_trip`).
-//! The PostgreSQL backend joins by adding its module to `conformance!` below.
+//! PostgreSQL tests read `DATABASE_URL` and run in a private schema each.
 
 mod backends;
 mod crud;
@@ -18,6 +18,19 @@ macro_rules! conformance {
                         #[test]
                         fn $name() {
                             let db = crate::backends::sqlite();
+                            crate::$group::$name(&db);
+                        }
+                    )*
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                mod $group {
+                    $(
+                        #[test]
+                        fn $name() {
+                            let Some(db) = crate::backends::postgres() else { return };
                             crate::$group::$name(&db);
                         }
                     )*

@@ -116,14 +116,38 @@ pub fn create<M: Model>(db: &DataFlow, value: M) -> Result<M> {
     let sql = d.sql(db.dialect());
     let mut values = value.into_values();
     prepare_insert(d, &mut values, &now())?;
-    let text = if wants_generated_key(d, &values[d.primary_key]) {
+    let generated = wants_generated_key(d, &values[d.primary_key]);
+    let text = if generated {
         values.remove(d.primary_key);
         &sql.insert_auto
     } else {
         &sql.insert_all
     };
-    db.with_conn(|c| query_one::<M>(c, text, &values, &sql.types))?
-        .ok_or_else(|| Error::Database(format!("insert into {} returned no row", d.table)))
+    db.with_conn(|c| {
+        let row = query_one::<M>(c, text, &values, &sql.types)?;
+        if !generated {
+            after_explicit_keys(db, d, c)?;
+        }
+        Ok(row)
+    })?
+    .ok_or_else(|| Error::Database(format!("insert into {} returned no row", d.table)))
+}
+
+/// Keeps the key generator ahead of keys that were inserted explicitly.
+fn after_explicit_keys(db: &DataFlow, d: &ModelDescriptor, c: &mut dyn Connection) -> Result<()> {
+    if d.pk().auto_increment {
+        if let Some(sql) = db.dialect().reset_key_sequence(d.table, d.pk().name) {
+            c.batch_execute(&sql)?;
+        }
+    }
+    Ok(())
+}
+
+fn any_explicit_key(d: &ModelDescriptor, rows: &[Vec<Value>]) -> bool {
+    d.pk().auto_increment
+        && rows
+            .iter()
+            .any(|r| !wants_generated_key(d, &r[d.primary_key]))
 }
 
 /// `M::read`: one row by primary key, `None` when missing.
@@ -287,11 +311,15 @@ pub fn bulk_create<M: Model>(db: &DataFlow, items: &[M]) -> Result<usize> {
         return Ok(0);
     }
     let per = rows_per_statement(db, d.columns.len());
+    let explicit = any_explicit_key(d, &rows);
     db.with_tx(|c| {
         let mut total = 0;
         for chunk in rows.chunks_mut(per) {
             let s = multi_row_insert(db, d, chunk).finish();
             total += c.execute(&s.text, &s.binds)?;
+        }
+        if explicit {
+            after_explicit_keys(db, d, c)?;
         }
         Ok(total)
     })
@@ -373,12 +401,19 @@ pub fn upsert<M: Model, C: ConflictTarget<M> + ?Sized>(
     let sql = d.sql(db.dialect());
     let mut rows = vec![value.into_values()];
     prepare_insert(d, &mut rows[0], &now())?;
+    let explicit = any_explicit_key(d, &rows);
     let mut w = multi_row_insert(db, d, &mut rows);
     upsert_tail(db, d, &conflict, &mut w);
     w.push(&sql.returning);
     let s = w.finish();
-    db.with_conn(|c| query_one::<M>(c, &s.text, &s.binds, &sql.types))?
-        .ok_or_else(|| Error::Database(format!("upsert into {} returned no row", d.table)))
+    db.with_conn(|c| {
+        let row = query_one::<M>(c, &s.text, &s.binds, &sql.types)?;
+        if explicit {
+            after_explicit_keys(db, d, c)?;
+        }
+        Ok(row)
+    })?
+    .ok_or_else(|| Error::Database(format!("upsert into {} returned no row", d.table)))
 }
 
 /// `M::bulk_upsert`: upserts every row in one transaction. When several rows share
@@ -413,6 +448,7 @@ pub fn bulk_upsert<M: Model, C: ConflictTarget<M> + ?Sized>(
         return Ok(0);
     }
     let per = rows_per_statement(db, d.columns.len());
+    let explicit = any_explicit_key(d, &rows);
     db.with_tx(|c| {
         let mut total = 0;
         for chunk in rows.chunks_mut(per) {
@@ -420,6 +456,9 @@ pub fn bulk_upsert<M: Model, C: ConflictTarget<M> + ?Sized>(
             upsert_tail(db, d, &conflict, &mut w);
             let s = w.finish();
             total += c.execute(&s.text, &s.binds)?;
+        }
+        if explicit {
+            after_explicit_keys(db, d, c)?;
         }
         Ok(total)
     })

@@ -232,6 +232,13 @@ pub trait Dialect: Send + Sync + std::fmt::Debug {
         out.push_str(fk.on_update.sql());
     }
 
+    /// SQL that moves a table's key generator past keys inserted explicitly, or
+    /// `None` when the database does that itself (SQLite's AUTOINCREMENT).
+    fn reset_key_sequence(&self, table: &str, column: &str) -> Option<String> {
+        let _ = (table, column);
+        None
+    }
+
     /// SQL for one change, given the schema just before and just after it.
     /// The default spells standard `ALTER TABLE`; dialects override what their
     /// database does differently.

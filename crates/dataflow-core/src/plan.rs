@@ -233,6 +233,9 @@ fn backup_sql(
             d.ident_list(&cols, &mut list);
             let mut down = d.create_table(table);
             down.push(format!("INSERT INTO {t} ({list}) SELECT {list} FROM {bk}"));
+            if let Some(key) = table.columns.iter().find(|c| c.auto_increment) {
+                down.extend(d.reset_key_sequence(&table.name, &key.name));
+            }
             down.push(d.drop_table(name));
             (
                 vec![format!("CREATE TABLE {bk} AS SELECT * FROM {t}")],

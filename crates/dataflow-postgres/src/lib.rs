@@ -1,10 +1,30 @@
 //! # dataflow-postgres
 //!
-//! **Placeholder.** The PostgreSQL backend of dataflow arrives with the PostgreSQL
-//! issue: `connect(url)` returning the same `DataFlow` handle, `pg_catalog`
-//! description, PostgreSQL DDL and `pg_advisory_lock` migrations. This crate
-//! compiles so the workspace layout is final, and offers nothing yet: it has no
-//! functions that pretend to work.
+//! The PostgreSQL backend of dataflow: `connect` to a server and get the same
+//! pooled, thread-safe [`DataFlow`] handle the SQLite backend gives, with the same
+//! generated code. DDL is transactional, the migration lock is a
+//! `pg_advisory_xact_lock` (so many application instances starting together
+//! migrate once), constraint errors are classified by SQLSTATE, and libpq is built
+//! from source (no system package needed).
+//!
+//! ```no_run
+//! let db = dataflow_postgres::connect("postgres://postgres@127.0.0.1:5432/app")?;
+//! # Ok::<(), dataflow_core::Error>(())
+//! ```
 
-/// The backend's planned name in dialect output and errors.
-pub const BACKEND_NAME: &str = "postgres";
+mod backend;
+mod connection;
+mod decode;
+mod describe;
+mod dialect;
+mod query;
+
+pub use backend::{PgBackend, PgOptions};
+pub use connection::PgConn;
+pub use dataflow_core::DataFlow;
+pub use dialect::{PgDialect, POSTGRES};
+
+/// Connects to the PostgreSQL database at `url` with default options.
+pub fn connect(url: &str) -> dataflow_core::Result<DataFlow> {
+    PgOptions::new(url).connect()
+}

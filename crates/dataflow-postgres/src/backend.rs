@@ -1,0 +1,187 @@
+//! The pooled PostgreSQL backend.
+
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::r2d2::{ConnectionManager, Pool, PooledConnection};
+use diesel::{Connection as _, PgConnection};
+
+use dataflow_core::schema::Schema;
+use dataflow_core::{Backend, Connection, DataFlow, Dialect, Error, LogicalType, Result, Value};
+
+use crate::connection::{map_error, PgConn};
+use crate::dialect::POSTGRES;
+
+/// Options for connecting, builder style.
+///
+/// ```no_run
+/// let db = dataflow_postgres::PgOptions::new("postgres://postgres@127.0.0.1/app")
+///     .pool_size(16)
+///     .connect()?;
+/// # Ok::<(), dataflow_core::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct PgOptions {
+    url: String,
+    pool_size: u32,
+    connect_timeout: Duration,
+}
+
+impl PgOptions {
+    /// Options for the database at `url` (`postgres://user@host:port/db`).
+    pub fn new(url: impl Into<String>) -> Self {
+        PgOptions {
+            url: url.into(),
+            pool_size: 10,
+            connect_timeout: Duration::from_secs(10),
+        }
+    }
+
+    /// Maximum pooled connections.
+    pub fn pool_size(mut self, n: u32) -> Self {
+        self.pool_size = n.max(1);
+        self
+    }
+
+    /// How long to wait for a pooled connection.
+    pub fn connect_timeout(mut self, t: Duration) -> Self {
+        self.connect_timeout = t;
+        self
+    }
+
+    /// Connects.
+    pub fn connect(self) -> Result<DataFlow> {
+        PgBackend::connect(self).map(DataFlow::new)
+    }
+}
+
+/// A PostgreSQL database behind an r2d2 pool of diesel connections.
+pub struct PgBackend {
+    pool: Pool<ConnectionManager<PgConnection>>,
+}
+
+impl std::fmt::Debug for PgBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgBackend").finish_non_exhaustive()
+    }
+}
+
+enum TxError {
+    Diesel(diesel::result::Error),
+    App(Error),
+}
+
+impl From<diesel::result::Error> for TxError {
+    fn from(e: diesel::result::Error) -> Self {
+        TxError::Diesel(e)
+    }
+}
+
+impl TxError {
+    fn into_error(self) -> Error {
+        match self {
+            TxError::App(e) => e,
+            TxError::Diesel(e) => map_error(e),
+        }
+    }
+}
+
+/// The advisory-lock class of dataflow's migration lock ("df" in ASCII); the
+/// second key is the schema's hash, so schemas migrate independently.
+const LOCK_CLASS: i32 = 0x6466;
+
+impl PgBackend {
+    /// Connects with `options`.
+    pub fn connect(options: PgOptions) -> Result<Self> {
+        if !(options.url.starts_with("postgres://") || options.url.starts_with("postgresql://")) {
+            return Err(Error::InvalidInput(format!(
+                "not a PostgreSQL URL (expected postgres://…): {:?}",
+                options.url
+            )));
+        }
+        // Connect once up front for a clear error instead of the pool's retries.
+        PgConnection::establish(&options.url)
+            .map_err(|e| Error::Connection(format!("cannot connect to PostgreSQL: {e}")))?;
+        let pool = Pool::builder()
+            .max_size(options.pool_size)
+            .min_idle(Some(1))
+            .connection_timeout(options.connect_timeout)
+            .build(ConnectionManager::<PgConnection>::new(&options.url))
+            .map_err(|e| Error::Connection(format!("cannot connect to PostgreSQL: {e}")))?;
+        Ok(PgBackend { pool })
+    }
+
+    fn get(&self) -> Result<PooledConnection<ConnectionManager<PgConnection>>> {
+        self.pool
+            .get()
+            .map_err(|e| Error::Connection(format!("no PostgreSQL connection available: {e}")))
+    }
+}
+
+impl Backend for PgBackend {
+    fn dialect(&self) -> &'static dyn Dialect {
+        &POSTGRES
+    }
+
+    fn with_connection(&self, f: &mut dyn FnMut(&mut dyn Connection) -> Result<()>) -> Result<()> {
+        let mut conn = self.get()?;
+        f(&mut PgConn(&mut conn))
+    }
+
+    fn with_transaction(&self, f: &mut dyn FnMut(&mut dyn Connection) -> Result<()>) -> Result<()> {
+        let mut conn = self.get()?;
+        conn.transaction(|c| f(&mut PgConn(c)).map_err(TxError::App))
+            .map_err(TxError::into_error)
+    }
+
+    fn describe(&self, conn: &mut dyn Connection) -> Result<Schema> {
+        crate::describe::describe(conn)
+    }
+
+    fn has_table(&self, conn: &mut dyn Connection, name: &str) -> Result<bool> {
+        let mut found = false;
+        conn.query(
+            "SELECT 1::bigint FROM pg_tables WHERE schemaname = current_schema() AND tablename = $1",
+            &[Value::Text(name.to_owned())],
+            &[LogicalType::BigInt],
+            &mut |_| {
+                found = true;
+                Ok(())
+            },
+        )?;
+        Ok(found)
+    }
+
+    /// `pg_advisory_xact_lock` inside the migration's transaction, waiting at most
+    /// `lock_timeout`; released by the commit or rollback. DDL is transactional,
+    /// so every step commits together or not at all.
+    fn with_migration(
+        &self,
+        lock_timeout: Duration,
+        f: &mut dyn FnMut(&mut dyn Connection) -> Result<()>,
+    ) -> Result<()> {
+        let mut conn = self.get()?;
+        conn.transaction(|c| {
+            c.batch_execute(&format!(
+                "SET LOCAL lock_timeout = '{}ms'",
+                lock_timeout.as_millis().max(1)
+            ))?;
+            PgConn(c)
+                .execute(
+                    &format!(
+                        "SELECT pg_advisory_xact_lock({LOCK_CLASS}, hashtext(current_schema()))"
+                    ),
+                    &[],
+                )
+                .map_err(|e| match e {
+                    Error::Busy { .. } => TxError::App(Error::LockTimeout {
+                        waited: lock_timeout,
+                    }),
+                    other => TxError::App(other),
+                })?;
+            c.batch_execute("SET LOCAL lock_timeout = 0")?;
+            f(&mut PgConn(c)).map_err(TxError::App)
+        })
+        .map_err(TxError::into_error)
+    }
+}

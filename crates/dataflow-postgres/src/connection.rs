@@ -1,0 +1,124 @@
+//! `dataflow_core::Connection` over a diesel `PgConnection`, and SQLSTATE-based
+//! error classification.
+
+use diesel::connection::{Connection as _, LoadConnection, SimpleConnection};
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel::row::{Field, Row};
+use diesel::PgConnection;
+
+use dataflow_core::{Connection, Error, LogicalType, Result, Value};
+
+use crate::decode::decode;
+use crate::query::BoundQuery;
+
+/// A borrowed diesel connection seen through dataflow's `Connection` trait.
+pub struct PgConn<'c>(pub &'c mut PgConnection);
+
+impl Connection for PgConn<'_> {
+    fn execute(&mut self, sql: &str, binds: &[Value]) -> Result<usize> {
+        self.0
+            .execute_returning_count(&BoundQuery { sql, binds })
+            .map_err(map_error)
+    }
+
+    fn query(
+        &mut self,
+        sql: &str,
+        binds: &[Value],
+        types: &[LogicalType],
+        each: &mut dyn FnMut(&mut [Value]) -> Result<()>,
+    ) -> Result<()> {
+        let cursor =
+            <PgConnection as LoadConnection<diesel::connection::DefaultLoadingMode>>::load(
+                self.0,
+                BoundQuery { sql, binds },
+            )
+            .map_err(map_error)?;
+        let mut buf: Vec<Value> = Vec::with_capacity(types.len());
+        for row in cursor {
+            let row = row.map_err(map_error)?;
+            buf.clear();
+            for i in 0..types.len() {
+                let field = row
+                    .get(i)
+                    .ok_or_else(|| Error::Database(format!("row has no column {i}")))?;
+                let v = match field.value() {
+                    None => Value::Null,
+                    Some(raw) => decode(raw).map_err(|m| {
+                        Error::Database(format!(
+                            "column {}: {m}",
+                            field.field_name().unwrap_or("?")
+                        ))
+                    })?,
+                };
+                buf.push(v);
+            }
+            each(&mut buf)?;
+        }
+        Ok(())
+    }
+
+    fn batch_execute(&mut self, sql: &str) -> Result<()> {
+        self.0.batch_execute(sql).map_err(map_error)
+    }
+}
+
+/// `Key (a, b)=(…) already exists.` → `["a", "b"]`.
+fn key_columns(details: Option<&str>) -> Vec<String> {
+    details
+        .and_then(|d| d.strip_prefix("Key ("))
+        .and_then(|d| d.split_once(")="))
+        .map(|(cols, _)| {
+            cols.split(", ")
+                .map(|c| c.trim_matches('"').to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Classifies a diesel/PostgreSQL error by SQLSTATE into dataflow's `Error`.
+pub(crate) fn map_error(e: DieselError) -> Error {
+    match e {
+        DieselError::DatabaseError(kind, info) => {
+            let message = info.message().to_owned();
+            let table = info.table_name().unwrap_or_default().to_owned();
+            match kind {
+                // 23505
+                DatabaseErrorKind::UniqueViolation => {
+                    let mut fields = key_columns(info.details());
+                    if fields.is_empty() {
+                        fields.extend(info.column_name().map(str::to_owned));
+                    }
+                    Error::UniqueViolation { table, fields }
+                }
+                // 23503
+                DatabaseErrorKind::ForeignKeyViolation => Error::ForeignKeyViolation {
+                    message: match info.details() {
+                        Some(d) => format!("{message}: {d}"),
+                        None => message,
+                    },
+                },
+                // 23502
+                DatabaseErrorKind::NotNullViolation => Error::NotNullViolation {
+                    table,
+                    column: info.column_name().unwrap_or_default().to_owned(),
+                },
+                // 23514
+                DatabaseErrorKind::CheckViolation => Error::CheckViolation { message },
+                // 40001
+                DatabaseErrorKind::SerializationFailure => Error::Busy {
+                    message: format!("serialization failure, retry the transaction: {message}"),
+                },
+                // 55P03 (lock_not_available) has no kind of its own in diesel.
+                _ if message.contains("lock timeout")
+                    || message.contains("could not obtain lock") =>
+                {
+                    Error::Busy { message }
+                }
+                _ if message.contains("invalid byte sequence") => Error::InvalidInput(message),
+                _ => Error::Database(message),
+            }
+        }
+        other => Error::Database(other.to_string()),
+    }
+}

@@ -1,0 +1,135 @@
+//! Describing the live PostgreSQL schema (the connection's `current_schema()`)
+//! from `pg_catalog`, in three queries whatever the number of tables.
+
+use std::collections::BTreeMap;
+
+use dataflow_core::descriptor::FkAction;
+use dataflow_core::schema::{Column, ForeignKey, Index, Schema, Table};
+use dataflow_core::{Connection, LogicalType as T, Result, Value};
+
+use crate::dialect::{logical_type, parse_default};
+
+const USER_TABLE: &str = "n.nspname = current_schema() AND c.relkind IN ('r', 'p') \
+     AND c.relname NOT LIKE '\\_dataflow\\_%'";
+
+fn text(v: &mut Value) -> String {
+    match std::mem::take(v) {
+        Value::Text(s) => s,
+        _ => String::new(),
+    }
+}
+
+fn flag(v: &Value) -> bool {
+    matches!(v, Value::Bool(true))
+}
+
+fn action(code: &str) -> FkAction {
+    match code {
+        "r" => FkAction::Restrict,
+        "c" => FkAction::Cascade,
+        "n" => FkAction::SetNull,
+        "d" => FkAction::SetDefault,
+        _ => FkAction::NoAction,
+    }
+}
+
+pub fn describe(conn: &mut dyn Connection) -> Result<Schema> {
+    let mut tables: BTreeMap<String, Table> = BTreeMap::new();
+    let sql = format!(
+        "SELECT c.relname::text, a.attname::text, format_type(a.atttypid, a.atttypmod), a.attnotnull, \
+                pg_get_expr(d.adbin, d.adrelid), a.attidentity::text \
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+         JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped \
+         LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum \
+         WHERE {USER_TABLE} ORDER BY c.relname, a.attnum"
+    );
+    conn.query(&sql, &[], &[T::Text; 6], &mut |row| {
+        let table = text(&mut row[0]);
+        let (ty, max_length) = logical_type(&text(&mut row[2]));
+        let default = match &row[4] {
+            Value::Null => None,
+            _ => Some(parse_default(&text(&mut row[4]), ty)),
+        };
+        let identity = !text(&mut row[5]).is_empty();
+        let t = tables.entry(table.clone()).or_insert_with(|| Table {
+            name: table,
+            columns: Vec::new(),
+            primary_key: Vec::new(),
+            indexes: Vec::new(),
+            foreign_keys: Vec::new(),
+        });
+        t.columns.push(Column {
+            name: text(&mut row[1]),
+            ty,
+            nullable: !flag(&row[3]),
+            max_length,
+            default,
+            auto_increment: identity,
+        });
+        Ok(())
+    })?;
+
+    let sql = format!(
+        "SELECT c.relname::text, i.relname::text, ix.indisunique, ix.indisprimary, a.attname::text \
+         FROM pg_index ix JOIN pg_class c ON c.oid = ix.indrelid \
+         JOIN pg_class i ON i.oid = ix.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+         CROSS JOIN LATERAL unnest(ix.indkey) WITH ORDINALITY AS k(attnum, ord) \
+         JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum \
+         WHERE {USER_TABLE} ORDER BY c.relname, i.relname, k.ord"
+    );
+    conn.query(
+        &sql,
+        &[],
+        &[T::Text, T::Text, T::Bool, T::Bool, T::Text],
+        &mut |row| {
+            let table = text(&mut row[0]);
+            let name = text(&mut row[1]);
+            let column = text(&mut row[4]);
+            let Some(t) = tables.get_mut(&table) else {
+                return Ok(());
+            };
+            if flag(&row[3]) {
+                t.primary_key.push(column);
+            } else {
+                match t.indexes.iter_mut().find(|i| i.name == name) {
+                    Some(i) => i.columns.push(column),
+                    None => t.indexes.push(Index {
+                        name,
+                        columns: vec![column],
+                        unique: flag(&row[2]),
+                    }),
+                }
+            }
+            Ok(())
+        },
+    )?;
+
+    let sql = format!(
+        "SELECT c.relname::text, a.attname::text, rc.relname::text, ra.attname::text, \
+                con.confdeltype::text, con.confupdtype::text \
+         FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid \
+         JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_class rc ON rc.oid = con.confrelid \
+         JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = con.conkey[1] \
+         JOIN pg_attribute ra ON ra.attrelid = con.confrelid AND ra.attnum = con.confkey[1] \
+         WHERE con.contype = 'f' AND {USER_TABLE} ORDER BY c.relname, con.conname"
+    );
+    conn.query(&sql, &[], &[T::Text; 6], &mut |row| {
+        let table = text(&mut row[0]);
+        if let Some(t) = tables.get_mut(&table) {
+            t.foreign_keys.push(ForeignKey {
+                column: text(&mut row[1]),
+                references_table: text(&mut row[2]),
+                references_column: text(&mut row[3]),
+                on_delete: action(&text(&mut row[4])),
+                on_update: action(&text(&mut row[5])),
+            });
+        }
+        Ok(())
+    })?;
+
+    for t in tables.values_mut() {
+        t.indexes.sort_by(|a, b| a.name.cmp(&b.name));
+        t.foreign_keys.sort_by(|a, b| a.column.cmp(&b.column));
+    }
+    Ok(Schema { tables })
+}
