@@ -150,13 +150,14 @@ impl Change {
         })
     }
 
-    /// Execution rank: drops of constraints first, then renames, creations,
-    /// column changes, new indexes and keys, and table drops last.
+    /// Execution rank: table renames first (every later step, drops included,
+    /// names the table by its new name), then drops of constraints, column
+    /// renames, creations, column changes, new indexes and keys; table drops last.
     fn rank(&self) -> u8 {
         match self {
-            Change::DropForeignKey { .. } => 0,
-            Change::DropIndex { .. } => 1,
-            Change::RenameTable { .. } => 2,
+            Change::RenameTable { .. } => 0,
+            Change::DropForeignKey { .. } => 1,
+            Change::DropIndex { .. } => 2,
             Change::RenameColumn { .. } => 3,
             Change::CreateTable { .. } => 4,
             Change::AddColumn { .. } => 5,
