@@ -60,7 +60,7 @@ fn query_one<M: Model>(
 }
 
 /// Whether the database should assign this key (`0` in an auto-increment key).
-fn wants_generated_key(d: &ModelDescriptor, key: &Value) -> bool {
+pub(crate) fn wants_generated_key(d: &ModelDescriptor, key: &Value) -> bool {
     d.pk().auto_increment && matches!(key, Value::I16(0) | Value::I32(0) | Value::I64(0))
 }
 
@@ -252,12 +252,12 @@ pub fn hard_delete<M: Model>(db: &DataFlow, key: M::Key) -> Result<()> {
 
 /// Rows per multi-row statement: as many as the bind limit allows, capped so one
 /// statement's text stays small enough to prepare quickly.
-fn rows_per_statement(db: &DataFlow, columns: usize) -> usize {
+pub(crate) fn rows_per_statement(db: &DataFlow, columns: usize) -> usize {
     (db.dialect().max_bind_params() / columns.max(1)).clamp(1, 500)
 }
 
 /// Renders `INSERT INTO t (all columns) VALUES (…), (…)` for a chunk of rows.
-fn multi_row_insert(
+pub(crate) fn multi_row_insert(
     db: &DataFlow,
     d: &ModelDescriptor,
     rows: &mut [Vec<Value>],

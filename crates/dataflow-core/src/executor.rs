@@ -5,8 +5,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::IsTerminal;
 use std::time::Instant;
 
-use sha2::{Digest, Sha256};
-
 use crate::backend::Connection;
 use crate::dataflow::DataFlow;
 use crate::dialect::Dialect;
@@ -129,12 +127,6 @@ impl Facts for ConnFacts<'_> {
 /// A new, sortable migration version: the UTC time to the microsecond.
 fn new_version() -> String {
     chrono::Utc::now().format("%Y%m%d%H%M%S%6f").to_string()
-}
-
-fn checksum(schema: &Schema) -> String {
-    let json = serde_json::to_vec(schema).unwrap_or_default();
-    let digest = Sha256::digest(&json);
-    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn summary(steps: &[MigrationStep]) -> String {
@@ -322,7 +314,7 @@ impl DataFlow {
             let record = MigrationRecord {
                 version: version.clone(),
                 name: summary(&report.steps),
-                checksum: checksum(&target),
+                checksum: target.checksum(),
                 started_at: started,
                 finished_at: Some(chrono::Utc::now()),
                 duration_ms: Some(clock.elapsed().as_millis() as i64),

@@ -34,6 +34,7 @@ pub mod executor;
 pub mod field;
 pub mod filter;
 pub mod history;
+pub mod json;
 pub mod list;
 pub mod migrate;
 pub mod model;
@@ -41,10 +42,13 @@ pub mod plan;
 pub mod risk;
 pub mod schema;
 pub mod statement;
+pub mod testing;
 pub mod value;
 
 pub use backend::{Backend, Connection};
 pub use dataflow::DataFlow;
+/// `#[dataflow_core::test(models(..), fixtures(..), backends(..))]`: see `dataflow_macros::test`.
+pub use dataflow_macros::test;
 pub use dataflow_macros::Model;
 pub use descriptor::{
     ColumnDescriptor, DefaultValue, FkAction, ForeignKeyDescriptor, IndexDescriptor, Managed,
@@ -100,4 +104,22 @@ pub mod __private {
     pub use crate::DataFlow;
     pub use std::option::Option;
     pub use std::vec::Vec;
+
+    /// What a `#[dataflow_core::test]` body may return.
+    pub trait TestOutcome {
+        /// Panics (failing the test) on an error.
+        fn check(self);
+    }
+
+    impl TestOutcome for () {
+        fn check(self) {}
+    }
+
+    impl<E: std::fmt::Debug> TestOutcome for std::result::Result<(), E> {
+        fn check(self) {
+            if let Err(e) = self {
+                panic!("test returned an error: {e:?}");
+            }
+        }
+    }
 }

@@ -171,6 +171,16 @@ impl Table {
 }
 
 impl Schema {
+    /// sha256 (hex) of the schema's canonical JSON: equal schemas, equal checksums.
+    pub fn checksum(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let json = serde_json::to_vec(self).unwrap_or_default();
+        Sha256::digest(&json)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
     /// Builds the target schema of a set of models.
     pub fn from_descriptors<'a>(models: impl IntoIterator<Item = &'a ModelDescriptor>) -> Schema {
         let tables = models

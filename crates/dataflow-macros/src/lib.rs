@@ -12,6 +12,7 @@ mod attr;
 mod errors;
 mod expand;
 mod model;
+mod test_attr;
 #[cfg(test)]
 mod tests;
 mod types;
@@ -29,4 +30,15 @@ fn derive(input: &DeriveInput) -> proc_macro2::TokenStream {
         Ok(ir) => expand::expand(&ir),
         Err(e) => e.to_compile_error(),
     }
+}
+
+/// A test with a private, migrated database:
+/// `#[dataflow_core::test(models(User, Post), fixtures("tests/fixtures/blog.json"))]`
+/// on `fn name(db: DataFlow)` (optionally returning `Result<(), E>`).
+/// `backends(sqlite, postgres)` makes one test per backend (`name::sqlite`,
+/// `name::postgres`); `isolation = "transaction"` picks PostgreSQL's rolled-back
+/// transaction mode.
+#[proc_macro_attribute]
+pub fn test(attr: TokenStream, item: TokenStream) -> TokenStream {
+    test_attr::expand(attr.into(), item.into()).into()
 }

@@ -25,6 +25,7 @@ pub struct PgOptions {
     url: String,
     pool_size: u32,
     connect_timeout: Duration,
+    test_transaction: bool,
 }
 
 impl PgOptions {
@@ -34,6 +35,7 @@ impl PgOptions {
             url: url.into(),
             pool_size: 10,
             connect_timeout: Duration::from_secs(10),
+            test_transaction: false,
         }
     }
 
@@ -49,6 +51,14 @@ impl PgOptions {
         self
     }
 
+    /// Tests only: one connection whose work all happens inside a transaction
+    /// that is never committed (rolled back when the handle is dropped). Each
+    /// call runs in a savepoint, so a failing statement does not poison the rest.
+    pub fn test_transaction(mut self, yes: bool) -> Self {
+        self.test_transaction = yes;
+        self
+    }
+
     /// Connects.
     pub fn connect(self) -> Result<DataFlow> {
         PgBackend::connect(self).map(DataFlow::new)
@@ -58,6 +68,18 @@ impl PgOptions {
 /// A PostgreSQL database behind an r2d2 pool of diesel connections.
 pub struct PgBackend {
     pool: Pool<ConnectionManager<PgConnection>>,
+    test_transaction: bool,
+}
+
+/// Begins the never-committed transaction of a test connection.
+#[derive(Debug)]
+struct BeginTestTransaction;
+
+impl diesel::r2d2::CustomizeConnection<PgConnection, diesel::r2d2::Error> for BeginTestTransaction {
+    fn on_acquire(&self, conn: &mut PgConnection) -> std::result::Result<(), diesel::r2d2::Error> {
+        conn.begin_test_transaction()
+            .map_err(diesel::r2d2::Error::QueryError)
+    }
 }
 
 impl std::fmt::Debug for PgBackend {
@@ -102,13 +124,28 @@ impl PgBackend {
         // Connect once up front for a clear error instead of the pool's retries.
         PgConnection::establish(&options.url)
             .map_err(|e| Error::Connection(format!("cannot connect to PostgreSQL: {e}")))?;
-        let pool = Pool::builder()
+        let builder = Pool::builder()
             .max_size(options.pool_size)
             .min_idle(Some(1))
-            .connection_timeout(options.connect_timeout)
+            .connection_timeout(options.connect_timeout);
+        // A test transaction lives exactly as long as its one connection.
+        let builder = if options.test_transaction {
+            builder
+                .max_size(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
+                .test_on_check_out(false)
+                .connection_customizer(Box::new(BeginTestTransaction))
+        } else {
+            builder
+        };
+        let pool = builder
             .build(ConnectionManager::<PgConnection>::new(&options.url))
             .map_err(|e| Error::Connection(format!("cannot connect to PostgreSQL: {e}")))?;
-        Ok(PgBackend { pool })
+        Ok(PgBackend {
+            pool,
+            test_transaction: options.test_transaction,
+        })
     }
 
     fn get(&self) -> Result<PooledConnection<ConnectionManager<PgConnection>>> {
@@ -125,6 +162,13 @@ impl Backend for PgBackend {
 
     fn with_connection(&self, f: &mut dyn FnMut(&mut dyn Connection) -> Result<()>) -> Result<()> {
         let mut conn = self.get()?;
+        if self.test_transaction {
+            // A savepoint per call: an error rolls back to it instead of aborting
+            // the test's whole transaction.
+            return conn
+                .transaction(|c| f(&mut PgConn(c)).map_err(TxError::App))
+                .map_err(TxError::into_error);
+        }
         f(&mut PgConn(&mut conn))
     }
 

@@ -18,6 +18,7 @@ mod decode;
 mod describe;
 mod dialect;
 mod query;
+pub mod testing;
 
 pub use backend::{PgBackend, PgOptions};
 pub use connection::PgConn;

@@ -20,6 +20,7 @@ mod decode;
 mod describe;
 mod dialect;
 mod query;
+pub mod testing;
 
 pub use backend::{SqliteBackend, SqliteOptions};
 pub use connection::SqliteConn;
