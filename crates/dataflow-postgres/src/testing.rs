@@ -96,7 +96,7 @@ impl TestDbBuilder {
         };
         let key = Schema::from_descriptors(self.models.iter().copied()).checksum()[..16].to_owned();
         let admin = admin_for(&url)?;
-        let (db, owned) = match self.isolation {
+        let (db, owned, db_url) = match self.isolation {
             Isolation::Database => {
                 let template =
                     ensure_migrated(&admin, &url, &format!("df_tpl_{key}"), &self.models)?;
@@ -104,18 +104,11 @@ impl TestDbBuilder {
                 let mut swept = Ok(());
                 SWEPT.call_once(|| swept = sweep_dead(&admin));
                 swept?;
-                let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-                let name = format!("df_t_{}_{n}", std::process::id());
-                admin.with_conn(|c| {
-                    c.batch_execute(&format!(
-                        "CREATE DATABASE \"{name}\" TEMPLATE \"{template}\""
-                    ))
-                })?;
-                let db = PgOptions::new(with_database(&url, &name))
-                    .pool_size(4)
-                    .connect();
+                let name = take_clone(&admin, &template)?;
+                let db_url = with_database(&url, &name);
+                let db = PgOptions::new(db_url.as_str()).pool_size(4).connect();
                 match db {
-                    Ok(db) => (db, Some(name)),
+                    Ok(db) => (db, Some(name), db_url),
                     Err(e) => {
                         drop_database(&admin, &name);
                         return Err(e);
@@ -124,16 +117,18 @@ impl TestDbBuilder {
             }
             Isolation::Transaction => {
                 let shared = ensure_migrated(&admin, &url, &format!("df_tx_{key}"), &self.models)?;
-                let db = PgOptions::new(with_database(&url, &shared))
+                let db_url = with_database(&url, &shared);
+                let db = PgOptions::new(db_url.as_str())
                     .test_transaction(true)
                     .connect()?;
-                (db, None)
+                (db, None, db_url)
             }
         };
         let guard = TestDb {
             db: Some(db),
             admin,
             database: owned,
+            url: db_url,
         };
         guard.register_all(&self.models)?;
         if !self.fixtures.is_empty() {
@@ -150,6 +145,7 @@ pub struct TestDb {
     db: Option<DataFlow>,
     admin: DataFlow,
     database: Option<String>,
+    url: String,
 }
 
 impl TestDb {
@@ -161,6 +157,12 @@ impl TestDb {
     /// The private database's name (`None` in transaction mode).
     pub fn database(&self) -> Option<&str> {
         self.database.as_deref()
+    }
+
+    /// The URL of the test's database (in transaction mode, the shared one: a
+    /// second connection to it does not see the test's uncommitted rows).
+    pub fn url(&self) -> &str {
+        &self.url
     }
 
     /// A clone of the handle.
@@ -199,6 +201,66 @@ impl Drop for TestDb {
 }
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// How many clones of a template are kept ready ahead of the tests.
+const PREPARED: usize = 2;
+
+/// Clones of one template made ahead of time by a background thread, so a test
+/// waits for `CREATE DATABASE … TEMPLATE` only when the pool is empty.
+#[derive(Default)]
+struct Prepared {
+    ready: std::sync::Mutex<std::collections::VecDeque<String>>,
+    filling: std::sync::atomic::AtomicBool,
+}
+
+fn create_clone(admin: &DataFlow, template: &str) -> Result<String> {
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let name = format!("df_t_{}_{n}", std::process::id());
+    admin.with_conn(|c| {
+        c.batch_execute(&format!(
+            "CREATE DATABASE \"{name}\" TEMPLATE \"{template}\""
+        ))
+    })?;
+    Ok(name)
+}
+
+fn take_clone(admin: &DataFlow, template: &str) -> Result<String> {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex, OnceLock};
+    static POOLS: OnceLock<Mutex<HashMap<String, Arc<Prepared>>>> = OnceLock::new();
+    let pool = {
+        let mut map = POOLS
+            .get_or_init(Default::default)
+            .lock()
+            .map_err(|_| Error::Database("clone pool poisoned".into()))?;
+        Arc::clone(map.entry(template.to_owned()).or_default())
+    };
+    let ready = pool.ready.lock().ok().and_then(|mut q| q.pop_front());
+    let name = match ready {
+        Some(n) => n,
+        None => create_clone(admin, template)?,
+    };
+    if !pool.filling.swap(true, Ordering::AcqRel) {
+        let (admin, template, pool) = (admin.clone(), template.to_owned(), Arc::clone(&pool));
+        std::thread::spawn(move || {
+            while pool.ready.lock().map(|q| q.len()).unwrap_or(PREPARED) < PREPARED {
+                match create_clone(&admin, &template) {
+                    Ok(n) => {
+                        if let Ok(mut q) = pool.ready.lock() {
+                            q.push_back(n);
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(target: "dataflow::testing", %e, "could not prepare a test database");
+                        break;
+                    }
+                }
+            }
+            pool.filling.store(false, Ordering::Release);
+        });
+    }
+    Ok(name)
+}
 
 /// One maintenance handle per server URL and process.
 fn admin_for(url: &str) -> Result<DataFlow> {
