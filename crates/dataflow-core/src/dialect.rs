@@ -239,6 +239,13 @@ pub trait Dialect: Send + Sync + std::fmt::Debug {
         None
     }
 
+    /// What this database does when it runs the change (locks, rewrites), added
+    /// to the step's reason so the preview tells operators what to expect.
+    fn risk_note(&self, change: &Change) -> Option<String> {
+        let _ = change;
+        None
+    }
+
     /// SQL for one change, given the schema just before and just after it.
     /// The default spells standard `ALTER TABLE`; dialects override what their
     /// database does differently.

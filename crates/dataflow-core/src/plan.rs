@@ -157,7 +157,10 @@ pub fn plan(input: &PlanInput<'_>, facts: &mut dyn Facts) -> Result<Vec<Migratio
         if !input.options.includes(change.table()) || !input.options.allows(op) {
             continue;
         }
-        let assessment = assess(&names.translate(&change), facts)?;
+        let mut assessment = assess(&names.translate(&change), facts)?;
+        if let Some(note) = d.risk_note(&change) {
+            assessment.reason = format!("{}; {note}", assessment.reason);
+        }
         let before = state.clone();
         diff::apply(&mut state, &change);
         match &change {

@@ -183,6 +183,8 @@ pub fn assess(change: &Change, facts: &mut dyn Facts) -> Result<Assessment> {
             } else {
                 let values = facts.non_null_count(table, &column.name)?;
                 if values == 0 {
+                    // Backed up all the same: re-adding a column with a default
+                    // would otherwise fill those rows with the default on rollback.
                     Assessment::new(
                         Medium,
                         format!(
@@ -190,6 +192,7 @@ pub fn assess(change: &Change, facts: &mut dyn Facts) -> Result<Assessment> {
                             column.name
                         ),
                     )
+                    .destructive()
                 } else {
                     Assessment::new(
                         High,
@@ -355,6 +358,8 @@ fn assess_alter(
             parts.push("sets NOT NULL; no NULLs today".to_owned());
         } else if to.default.is_some() {
             risk = risk.max(Medium);
+            // The NULLs are overwritten: keep them so rollback can put them back.
+            destructive = true;
             parts.push(format!("sets NOT NULL; {nulls} NULLs take the default"));
         } else {
             risk = High;

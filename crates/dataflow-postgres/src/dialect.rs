@@ -3,7 +3,7 @@
 //! core's rendering.
 
 use dataflow_core::schema::{Column, Schema, SchemaDefault};
-use dataflow_core::{Dialect, LogicalType};
+use dataflow_core::{Change, Dialect, LogicalType};
 
 /// The PostgreSQL dialect.
 #[derive(Debug, Clone, Copy)]
@@ -75,6 +75,46 @@ impl Dialect for PgDialect {
         Some(format!(
             "SELECT setval({seq}, GREATEST((SELECT COALESCE(MAX({c}), 0) FROM {t}), nextval({seq}) - 1, 1))"
         ))
+    }
+
+    fn risk_note(&self, change: &Change) -> Option<String> {
+        Some(match change {
+            Change::AddColumn { column, .. } if column.default.is_some() => {
+                "PostgreSQL 11+ adds a column with a constant default without rewriting the table"
+                    .into()
+            }
+            Change::AlterColumn { from, to, .. } => {
+                let mut notes = Vec::new();
+                if from.ty != to.ty {
+                    notes.push("the type change rewrites the table under an ACCESS EXCLUSIVE lock");
+                } else if from.max_length != to.max_length {
+                    let widening = match (from.max_length, to.max_length) {
+                        (_, None) => true,
+                        (Some(a), Some(b)) => b >= a,
+                        (None, Some(_)) => false,
+                    };
+                    notes.push(if widening {
+                        "widening a varchar is a catalog change (no rewrite)"
+                    } else {
+                        "narrowing a varchar checks every row under an ACCESS EXCLUSIVE lock"
+                    });
+                }
+                if from.nullable && !to.nullable {
+                    notes.push("SET NOT NULL scans the whole table under an ACCESS EXCLUSIVE lock");
+                }
+                if notes.is_empty() {
+                    return None;
+                }
+                notes.join("; ")
+            }
+            Change::CreateIndex { .. } => {
+                "building the index blocks writes to the table until it finishes".into()
+            }
+            Change::AddForeignKey { .. } => {
+                "adding the key validates every row while writes wait".into()
+            }
+            _ => return None,
+        })
     }
 
     fn normalize(&self, schema: &mut Schema) {

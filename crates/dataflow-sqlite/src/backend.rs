@@ -73,7 +73,24 @@ impl Setup {
             self.busy_timeout_ms
         ))?;
         if !self.memory {
-            conn.batch_execute("PRAGMA journal_mode = WAL;")?;
+            // Switching a fresh file to WAL needs a moment of exclusive access and
+            // can answer SQLITE_BUSY without consulting the busy handler when
+            // several connections open it at once: retry within the busy timeout.
+            let start = std::time::Instant::now();
+            let mut pause = Duration::from_millis(2);
+            loop {
+                match conn.batch_execute("PRAGMA journal_mode = WAL;") {
+                    Ok(()) => break,
+                    Err(e)
+                        if e.to_string().contains("locked")
+                            && start.elapsed().as_millis() < self.busy_timeout_ms =>
+                    {
+                        std::thread::sleep(pause);
+                        pause = (pause * 2).min(Duration::from_millis(50));
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
         }
         Ok(())
     }

@@ -1,0 +1,1273 @@
+//! Property tests of the migration engine.
+//!
+//! * On a real SQLite file: a random table (schema A) holding random rows is
+//!   migrated to a random edit of itself (schema B: columns added, dropped,
+//!   loosened or tightened, widened, given other defaults). Afterwards the live
+//!   schema is B, every surviving value is intact (NULLs of a tightened column
+//!   hold its default), and `rollback_last` brings back A with every value of A,
+//!   dropped columns included. Models are built at runtime as leaked
+//!   `ModelDescriptor`s.
+//! * Pure: for random schemas, `diff(x, x)` is empty; applying `diff(a, b)` to
+//!   `a` step by step (each step's preconditions holding when it runs) reaches a
+//!   schema whose diff to `b` is empty; applying the inverses backwards returns
+//!   to `a`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use dataflow_core::descriptor::{ColumnDescriptor, DefaultValue, FkAction, ModelDescriptor};
+use dataflow_core::diff::{self, Change, Droppable, Hints};
+use dataflow_core::prelude::*;
+use dataflow_core::schema::{self, ForeignKey, Index, Schema, SchemaDefault, Table};
+use dataflow_core::statement::StatementCache;
+use dataflow_core::{LogicalType, MigrationStatus};
+use proptest::prelude::*;
+use proptest::test_runner::Config;
+
+// ---------------------------------------------------------------------------
+// The runtime model: table `t`, key `id`, columns from c0..c7.
+// ---------------------------------------------------------------------------
+
+const NAMES: [&str; 8] = ["c0", "c1", "c2", "c3", "c4", "c5", "c6", "c7"];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ty {
+    BigInt,
+    Int,
+    Text,
+    Double,
+    Bool,
+}
+
+impl Ty {
+    fn logical(self) -> LogicalType {
+        match self {
+            Ty::BigInt => LogicalType::BigInt,
+            Ty::Int => LogicalType::Int,
+            Ty::Text => LogicalType::Text,
+            Ty::Double => LogicalType::Double,
+            Ty::Bool => LogicalType::Bool,
+        }
+    }
+}
+
+/// A value as stored and read back (integers of every width as `Int`).
+#[derive(Debug, Clone, PartialEq)]
+enum Cell {
+    Null,
+    Int(i64),
+    Text(String),
+    Float(f64),
+    Bool(bool),
+}
+
+impl Cell {
+    fn value(&self) -> Value {
+        match self {
+            Cell::Null => Value::Null,
+            Cell::Int(i) => Value::I64(*i),
+            Cell::Text(s) => Value::Text(s.clone()),
+            Cell::Float(f) => Value::F64(*f),
+            Cell::Bool(b) => Value::Bool(*b),
+        }
+    }
+
+    fn from_value(v: Value) -> Cell {
+        match v {
+            Value::Null => Cell::Null,
+            Value::I16(i) => Cell::Int(i.into()),
+            Value::I32(i) => Cell::Int(i.into()),
+            Value::I64(i) => Cell::Int(i),
+            Value::Text(s) => Cell::Text(s),
+            Value::F64(f) => Cell::Float(f),
+            Value::F32(f) => Cell::Float(f.into()),
+            Value::Bool(b) => Cell::Bool(b),
+            other => panic!("unexpected value {other:?}"),
+        }
+    }
+
+    fn default_value(&self) -> DefaultValue {
+        match self {
+            Cell::Int(i) => DefaultValue::Int(*i),
+            Cell::Text(s) => DefaultValue::Text(Box::leak(s.clone().into_boxed_str())),
+            Cell::Float(f) => DefaultValue::Float(*f),
+            Cell::Bool(b) => DefaultValue::Bool(*b),
+            Cell::Null => unreachable!("a default is never NULL"),
+        }
+    }
+}
+
+/// One pre-drawn value per type, so edits and rows need not depend on the
+/// types drawn before them.
+#[derive(Debug, Clone)]
+struct Seed {
+    int: i32,
+    big: i64,
+    text: String,
+    float: f64,
+    boolean: bool,
+}
+
+impl Seed {
+    fn cell(&self, ty: Ty) -> Cell {
+        match ty {
+            Ty::BigInt => Cell::Int(self.big),
+            Ty::Int => Cell::Int(self.int.into()),
+            Ty::Text => Cell::Text(self.text.clone()),
+            Ty::Double => Cell::Float(self.float),
+            Ty::Bool => Cell::Bool(self.boolean),
+        }
+    }
+
+    /// A default: like a value, but a float default has few digits. SQLite
+    /// parses some long literals in DDL to a neighbouring double (see
+    /// `float_default_is_the_value_rows_get`), and infinities have no literal.
+    fn default(&self, ty: Ty) -> Cell {
+        match self.cell(ty) {
+            Cell::Float(f) if f.is_nan() => Cell::Float(-1.5),
+            Cell::Float(f) => Cell::Float((f.clamp(-1e9, 1e9) * 8.0).round() / 8.0),
+            c => c,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct Col {
+    name: &'static str,
+    ty: Ty,
+    nullable: bool,
+    default: Option<Cell>,
+}
+
+#[derive(Debug, Clone)]
+enum Edit {
+    /// Add an unused column: nullable (with or without a default), or NOT NULL
+    /// with a default.
+    Add {
+        pick: usize,
+        ty: Ty,
+        nullable: bool,
+        with_default: bool,
+        seed: Seed,
+    },
+    Drop {
+        pick: usize,
+    },
+    /// Loosen a NOT NULL column, or tighten a nullable one (giving it a default
+    /// when it has none).
+    ToggleNull {
+        pick: usize,
+        seed: Seed,
+    },
+    /// INT to BIGINT.
+    Widen {
+        pick: usize,
+    },
+    /// A new default value, or none (only where that keeps the step executable).
+    ChangeDefault {
+        pick: usize,
+        remove: bool,
+        seed: Seed,
+    },
+}
+
+fn apply_edit(a: &[Col], b: &mut Vec<Col>, edit: &Edit) {
+    match edit {
+        Edit::Add {
+            pick,
+            ty,
+            nullable,
+            with_default,
+            seed,
+        } => {
+            let free: Vec<&'static str> = NAMES
+                .iter()
+                .copied()
+                .filter(|n| a.iter().chain(b.iter()).all(|c| c.name != *n))
+                .collect();
+            if free.is_empty() {
+                return;
+            }
+            b.push(Col {
+                name: free[pick % free.len()],
+                ty: *ty,
+                nullable: *nullable,
+                default: (*with_default || !*nullable).then(|| seed.default(*ty)),
+            });
+        }
+        Edit::Drop { pick } => {
+            if !b.is_empty() {
+                let i = pick % b.len();
+                b.remove(i);
+            }
+        }
+        Edit::ToggleNull { pick, seed } => {
+            if b.is_empty() {
+                return;
+            }
+            let n = b.len();
+            let c = &mut b[pick % n];
+            if c.nullable {
+                c.nullable = false;
+                if c.default.is_none() {
+                    c.default = Some(seed.default(c.ty));
+                }
+            } else {
+                c.nullable = true;
+            }
+        }
+        Edit::Widen { pick } => {
+            let ints: Vec<usize> = (0..b.len()).filter(|&i| b[i].ty == Ty::Int).collect();
+            if !ints.is_empty() {
+                b[ints[pick % ints.len()]].ty = Ty::BigInt;
+            }
+        }
+        Edit::ChangeDefault { pick, remove, seed } => {
+            if b.is_empty() {
+                return;
+            }
+            let n = b.len();
+            let c = &mut b[pick % n];
+            // A NOT NULL column keeps a default unless A had it NOT NULL
+            // already: a tightened column's NULLs, and an added column's
+            // rows, need it.
+            let was_not_null = a.iter().any(|x| x.name == c.name && !x.nullable);
+            if *remove && (c.nullable || was_not_null) {
+                c.default = None;
+            } else {
+                c.default = Some(seed.default(c.ty));
+            }
+        }
+    }
+}
+
+fn descriptor(cols: &[Col]) -> &'static ModelDescriptor {
+    let mut columns = vec![ColumnDescriptor {
+        name: "id",
+        field: Some("id"),
+        ty: LogicalType::BigInt,
+        nullable: false,
+        primary_key: true,
+        auto_increment: true,
+        unique: false,
+        max_length: None,
+        default: None,
+        renamed_from: None,
+        managed: None,
+    }];
+    columns.extend(cols.iter().map(|c| ColumnDescriptor {
+        name: c.name,
+        field: Some(c.name),
+        ty: c.ty.logical(),
+        nullable: c.nullable,
+        primary_key: false,
+        auto_increment: false,
+        unique: false,
+        max_length: None,
+        default: c.default.as_ref().map(Cell::default_value),
+        renamed_from: None,
+        managed: None,
+    }));
+    Box::leak(Box::new(ModelDescriptor {
+        name: "T",
+        table: "t",
+        renamed_from: None,
+        columns: Box::leak(columns.into_boxed_slice()),
+        primary_key: 0,
+        indexes: &[],
+        foreign_keys: &[],
+        timestamps: false,
+        soft_delete: false,
+        statements: StatementCache::new(),
+    }))
+}
+
+fn quoted(name: &str) -> String {
+    format!("\"{name}\"")
+}
+
+fn insert_rows(db: &DataFlow, cols: &[Col], rows: &[Vec<Cell>]) {
+    let names: Vec<String> = cols.iter().map(|c| quoted(c.name)).collect();
+    let marks = vec!["?"; cols.len()].join(", ");
+    let sql = format!("INSERT INTO \"t\" ({}) VALUES ({marks})", names.join(", "));
+    db.with_tx(|c| {
+        for row in rows {
+            let binds: Vec<Value> = row.iter().map(Cell::value).collect();
+            assert_eq!(c.execute(&sql, &binds)?, 1);
+        }
+        Ok(())
+    })
+    .expect("insert rows");
+}
+
+/// Every row of `t` by key, with the given columns read as their types.
+fn read_rows(db: &DataFlow, cols: &[(&'static str, Ty)]) -> BTreeMap<i64, Vec<Cell>> {
+    let mut list = vec![quoted("id")];
+    list.extend(cols.iter().map(|(n, _)| quoted(n)));
+    let sql = format!("SELECT {} FROM \"t\" ORDER BY \"id\"", list.join(", "));
+    let mut types = vec![LogicalType::BigInt];
+    // Integers of any width read as 64-bit: a value that does not fit the
+    // column's declared width then shows up as a wrong value, not as a
+    // decoding error that hides which value it is.
+    types.extend(cols.iter().map(|(_, t)| match t {
+        Ty::Int => LogicalType::BigInt,
+        other => other.logical(),
+    }));
+    let mut out = BTreeMap::new();
+    db.with_conn(|c| {
+        c.query(&sql, &[], &types, &mut |row| {
+            let id = match row[0] {
+                Value::I64(i) => i,
+                ref other => panic!("id {other:?}"),
+            };
+            let cells = row[1..]
+                .iter_mut()
+                .map(|v| Cell::from_value(std::mem::take(v)))
+                .collect();
+            out.insert(id, cells);
+            Ok(())
+        })
+    })
+    .expect("read rows");
+    out
+}
+
+fn backup_tables(db: &DataFlow) -> Vec<String> {
+    let mut out = Vec::new();
+    db.with_conn(|c| {
+        c.query(
+            "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name",
+            &[],
+            &[LogicalType::Text],
+            &mut |row| {
+                if let Value::Text(s) = std::mem::take(&mut row[0]) {
+                    if s.starts_with("_dataflow_backup") {
+                        out.push(s);
+                    }
+                }
+                Ok(())
+            },
+        )
+    })
+    .expect("list tables");
+    out
+}
+
+/// Values B must hold: surviving columns keep their values (a NULL in a column
+/// that became NOT NULL reads the new default), added columns read their
+/// default.
+fn expected_after(
+    a: &[Col],
+    b: &[Col],
+    rows: &BTreeMap<i64, Vec<Cell>>,
+) -> BTreeMap<i64, Vec<Cell>> {
+    rows.iter()
+        .map(|(id, row)| {
+            let cells = b
+                .iter()
+                .map(|bc| match a.iter().position(|ac| ac.name == bc.name) {
+                    Some(i) => match &row[i] {
+                        Cell::Null if !bc.nullable => {
+                            bc.default.clone().expect("tightened column has a default")
+                        }
+                        v => v.clone(),
+                    },
+                    None => bc.default.clone().unwrap_or(Cell::Null),
+                })
+                .collect();
+            (*id, cells)
+        })
+        .collect()
+}
+
+fn typed(cols: &[Col]) -> Vec<(&'static str, Ty)> {
+    cols.iter().map(|c| (c.name, c.ty)).collect()
+}
+
+fn assert_matches(db: &DataFlow, what: &str) {
+    let plan = db.plan().expect("plan");
+    assert!(
+        plan.steps.is_empty(),
+        "{what}: plan not empty:\n{}",
+        plan.preview()
+    );
+    if let Err(e) = db.check() {
+        panic!("{what}: check failed: {e}");
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Case {
+    a: Vec<Col>,
+    edits: Vec<Edit>,
+    rows: Vec<Vec<Cell>>,
+}
+
+fn ty() -> impl Strategy<Value = Ty> {
+    prop_oneof![
+        Just(Ty::BigInt),
+        Just(Ty::Int),
+        Just(Ty::Text),
+        Just(Ty::Double),
+        Just(Ty::Bool),
+    ]
+}
+
+fn seed() -> impl Strategy<Value = Seed> {
+    let int = prop_oneof![-3i32..3, any::<i32>(), Just(i32::MIN), Just(i32::MAX)];
+    let big = prop_oneof![-3i64..3, any::<i64>(), Just(i64::MIN), Just(i64::MAX)];
+    let text = prop_oneof![
+        Just(String::new()),
+        "[a-z ']{0,8}",
+        "\\PC{0,6}",
+        Just("now".to_owned()),
+        Just("NULL".to_owned()),
+    ];
+    let float = prop_oneof![
+        (-100i32..100).prop_map(f64::from),
+        any::<f64>().prop_filter("finite", |f| f.is_finite()),
+        Just(-0.0),
+        Just(f64::MAX),
+        Just(f64::MIN_POSITIVE),
+        Just(f64::INFINITY),
+        Just(0.1),
+    ];
+    (int, big, text, float, any::<bool>()).prop_map(|(int, big, text, float, boolean)| Seed {
+        int,
+        big,
+        text,
+        float,
+        boolean,
+    })
+}
+
+fn edit() -> impl Strategy<Value = Edit> {
+    prop_oneof![
+        (any::<usize>(), ty(), any::<bool>(), any::<bool>(), seed()).prop_map(
+            |(pick, ty, nullable, with_default, seed)| Edit::Add {
+                pick,
+                ty,
+                nullable,
+                with_default,
+                seed,
+            }
+        ),
+        any::<usize>().prop_map(|pick| Edit::Drop { pick }),
+        (any::<usize>(), seed()).prop_map(|(pick, seed)| Edit::ToggleNull { pick, seed }),
+        any::<usize>().prop_map(|pick| Edit::Widen { pick }),
+        (any::<usize>(), any::<bool>(), seed())
+            .prop_map(|(pick, remove, seed)| Edit::ChangeDefault { pick, remove, seed }),
+    ]
+}
+
+fn case() -> impl Strategy<Value = Case> {
+    let names = proptest::sample::subsequence(NAMES.to_vec(), 1..=5);
+    let attrs = proptest::collection::vec((ty(), any::<bool>(), any::<bool>(), seed()), 5);
+    let edits = proptest::collection::vec(edit(), 1..5);
+    let rows = proptest::collection::vec(
+        proptest::collection::vec((prop::bool::weighted(0.3), seed()), 5),
+        0..7,
+    );
+    (names, attrs, edits, rows).prop_map(|(names, attrs, edits, raw_rows)| {
+        let a: Vec<Col> = names
+            .iter()
+            .zip(&attrs)
+            .map(|(name, (ty, nullable, has_default, seed))| Col {
+                name,
+                ty: *ty,
+                nullable: *nullable,
+                default: has_default.then(|| seed.default(*ty)),
+            })
+            .collect();
+        let rows = raw_rows
+            .iter()
+            .map(|r| {
+                a.iter()
+                    .zip(r)
+                    .map(|(c, (null, seed))| {
+                        if *null && c.nullable {
+                            Cell::Null
+                        } else {
+                            seed.cell(c.ty)
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        Case { a, edits, rows }
+    })
+}
+
+/// Whether rollback gives back every NULL. It does not today, in two cases
+/// the property forgives (and nothing else) while this is `false`:
+/// * a column B made NOT NULL: B's default filled its NULLs, and the step is
+///   not treated as destroying data, so nothing was backed up
+///   (`rollback_restores_nulls_that_took_the_default`);
+/// * a column B dropped while it held only NULLs: undoing the drop adds it
+///   back with its default, which every row then reads
+///   (`rollback_of_an_all_null_column_with_a_default_restores_nulls`).
+const NULLS_COME_BACK: bool = true;
+
+fn forgive_lost_nulls(
+    a: &[Col],
+    b: &[Col],
+    original: &BTreeMap<i64, Vec<Cell>>,
+    restored: &mut BTreeMap<i64, Vec<Cell>>,
+) {
+    for (i, ac) in a.iter().enumerate() {
+        if !ac.nullable {
+            continue;
+        }
+        let filler = match b.iter().find(|bc| bc.name == ac.name) {
+            Some(bc) if !bc.nullable => bc.default.clone(),
+            Some(_) => None,
+            None if original.values().all(|r| r[i] == Cell::Null) => ac.default.clone(),
+            None => None,
+        };
+        let Some(filler) = filler else {
+            continue;
+        };
+        for (id, row) in restored.iter_mut() {
+            if original.get(id).map(|r| &r[i]) == Some(&Cell::Null) && row[i] == filler {
+                row[i] = Cell::Null;
+            }
+        }
+    }
+}
+
+fn run_case(case: &Case) {
+    let a = &case.a;
+    let mut b = a.clone();
+    for e in &case.edits {
+        apply_edit(a, &mut b, e);
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("t.db");
+
+    let db_a = dataflow_sqlite::open(&path).expect("open A");
+    db_a.register_all(&[descriptor(a)]).expect("register A");
+    let created = db_a
+        .auto_migrate(MigrateOptions::default())
+        .expect("create A");
+    assert!(created.applied);
+    insert_rows(&db_a, a, &case.rows);
+    let original = read_rows(&db_a, &typed(a));
+    assert_eq!(original.len(), case.rows.len());
+    for (row, expected) in original.values().zip(&case.rows) {
+        assert_eq!(row, expected, "A's rows read back as written");
+    }
+
+    let db_b = dataflow_sqlite::open(&path).expect("open B");
+    db_b.register_all(&[descriptor(&b)]).expect("register B");
+    let options = MigrateOptions::default()
+        .auto_confirm(true)
+        .max_risk(RiskLevel::High);
+    let report = match db_b.auto_migrate(options.clone()) {
+        Ok(r) => r,
+        Err(e) => panic!("migrating A → B failed: {e}\nA = {a:?}\nB = {b:?}"),
+    };
+
+    // (a) the live schema is B.
+    assert_matches(&db_b, "after A → B");
+    // (b) surviving values are intact.
+    let after = read_rows(&db_b, &typed(&b));
+    assert_eq!(
+        after,
+        expected_after(a, &b, &original),
+        "values after A → B\n{}",
+        report.preview()
+    );
+
+    if report.steps.is_empty() {
+        assert!(!report.applied);
+        assert_eq!(db_b.migration_history().expect("history").len(), 1);
+        return;
+    }
+    assert!(report.applied);
+    // Backups are on by default: no step is left without a way back.
+    assert!(
+        report.steps.iter().all(|s| s.irreversible.is_none()),
+        "{}",
+        report.preview()
+    );
+
+    // (c) rollback brings back A and every value of A.
+    let undone = db_b.rollback_last().expect("rollback");
+    let version = report.version.clone().expect("version");
+    assert_eq!(undone, vec![version.clone()]);
+    let history = db_a.migration_history().expect("history");
+    let statuses: Vec<(&str, MigrationStatus)> = history
+        .iter()
+        .map(|r| (r.version.as_str(), r.status))
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            (
+                created.version.as_deref().expect("version"),
+                MigrationStatus::Applied
+            ),
+            (version.as_str(), MigrationStatus::RolledBack),
+        ]
+    );
+    assert_matches(&db_a, "after rollback");
+    let mut restored = read_rows(&db_a, &typed(a));
+    if !NULLS_COME_BACK {
+        forgive_lost_nulls(a, &b, &original, &mut restored);
+    }
+    assert_eq!(
+        restored,
+        original,
+        "values after rollback\n{}",
+        report.preview()
+    );
+    assert_eq!(backup_tables(&db_a), Vec::<String>::new(), "backups left");
+
+    // Migrating forward again reaches B again.
+    let again = db_b.auto_migrate(options).expect("migrate A → B again");
+    assert!(again.applied);
+    assert_matches(&db_b, "after A → B again");
+    assert_eq!(
+        read_rows(&db_b, &typed(&b)),
+        expected_after(a, &b, &original)
+    );
+}
+
+/// `PROPTEST_CASES` when set (for a longer run), else `default`.
+fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+proptest! {
+    #![proptest_config(Config {
+        cases: cases(32),
+        failure_persistence: None,
+        ..Config::default()
+    })]
+
+    #[test]
+    fn migrate_then_rollback_keeps_every_value(case in case()) {
+        run_case(&case);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Pure: the differ and `apply`.
+// ---------------------------------------------------------------------------
+
+const TABLES: [&str; 4] = ["t0", "t1", "t2", "t3"];
+const COLS: [&str; 5] = ["a", "b", "c", "d", "e"];
+const TYPES: [LogicalType; 8] = [
+    LogicalType::SmallInt,
+    LogicalType::Int,
+    LogicalType::BigInt,
+    LogicalType::Double,
+    LogicalType::Bool,
+    LogicalType::Text,
+    LogicalType::Bytes,
+    LogicalType::Json,
+];
+
+#[derive(Debug, Clone)]
+struct RawColumn {
+    present: bool,
+    ty: usize,
+    nullable: bool,
+    max_length: Option<u32>,
+    default: Option<SchemaDefault>,
+}
+
+#[derive(Debug, Clone)]
+struct RawTable {
+    present: bool,
+    columns: Vec<RawColumn>,
+    indexes: Vec<(usize, Vec<usize>, bool)>,
+    fks: Vec<(usize, usize, bool)>,
+}
+
+fn raw_default() -> impl Strategy<Value = Option<SchemaDefault>> {
+    prop::option::of(prop_oneof![
+        any::<bool>().prop_map(SchemaDefault::Bool),
+        (-5i64..5).prop_map(SchemaDefault::Int),
+        (-5i32..5).prop_map(|i| SchemaDefault::Float(f64::from(i) / 2.0)),
+        "[a-z]{0,3}".prop_map(SchemaDefault::Text),
+    ])
+}
+
+fn raw_table() -> impl Strategy<Value = RawTable> {
+    let column = (
+        any::<bool>(),
+        0..TYPES.len(),
+        any::<bool>(),
+        prop::option::of(prop_oneof![Just(10u32), Just(20u32)]),
+        raw_default(),
+    )
+        .prop_map(|(present, ty, nullable, max_length, default)| RawColumn {
+            present,
+            ty,
+            nullable,
+            max_length,
+            default,
+        });
+    (
+        any::<bool>(),
+        proptest::collection::vec(column, COLS.len()),
+        proptest::collection::vec(
+            (
+                0..3usize,
+                proptest::collection::vec(0..COLS.len(), 1..3),
+                any::<bool>(),
+            ),
+            0..3,
+        ),
+        proptest::collection::vec((0..COLS.len(), 0..TABLES.len(), any::<bool>()), 0..3),
+    )
+        .prop_map(|(present, columns, indexes, fks)| RawTable {
+            present,
+            columns,
+            indexes,
+            fks,
+        })
+}
+
+fn raw_schema() -> impl Strategy<Value = Vec<RawTable>> {
+    proptest::collection::vec(raw_table(), TABLES.len())
+}
+
+fn build(raw: &[RawTable]) -> Schema {
+    let present: Vec<&str> = TABLES
+        .iter()
+        .zip(raw)
+        .filter(|(_, r)| r.present)
+        .map(|(t, _)| *t)
+        .collect();
+    let mut tables = BTreeMap::new();
+    for (name, r) in TABLES.iter().zip(raw) {
+        if !r.present {
+            continue;
+        }
+        let mut columns = vec![schema::Column {
+            name: "id".into(),
+            ty: LogicalType::BigInt,
+            nullable: false,
+            max_length: None,
+            default: None,
+            auto_increment: true,
+        }];
+        for (cname, c) in COLS.iter().zip(&r.columns) {
+            if !c.present {
+                continue;
+            }
+            let ty = TYPES[c.ty];
+            columns.push(schema::Column {
+                name: (*cname).into(),
+                ty,
+                nullable: c.nullable,
+                max_length: if ty == LogicalType::Text {
+                    c.max_length
+                } else {
+                    None
+                },
+                default: c.default.clone(),
+                auto_increment: false,
+            });
+        }
+        let own: Vec<String> = columns[1..].iter().map(|c| c.name.clone()).collect();
+        let mut indexes: Vec<Index> = Vec::new();
+        if !own.is_empty() {
+            for (n, cols, unique) in &r.indexes {
+                let iname = format!("ix{n}_{name}");
+                if indexes.iter().any(|i| i.name == iname) {
+                    continue;
+                }
+                let mut picked: Vec<String> = Vec::new();
+                for &c in cols {
+                    let col = own[c % own.len()].clone();
+                    if !picked.contains(&col) {
+                        picked.push(col);
+                    }
+                }
+                indexes.push(Index {
+                    name: iname,
+                    columns: picked,
+                    unique: *unique,
+                });
+            }
+        }
+        indexes.sort_by(|x, y| x.name.cmp(&y.name));
+        let mut foreign_keys: Vec<ForeignKey> = Vec::new();
+        if !own.is_empty() && !present.is_empty() {
+            for (c, t, cascade) in &r.fks {
+                let column = own[c % own.len()].clone();
+                if foreign_keys.iter().any(|f| f.column == column) {
+                    continue;
+                }
+                foreign_keys.push(ForeignKey {
+                    column,
+                    references_table: present[t % present.len()].into(),
+                    references_column: "id".into(),
+                    on_delete: if *cascade {
+                        FkAction::Cascade
+                    } else {
+                        FkAction::NoAction
+                    },
+                    on_update: FkAction::NoAction,
+                });
+            }
+        }
+        foreign_keys.sort_by(|x, y| x.column.cmp(&y.column));
+        tables.insert(
+            (*name).to_owned(),
+            Table {
+                name: (*name).into(),
+                columns,
+                primary_key: vec!["id".into()],
+                indexes,
+                foreign_keys,
+            },
+        );
+    }
+    Schema { tables }
+}
+
+/// Rename hints for tables and columns.
+fn hints() -> impl Strategy<Value = Hints> {
+    (
+        proptest::collection::vec((0..TABLES.len(), 0..TABLES.len()), 0..3),
+        proptest::collection::vec((0..TABLES.len(), 0..COLS.len(), 0..COLS.len()), 0..3),
+    )
+        .prop_map(|(tables, columns)| {
+            let mut h = Hints::default();
+            for (new, old) in tables {
+                if new != old {
+                    h.tables.insert(TABLES[new].into(), TABLES[old].into());
+                }
+            }
+            for (t, new, old) in columns {
+                if new != old {
+                    h.columns
+                        .insert((TABLES[t].into(), COLS[new].into()), COLS[old].into());
+                }
+            }
+            h
+        })
+}
+
+fn droppable() -> impl Strategy<Value = Droppable> {
+    proptest::collection::vec(any::<bool>(), TABLES.len()).prop_map(|bits| {
+        TABLES
+            .iter()
+            .zip(bits)
+            .filter(|(_, b)| *b)
+            .map(|(t, _)| (*t).to_owned())
+            .collect()
+    })
+}
+
+/// Why `change` cannot run on `state`, if it cannot: what a database would
+/// refuse (or silently skip) at that point of the plan.
+fn precondition(state: &Schema, change: &Change) -> Result<(), String> {
+    let table = |name: &str| {
+        state
+            .tables
+            .get(name)
+            .ok_or_else(|| format!("table {name} does not exist yet (or any more)"))
+    };
+    match change {
+        Change::CreateTable { table: t } => {
+            if state.tables.contains_key(&t.name) {
+                return Err(format!("table {} already exists", t.name));
+            }
+        }
+        Change::DropTable { table: t } => {
+            table(&t.name)?;
+        }
+        Change::RenameTable { from, to } => {
+            table(from)?;
+            if state.tables.contains_key(to) {
+                return Err(format!("table {to} already exists"));
+            }
+        }
+        Change::AddColumn { table: t, column } => {
+            if table(t)?.column(&column.name).is_some() {
+                return Err(format!("{t}.{} already exists", column.name));
+            }
+        }
+        Change::DropColumn { table: t, column } => {
+            let tb = table(t)?;
+            if tb.column(&column.name) != Some(column) {
+                return Err(format!("{t}.{} is not the column dropped", column.name));
+            }
+            if let Some(i) = tb.indexes.iter().find(|i| i.columns.contains(&column.name)) {
+                return Err(format!("index {} still uses {t}.{}", i.name, column.name));
+            }
+            if tb.foreign_keys.iter().any(|f| f.column == column.name) {
+                return Err(format!("a foreign key still uses {t}.{}", column.name));
+            }
+        }
+        Change::RenameColumn { table: t, from, to } => {
+            let tb = table(t)?;
+            if tb.column(from).is_none() {
+                return Err(format!("{t}.{from} does not exist"));
+            }
+            if tb.column(to).is_some() {
+                return Err(format!("{t}.{to} already exists"));
+            }
+        }
+        Change::AlterColumn { table: t, from, .. } => {
+            if table(t)?.column(&from.name) != Some(from) {
+                return Err(format!("{t}.{} is not as the step expects", from.name));
+            }
+        }
+        Change::CreateIndex { table: t, index } => {
+            let tb = table(t)?;
+            if tb.indexes.iter().any(|i| i.name == index.name) {
+                return Err(format!("index {} already exists", index.name));
+            }
+            if let Some(c) = index.columns.iter().find(|c| tb.column(c).is_none()) {
+                return Err(format!("index {} names missing {t}.{c}", index.name));
+            }
+        }
+        Change::DropIndex { table: t, index } => {
+            if !table(t)?.indexes.contains(index) {
+                return Err(format!("index {} is not on {t}", index.name));
+            }
+        }
+        Change::AddForeignKey {
+            table: t,
+            foreign_key,
+        } => {
+            let tb = table(t)?;
+            if tb.column(&foreign_key.column).is_none() {
+                return Err(format!("{t}.{} does not exist", foreign_key.column));
+            }
+            if tb.foreign_keys.contains(foreign_key) {
+                return Err("the foreign key already exists".into());
+            }
+        }
+        Change::DropForeignKey {
+            table: t,
+            foreign_key,
+        } => {
+            if !table(t)?.foreign_keys.contains(foreign_key) {
+                return Err(format!(
+                    "{t} has no foreign key {foreign_key:?} to drop at this point"
+                ));
+            }
+        }
+        Change::Unsupported { detail, .. } => return Err(format!("unsupported: {detail}")),
+    }
+    Ok(())
+}
+
+/// Applies `changes` to `start`, checking each step's preconditions.
+fn run_changes(start: &Schema, changes: &[Change]) -> Result<Schema, String> {
+    let mut state = start.clone();
+    for (i, c) in changes.iter().enumerate() {
+        precondition(&state, c).map_err(|why| format!("step {i} {c:?}: {why}"))?;
+        diff::apply(&mut state, c);
+    }
+    Ok(state)
+}
+
+/// A schema in one line per table, for failure messages.
+fn show(s: &Schema) -> String {
+    let mut out = String::new();
+    for t in s.tables.values() {
+        let cols: Vec<String> = t
+            .columns
+            .iter()
+            .skip(1)
+            .map(|c| {
+                let mut d = format!("{} {}", c.name, c.ty);
+                if let Some(n) = c.max_length {
+                    d.push_str(&format!("({n})"));
+                }
+                if !c.nullable {
+                    d.push_str(" not null");
+                }
+                if let Some(v) = &c.default {
+                    d.push_str(&format!(" default {v:?}"));
+                }
+                d
+            })
+            .collect();
+        out.push_str(&format!("  {}(id, {})", t.name, cols.join(", ")));
+        for i in &t.indexes {
+            let u = if i.unique { "unique " } else { "" };
+            out.push_str(&format!(" {u}{}({})", i.name, i.columns.join(", ")));
+        }
+        for f in &t.foreign_keys {
+            out.push_str(&format!(" fk {} → {}", f.column, f.references_table));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn names(s: &Schema) -> BTreeSet<&String> {
+    s.tables.keys().collect()
+}
+
+proptest! {
+    #![proptest_config(Config {
+        cases: cases(256),
+        failure_persistence: None,
+        ..Config::default()
+    })]
+
+    #[test]
+    fn diff_of_a_schema_with_itself_is_empty(
+        x in raw_schema(),
+        h in hints(),
+        d in droppable(),
+    ) {
+        let x = build(&x);
+        prop_assert_eq!(diff::diff(&x, &x, &Hints::default(), &Droppable::new()), vec![]);
+        prop_assert_eq!(diff::diff(&x, &x, &h, &d), vec![]);
+    }
+
+    #[test]
+    fn applying_the_diff_reaches_the_target(a in raw_schema(), b in raw_schema()) {
+        let (a, b) = (build(&a), build(&b));
+        let none = (Hints::default(), Droppable::new());
+        let changes = diff::diff(&a, &b, &none.0, &none.1);
+        let reached = run_changes(&a, &changes).map_err(|e| {
+            TestCaseError::fail(format!("{e}\nA:\n{}B:\n{}", show(&a), show(&b)))
+        })?;
+        prop_assert_eq!(diff::diff(&reached, &b, &none.0, &none.1), vec![]);
+        // Every table of B is there; A's other tables are left alone.
+        prop_assert_eq!(names(&reached), names(&a).union(&names(&b)).copied().collect());
+    }
+
+    #[test]
+    fn applying_the_diff_with_hints_and_drops_reaches_the_target(
+        a in raw_schema(),
+        b in raw_schema(),
+        h in hints(),
+        d in droppable(),
+    ) {
+        diff_round_trip(&a, &b, &h, &d)?;
+    }
+}
+
+/// `diff(a, b)` runs step by step on `a`, reaches `b`, and its inverses run
+/// backwards return to `a`.
+fn diff_round_trip(
+    a: &[RawTable],
+    b: &[RawTable],
+    h: &Hints,
+    d: &Droppable,
+) -> Result<(), TestCaseError> {
+    let (a, b) = (build(a), build(b));
+    let changes = diff::diff(&a, &b, h, d);
+    let context = format!(
+        "A:\n{}B:\n{}hints {:?} {:?}, droppable {:?}\nchanges {:#?}",
+        show(&a),
+        show(&b),
+        h.tables,
+        h.columns,
+        d,
+        changes
+    );
+    let reached =
+        run_changes(&a, &changes).map_err(|e| TestCaseError::fail(format!("{e}\n{context}")))?;
+    prop_assert_eq!(diff::diff(&reached, &b, h, d), vec![]);
+    for t in b.tables.keys() {
+        prop_assert!(reached.tables.contains_key(t), "{} missing", t);
+    }
+    // Undoing the steps backwards returns to A.
+    let inverses: Vec<Change> = changes
+        .iter()
+        .rev()
+        .map(|c| c.inverse().expect("no unsupported change"))
+        .collect();
+    let back = run_changes(&reached, &inverses)
+        .map_err(|e| TestCaseError::fail(format!("undoing: {e}\n{context}")))?;
+    prop_assert_eq!(names(&back), names(&a));
+    prop_assert_eq!(
+        diff::diff(&back, &a, &Hints::default(), &Droppable::new()),
+        vec![]
+    );
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// Engine bugs the properties found, each as its smallest case.
+// ---------------------------------------------------------------------------
+
+fn col(name: &'static str, ty: Ty, nullable: bool, default: Option<Cell>) -> Col {
+    Col {
+        name,
+        ty,
+        nullable,
+        default,
+    }
+}
+
+/// Creates A with `rows`, migrates to B (any risk), and returns both handles
+/// (A's first) with the directory keeping the file.
+fn migrated(
+    a: &[Col],
+    b: &[Col],
+    rows: &[Vec<Cell>],
+) -> (DataFlow, DataFlow, MigrationReport, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("t.db");
+    let db_a = dataflow_sqlite::open(&path).expect("open A");
+    db_a.register_all(&[descriptor(a)]).expect("register A");
+    db_a.auto_migrate(MigrateOptions::default())
+        .expect("create A");
+    insert_rows(&db_a, a, rows);
+    let db_b = dataflow_sqlite::open(&path).expect("open B");
+    db_b.register_all(&[descriptor(b)]).expect("register B");
+    let report = db_b
+        .auto_migrate(
+            MigrateOptions::default()
+                .auto_confirm(true)
+                .max_risk(RiskLevel::High),
+        )
+        .expect("migrate A → B");
+    (db_a, db_b, report, dir)
+}
+
+#[test]
+fn rollback_restores_nulls_that_took_the_default() {
+    let a = [col("c0", Ty::BigInt, true, None)];
+    let b = [col("c0", Ty::BigInt, false, Some(Cell::Int(7)))];
+    let (db_a, db_b, report, _dir) = migrated(&a, &b, &[vec![Cell::Null], vec![Cell::Int(1)]]);
+    assert_eq!(report.steps.len(), 1, "{}", report.preview());
+    db_b.rollback_last().expect("rollback");
+    let rows: Vec<Vec<Cell>> = read_rows(&db_a, &typed(&a)).into_values().collect();
+    // Today: [[Int(7)], [Int(1)]].
+    assert_eq!(rows, [vec![Cell::Null], vec![Cell::Int(1)]]);
+}
+
+#[test]
+fn rollback_of_an_all_null_column_with_a_default_restores_nulls() {
+    let a = [
+        col("c0", Ty::Text, false, None),
+        col("c1", Ty::Int, true, Some(Cell::Int(1))),
+    ];
+    let b = [col("c0", Ty::Text, false, None)];
+    let (db_a, db_b, report, _dir) = migrated(&a, &b, &[vec![Cell::Text("x".into()), Cell::Null]]);
+    // MEDIUM: "all NULL in c1: nothing is lost", so no backup is taken.
+    assert_eq!(
+        report.steps[0].risk,
+        RiskLevel::Medium,
+        "{}",
+        report.preview()
+    );
+    db_b.rollback_last().expect("rollback");
+    let rows: Vec<Vec<Cell>> = read_rows(&db_a, &typed(&a)).into_values().collect();
+    // Today: [[Text("x"), Int(1)]] (sql_down is `ADD COLUMN "c1" INTEGER DEFAULT 1`).
+    assert_eq!(rows, [vec![Cell::Text("x".into()), Cell::Null]]);
+}
+
+#[test]
+#[ignore = "bug: a float default is rendered as Rust's shortest literal, which SQLite parses to a neighbouring double: rows get a value other than the declared default"]
+fn float_default_is_the_value_rows_get() {
+    let a = [col("c0", Ty::BigInt, false, None)];
+    let declared = 4.142893223409239e307;
+    let b = [
+        col("c0", Ty::BigInt, false, None),
+        col("c1", Ty::Double, false, Some(Cell::Float(declared))),
+    ];
+    let (_db_a, db_b, _report, _dir) = migrated(&a, &b, &[vec![Cell::Int(0)]]);
+    // The schema check passes: the pragma gives back the literal's text.
+    db_b.check().expect("check");
+    let rows: Vec<Vec<Cell>> = read_rows(&db_b, &typed(&b)).into_values().collect();
+    // Today: Float(4.1428932234092383e307).
+    assert_eq!(rows, [vec![Cell::Int(0), Cell::Float(declared)]]);
+}
+
+mod renamed_tables {
+    //! Hinted table renames combined with dropping what points at the table
+    //! (regressions: both failed before 0ccbdea).
+
+    use dataflow_core::prelude::*;
+
+    #[derive(Model, Debug, Clone, PartialEq)]
+    #[dataflow(table = "teams")]
+    struct Team {
+        id: i64,
+    }
+
+    #[derive(Model, Debug, Clone, PartialEq)]
+    #[dataflow(table = "players")]
+    #[dataflow(foreign_key(field = "team_id", references = "teams(id)"))]
+    struct Player {
+        id: i64,
+        team_id: Option<i64>,
+    }
+
+    #[derive(Model, Debug, Clone, PartialEq)]
+    #[dataflow(table = "squads", renamed_from = "teams")]
+    struct Squad {
+        id: i64,
+    }
+
+    #[derive(Model, Debug, Clone, PartialEq)]
+    #[dataflow(table = "players")]
+    struct PlayerWithoutTeam {
+        id: i64,
+    }
+
+    #[derive(Model, Debug, Clone, PartialEq)]
+    #[dataflow(table = "old_items")]
+    struct OldItem {
+        id: i64,
+        #[dataflow(index)]
+        name: String,
+    }
+
+    #[derive(Model, Debug, Clone, PartialEq)]
+    #[dataflow(table = "items", renamed_from = "old_items")]
+    struct Item {
+        id: i64,
+        name: String,
+    }
+
+    fn opted_in() -> MigrateOptions {
+        MigrateOptions::default()
+            .auto_confirm(true)
+            .max_risk(RiskLevel::High)
+    }
+
+    /// Found by the pure property before table renames ran first: the plan
+    /// dropped the foreign key under the new table name before the rename,
+    /// and SQLite rebuilt `players` with a key on the dropped column.
+    #[test]
+    fn renaming_a_table_while_dropping_the_column_that_references_it() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("t.db");
+        let v1 = dataflow_sqlite::open(&path).expect("open");
+        v1.register_all(models![Team, Player]).expect("register");
+        v1.auto_migrate(MigrateOptions::default()).expect("v1");
+        let v2 = dataflow_sqlite::open(&path).expect("open");
+        v2.register_all(models![Squad, PlayerWithoutTeam])
+            .expect("register");
+        let report = v2.auto_migrate(opted_in()).expect("v2");
+        assert!(report.applied);
+        v2.check().expect("live schema is v2");
+    }
+
+    /// Found likewise: the index drop ran before the rename, so its undo
+    /// (`CREATE INDEX … ON items`) ran after the rename was undone.
+    #[test]
+    fn renaming_a_table_while_dropping_its_index_rolls_back() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("t.db");
+        let v1 = dataflow_sqlite::open(&path).expect("open");
+        v1.register::<OldItem>().expect("register");
+        v1.auto_migrate(MigrateOptions::default()).expect("v1");
+        let v2 = dataflow_sqlite::open(&path).expect("open");
+        v2.register::<Item>().expect("register");
+        v2.auto_migrate(opted_in()).expect("v2");
+        v2.check().expect("live schema is v2");
+        v2.rollback_last().expect("rollback");
+        v1.check().expect("live schema is v1 again");
+    }
+}
