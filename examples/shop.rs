@@ -20,7 +20,11 @@ struct Customer {
 
 #[derive(Model, Debug, Clone, PartialEq)]
 #[dataflow(table = "orders", timestamps)]
-#[dataflow(foreign_key(field = "customer_id", references = "customers(id)", on_delete = "cascade"))]
+#[dataflow(foreign_key(
+    field = "customer_id",
+    references = "customers(id)",
+    on_delete = "cascade"
+))]
 struct Order {
     id: i64,
     customer_id: i64,
@@ -33,7 +37,9 @@ struct Order {
 fn pay_open_orders(db: &DataFlow, customer_id: i64) -> Result<usize, Error> {
     Order::bulk_update(
         db,
-        Order::CUSTOMER_ID.eq(customer_id).and(Order::STATUS.eq("open")),
+        Order::CUSTOMER_ID
+            .eq(customer_id)
+            .and(Order::STATUS.eq("open")),
         OrderPatch {
             status: Some("paid".into()),
             ..Default::default()
@@ -74,7 +80,11 @@ mod tests {
         assert_eq!(revenue(&db)?, 990);
         assert_eq!(pay_open_orders(&db, 1)?, 1);
         assert_eq!(revenue(&db)?, 990 + 2500);
-        assert_eq!(Order::read(&db, 12)?.unwrap().status, "open", "Bob's order untouched");
+        assert_eq!(
+            Order::read(&db, 12)?.unwrap().status,
+            "open",
+            "Bob's order untouched"
+        );
         Ok(())
     }
 
@@ -90,7 +100,12 @@ mod tests {
         // Fixture ids were explicit; new ids continue after them.
         let c = Customer::create(
             &db,
-            Customer { id: 0, name: "Cy".into(), email: "cy@example.org".into(), vip: false },
+            Customer {
+                id: 0,
+                name: "Cy".into(),
+                email: "cy@example.org".into(),
+                vip: false,
+            },
         )?;
         assert!(c.id > 2);
         Ok(())
