@@ -38,7 +38,7 @@ impl Connection for SqliteConn<'_> {
                     .ok_or_else(|| Error::Database(format!("row has no column {i}")))?;
                 let v = match field.value() {
                     None => Value::Null,
-                    Some(mut raw) => decode(&mut raw, *ty).map_err(|m| {
+                    Some(raw) => decode(raw, *ty).map_err(|m| {
                         Error::Database(format!(
                             "column {}: {m}",
                             field.field_name().unwrap_or("?")

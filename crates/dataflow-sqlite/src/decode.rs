@@ -14,8 +14,21 @@ fn expect(ty: LogicalType, found: Option<SqliteType>) -> String {
 }
 
 /// Decodes one non-NULL SQLite value as `ty`.
-pub(crate) fn decode(v: &mut SqliteValue<'_, '_, '_>, ty: LogicalType) -> Result<Value, String> {
+pub(crate) fn decode(mut v: SqliteValue<'_, '_, '_>, ty: LogicalType) -> Result<Value, String> {
     let st = v.value_type();
+    if ty == LogicalType::Text {
+        if st != Some(SqliteType::Text) {
+            return Err(expect(ty, st));
+        }
+        // diesel's String conversion checks UTF-8 once; read_text twice.
+        return <String as diesel::deserialize::FromSql<
+            diesel::sql_types::Text,
+            diesel::sqlite::Sqlite,
+        >>::from_sql(v)
+        .map(Value::Text)
+        .map_err(|e| e.to_string());
+    }
+    let v = &mut v;
     let int = |v: &mut SqliteValue<'_, '_, '_>| match st {
         Some(SqliteType::Long) => Ok(v.read_long()),
         other => Err(expect(ty, other)),
@@ -54,7 +67,6 @@ pub(crate) fn decode(v: &mut SqliteValue<'_, '_, '_>, ty: LogicalType) -> Result
             }
             let s = v.read_text();
             match ty {
-                LogicalType::Text => Value::Text(s.to_owned()),
                 LogicalType::Date => Value::Date(
                     chrono::NaiveDate::parse_from_str(s, DATE_FORMAT)
                         .map_err(|e| format!("bad date {s:?}: {e}"))?,

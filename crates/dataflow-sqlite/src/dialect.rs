@@ -111,9 +111,11 @@ impl Dialect for SqliteDialect {
         offset: Option<i64>,
         out: &mut dataflow_core::statement::SqlWriter<'_>,
     ) {
-        // SQLite accepts OFFSET only after a LIMIT; -1 means no limit.
-        out.push(" LIMIT ");
-        out.bind(dataflow_core::Value::I64(limit.unwrap_or(-1)));
+        // SQLite accepts OFFSET only after a LIMIT; -1 means no limit. The limit
+        // is written as a number: a bound LIMIT makes SQLite >= 3.48 re-prepare the
+        // statement on every run (+80k instructions per list call). It is an i64
+        // from the typed API, never text, so nothing user-supplied enters the SQL.
+        out.push(&format!(" LIMIT {}", limit.unwrap_or(-1)));
         if let Some(o) = offset {
             out.push(" OFFSET ");
             out.bind(dataflow_core::Value::I64(o));
