@@ -14,14 +14,18 @@
 //!   `load_fixtures`, `DROP DATABASE`.
 //!
 //! PostgreSQL runs only when `DATABASE_URL` is set (a note is printed otherwise).
-//! After the criterion groups (only under `cargo bench`, not `cargo test`), a
-//! "100-test suite" is timed once per contender: 100 sequential setups +
-//! teardowns, and for the PostgreSQL database mode (and the naive way, for
-//! comparison) 100 setups from 2 threads in parallel.
+//! After the criterion groups (only under `cargo bench`, not `cargo test`, and
+//! not with `--profile-time`), a "100-test suite" is timed once per contender:
+//! 100 sequential setups + teardowns (total, median, p90, max), and for the
+//! PostgreSQL contenders 100 setups from 2 threads in parallel. A criterion name
+//! filter (`cargo bench --bench testdb -- postgres`) applies to the suite too.
 //!
-//! With `TESTDB_PHASES=1`, a breakdown of where one setup's time goes (each step
-//! of `TestDb::build` redone with public APIs, plus the raw costs under them:
-//! connection, pool, `CREATE DATABASE` strategies) is printed first.
+//! With `TESTDB_PHASES=1`, a breakdown of where one setup's time goes is printed
+//! first: each step of `TestDb::build` redone with public APIs and timed on its
+//! own, the raw costs under them (connection with and without TLS, r2d2 pool,
+//! `CREATE`/`DROP DATABASE` strategies), what-if variants (fixtures baked into
+//! the template, `synchronous = OFF`, one fixture batch, a reused connection)
+//! and the checkpoints each database-mode test forces (`pg_stat_bgwriter`).
 //!
 //! `DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres cargo bench --bench testdb`
 
@@ -326,9 +330,51 @@ fn env() -> (Env, tempfile::TempDir) {
     (env, dir)
 }
 
+/// The benchmark-name filter criterion was given (its one positional
+/// argument), so the untimed first setups and the suite run the same contenders.
+fn name_filter() -> Option<String> {
+    const TAKES_VALUE: &[&str] = &[
+        "-c",
+        "--color",
+        "-s",
+        "--save-baseline",
+        "-b",
+        "--baseline",
+        "--baseline-lenient",
+        "--load-baseline",
+        "--sample-size",
+        "--warm-up-time",
+        "--measurement-time",
+        "--nresamples",
+        "--noise-threshold",
+        "--confidence-level",
+        "--significance-level",
+        "--profile-time",
+        "--format",
+        "--plotting-backend",
+        "--output-format",
+    ];
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        if TAKES_VALUE.contains(&a.as_str()) {
+            args.next();
+        } else if !a.starts_with('-') {
+            return Some(a);
+        }
+    }
+    None
+}
+
 fn bench(c: &mut Criterion) {
     let (env, _dir) = env();
-    let contenders = contenders(&env);
+    let filter = name_filter();
+    let contenders: Vec<Contender> = contenders(&env)
+        .into_iter()
+        .filter(|(name, _)| match &filter {
+            Some(f) => name.contains(f.as_str()),
+            None => true,
+        })
+        .collect();
     if std::env::var_os("TESTDB_PHASES").is_some() {
         phases::run(&env);
     }
@@ -407,18 +453,18 @@ fn bench(c: &mut Criterion) {
     }
 }
 
-/// Median and 90th percentile of a set of durations.
-fn stats(mut v: Vec<Duration>) -> (Duration, Duration) {
+/// Median, 90th percentile and maximum of a set of durations.
+fn stats(mut v: Vec<Duration>) -> (Duration, Duration, Duration) {
     v.sort();
-    (v[v.len() / 2], v[v.len() * 9 / 10])
+    (v[v.len() / 2], v[v.len() * 9 / 10], v[v.len() - 1])
 }
 
 fn suite(env: &Env, contenders: &[Contender]) {
     println!();
     println!("{SUITE}-test suite (setup + teardown, one test after the other):");
     println!(
-        "  {:<28} {:>10} {:>10} {:>10}",
-        "contender", "total", "median", "p90"
+        "  {:<28} {:>10} {:>10} {:>10} {:>10}",
+        "contender", "total", "median", "p90", "max"
     );
     let mut totals = Vec::new();
     for (name, f) in contenders {
@@ -430,8 +476,8 @@ fn suite(env: &Env, contenders: &[Contender]) {
             each.push(t.elapsed());
         }
         let total = start.elapsed();
-        let (median, p90) = stats(each);
-        println!("  {name:<28} {total:>10.2?} {median:>10.2?} {p90:>10.2?}");
+        let (median, p90, max) = stats(each);
+        println!("  {name:<28} {total:>10.2?} {median:>10.2?} {p90:>10.2?} {max:>10.2?}");
         totals.push((*name, total));
     }
     let total = |n: &str| totals.iter().find(|(m, _)| *m == n).map(|(_, t)| *t);
@@ -479,8 +525,8 @@ fn suite(env: &Env, contenders: &[Contender]) {
                 .collect()
         });
         let total = start.elapsed();
-        let (median, p90) = stats(each);
-        println!("  {name:<28} {total:>10.2?} {median:>10.2?} {p90:>10.2?}");
+        let (median, p90, max) = stats(each);
+        println!("  {name:<28} {total:>10.2?} {median:>10.2?} {p90:>10.2?} {max:>10.2?}");
         par.push((*name, total));
     }
     let get = |n: &str| par.iter().find(|(m, _)| *m == n).map(|(_, t)| *t);
@@ -648,6 +694,53 @@ mod phases {
                 remove_db_files(&path);
             },
         );
+        // What-ifs (not how TestDb works today): fixtures baked into the
+        // template, one pooled connection, no fsync.
+        let baked = env.dir.join("phases-tpl-fixtures.db");
+        {
+            std::fs::copy(&tpl, &baked).unwrap();
+            let db = SqliteOptions::new(&baked).pool_size(1).open().unwrap();
+            db.register_all(&env.descs).unwrap();
+            load_fixtures(&db, &env.fixtures).unwrap();
+            db.with_conn(|c| c.batch_execute("PRAGMA wal_checkpoint(TRUNCATE)"))
+                .unwrap();
+        }
+        table(
+            "SQLite what-ifs: whole setup + teardown per variant",
+            &[
+                "as TestDb (copy, open pool 4, fixtures, drop, remove)",
+                "  … but pool_size(1) (no background 2nd connection)",
+                "  … pool_size(1) and synchronous = OFF for the fixtures",
+                "fixtures baked into the template: copy, open pool 4, drop",
+                "  … and pool_size(1)",
+            ],
+            |t| {
+                let setups: [(&Path, u32, bool, bool); 5] = [
+                    (&tpl, 4, false, true),
+                    (&tpl, 1, false, true),
+                    (&tpl, 1, true, true),
+                    (&baked, 4, false, false),
+                    (&baked, 1, false, false),
+                ];
+                for (from, pool, nosync, fixtures) in setups {
+                    let path = next();
+                    lap(t, || {
+                        std::fs::copy(from, &path).unwrap();
+                        let db = SqliteOptions::new(&path).pool_size(pool).open().unwrap();
+                        db.register_all(&env.descs).unwrap();
+                        if nosync {
+                            db.with_conn(|c| c.batch_execute("PRAGMA synchronous = OFF"))
+                                .unwrap();
+                        }
+                        if fixtures {
+                            load_fixtures(&db, &env.fixtures).unwrap();
+                        }
+                        drop(db);
+                        remove_db_files(&path);
+                    });
+                }
+            },
+        );
         table(
             "SQLite naive setup, step by step",
             &[
@@ -670,6 +763,54 @@ mod phases {
                 });
             },
         );
+    }
+
+    /// The fixture file as one SQL batch (literals, no binds): 20 multi-row
+    /// INSERTs and one SELECT of 20 `setval`s — what loading it in a single
+    /// round trip would send.
+    fn fixture_sql(env: &Env) -> String {
+        let text = std::fs::read_to_string(&env.fixtures).unwrap();
+        let Json::Object(doc) = serde_json::from_str::<Json>(&text).unwrap() else {
+            unreachable!("the fixture file is an object")
+        };
+        let lit = |v: &Json| match v {
+            Json::Null => "NULL".to_owned(),
+            Json::Bool(b) => b.to_string(),
+            Json::Number(n) => n.to_string(),
+            Json::String(s) => format!("'{}'", s.replace('\'', "''")),
+            other => format!("'{}'", other.to_string().replace('\'', "''")),
+        };
+        let mut sql = String::new();
+        let mut setvals = Vec::new();
+        for d in &env.descs {
+            let Some(Json::Array(rows)) = doc.get(d.table) else {
+                continue;
+            };
+            let cols: Vec<String> = d
+                .columns
+                .iter()
+                .map(|c| format!("\"{}\"", c.name))
+                .collect();
+            let values: Vec<String> = rows
+                .iter()
+                .map(|r| {
+                    let v: Vec<String> = d.columns.iter().map(|c| lit(&r[c.name])).collect();
+                    format!("({})", v.join(", "))
+                })
+                .collect();
+            sql.push_str(&format!(
+                "INSERT INTO \"{}\" ({}) OVERRIDING SYSTEM VALUE VALUES {};\n",
+                d.table,
+                cols.join(", "),
+                values.join(", ")
+            ));
+            setvals.push(format!(
+                "setval(pg_get_serial_sequence('\"{0}\"', 'id'), (SELECT MAX(id) FROM \"{0}\"))",
+                d.table
+            ));
+        }
+        sql.push_str(&format!("SELECT {};", setvals.join(", ")));
+        sql
     }
 
     fn postgres(env: &Env, pg: &Pg) {
@@ -726,6 +867,64 @@ mod phases {
                 });
                 lap(t, || db.with_conn(|c| c.batch_execute("SELECT 1")).unwrap());
                 drop(db);
+            },
+        );
+        let plain_url = format!("{tpl_url}?sslmode=disable");
+        let plain_server = format!("{}?sslmode=disable", pg.url);
+        let testdb = |url: &str, isolation: Isolation| {
+            let db = dataflow_postgres::testing::TestDb::builder()
+                .url(url)
+                .models(&env.descs)
+                .fixtures(&env.fixtures)
+                .isolation(isolation)
+                .build()
+                .unwrap();
+            drop(db);
+        };
+        // Warm both TestDb handles (admin connections, template checks).
+        testdb(&pg.url, Isolation::Transaction);
+        testdb(&plain_server, Isolation::Transaction);
+        let batch = fixture_sql(env);
+        table(
+            "PostgreSQL what-ifs: TLS off (sslmode=disable), fixtures baked in",
+            &[
+                "diesel PgConnection::establish, TLS (sslmode=prefer)",
+                "diesel PgConnection::establish, sslmode=disable",
+                "TestDb Transaction build + drop (as benchmarked)",
+                "TestDb Transaction build + drop, sslmode=disable",
+                "test_transaction connect + drop, sslmode=disable (baked)",
+                "1 conn, sslmode=disable: establish + BEGIN + ROLLBACK",
+                "  … + the 100 rows + 20 setval as ONE batch (1 round trip)",
+                "  … that again on the same connection (warm catalog caches)",
+            ],
+            |t| {
+                lap(t, || diesel::PgConnection::establish(&tpl_url).unwrap());
+                lap(t, || diesel::PgConnection::establish(&plain_url).unwrap());
+                lap(t, || testdb(&pg.url, Isolation::Transaction));
+                lap(t, || testdb(&plain_server, Isolation::Transaction));
+                lap(t, || {
+                    PgOptions::new(plain_url.as_str())
+                        .test_transaction(true)
+                        .connect()
+                        .unwrap()
+                });
+                lap(t, || {
+                    let mut c = diesel::PgConnection::establish(&plain_url).unwrap();
+                    c.batch_execute("BEGIN").unwrap();
+                    c.batch_execute("ROLLBACK").unwrap();
+                });
+                let mut c = lap(t, || {
+                    let mut c = diesel::PgConnection::establish(&plain_url).unwrap();
+                    c.batch_execute("BEGIN").unwrap();
+                    c.batch_execute(&batch).unwrap();
+                    c.batch_execute("ROLLBACK").unwrap();
+                    c
+                });
+                lap(t, || {
+                    c.batch_execute("BEGIN").unwrap();
+                    c.batch_execute(&batch).unwrap();
+                    c.batch_execute("ROLLBACK").unwrap();
+                });
             },
         );
         table(
@@ -789,6 +988,7 @@ mod phases {
                 "CREATE DATABASE (from template1, WAL_LOG)",
                 "DROP DATABASE (empty)",
                 "TRUNCATE the 20 filled tables RESTART IDENTITY (reuse a db)",
+                "DELETE FROM + setval on the 20 tables, 1 batch (reuse a db)",
             ],
             |t| {
                 let name = next();
@@ -811,8 +1011,21 @@ mod phases {
                     .pool_size(1)
                     .connect()
                     .unwrap();
+                db.register_all(&env.descs).unwrap();
                 load_fixtures(&db, &env.fixtures).unwrap();
                 lap(t, || db.with_conn(|c| c.batch_execute(&sql)).unwrap());
+                load_fixtures(&db, &env.fixtures).unwrap();
+                let delete: String = env
+                    .descs
+                    .iter()
+                    .map(|d| {
+                        format!(
+                            "DELETE FROM \"{0}\"; SELECT setval(pg_get_serial_sequence('\"{0}\"', 'id'), 1, false);",
+                            d.table
+                        )
+                    })
+                    .collect();
+                lap(t, || db.with_tx(|c| c.batch_execute(&delete)).unwrap());
             },
         );
         table(
@@ -845,9 +1058,85 @@ mod phases {
                 });
             },
         );
+        checkpoints(env, pg, &tpl);
         for name in [&tpl, &shared] {
             exec(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
         }
+    }
+
+    /// (checkpoints requested, buffers written by checkpoints) so far.
+    fn bgwriter(admin: &DataFlow) -> (i64, i64) {
+        let mut out = (0, 0);
+        admin
+            .with_conn(|c| {
+                c.query(
+                    "SELECT checkpoints_req, buffers_checkpoint FROM pg_stat_bgwriter",
+                    &[],
+                    &[LogicalType::BigInt, LogicalType::BigInt],
+                    &mut |row| {
+                        if let (dataflow_core::Value::I64(a), dataflow_core::Value::I64(b)) =
+                            (&row[0], &row[1])
+                        {
+                            out = (*a, *b);
+                        }
+                        Ok(())
+                    },
+                )
+            })
+            .unwrap();
+        out
+    }
+
+    /// Checkpoints forced per test in database mode (every DROP DATABASE asks
+    /// for an immediate checkpoint, which writes and fsyncs every dirty buffer
+    /// of the cluster — the clones made ahead included). Exact only on a server
+    /// nobody else uses.
+    fn checkpoints(env: &Env, pg: &Pg, tpl: &str) {
+        const RUNS: i64 = 10;
+        let admin = &pg.admin;
+        let before = bgwriter(admin);
+        for _ in 0..RUNS {
+            pg_testdb(env, Isolation::Database);
+        }
+        let mid = bgwriter(admin);
+        let pid = std::process::id();
+        for i in 0..RUNS {
+            let name = format!("df_prof_ck_{pid}_{i}");
+            admin
+                .with_conn(|c| {
+                    c.batch_execute(&format!("CREATE DATABASE \"{name}\" TEMPLATE \"{tpl}\""))
+                })
+                .unwrap();
+            {
+                let db = PgOptions::new(with_database(&pg.url, &name))
+                    .pool_size(4)
+                    .connect()
+                    .unwrap();
+                db.register_all(&env.descs).unwrap();
+                load_fixtures(&db, &env.fixtures).unwrap();
+            }
+            admin
+                .with_conn(|c| c.batch_execute(&format!("DROP DATABASE \"{name}\" WITH (FORCE)")))
+                .unwrap();
+        }
+        let after = bgwriter(admin);
+        let per = |a: (i64, i64), b: (i64, i64)| {
+            format!(
+                "{:.1} checkpoints, {:.0} buffers ({:.1} MiB) written by checkpoints",
+                (b.0 - a.0) as f64 / RUNS as f64,
+                (b.1 - a.1) as f64 / RUNS as f64,
+                (b.1 - a.1) as f64 * 8.0 / 1024.0 / RUNS as f64
+            )
+        };
+        println!("phases: per database-mode test (pg_stat_bgwriter deltas, {RUNS} tests)");
+        println!(
+            "  TestDb (2 clones made ahead):        {}",
+            per(before, mid)
+        );
+        println!(
+            "  clone on demand, no clone made ahead: {}",
+            per(mid, after)
+        );
     }
 }
 
