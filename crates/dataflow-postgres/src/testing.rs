@@ -28,7 +28,6 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use dataflow_core::descriptor::ModelDescriptor;
-use dataflow_core::schema::Schema;
 use dataflow_core::{DataFlow, Error, LogicalType, MigrateOptions, Model, Result, Value};
 
 use crate::PgOptions;
@@ -94,12 +93,19 @@ impl TestDbBuilder {
                 )
             })?,
         };
-        let key = Schema::from_descriptors(self.models.iter().copied()).checksum()[..16].to_owned();
+        // Fixtures go into the template (or the shared database) too: keyed by the
+        // schema and the fixture files' contents.
+        let key = dataflow_core::testing::template_key(&self.models, &self.fixtures)?;
         let admin = admin_for(&url)?;
         let (db, owned, db_url) = match self.isolation {
             Isolation::Database => {
-                let template =
-                    ensure_migrated(&admin, &url, &format!("df_tpl_{key}"), &self.models)?;
+                let template = ensure_migrated(
+                    &admin,
+                    &url,
+                    &format!("df_tpl_{key}"),
+                    &self.models,
+                    &self.fixtures,
+                )?;
                 static SWEPT: std::sync::Once = std::sync::Once::new();
                 let mut swept = Ok(());
                 SWEPT.call_once(|| swept = sweep_dead(&admin));
@@ -116,7 +122,13 @@ impl TestDbBuilder {
                 }
             }
             Isolation::Transaction => {
-                let shared = ensure_migrated(&admin, &url, &format!("df_tx_{key}"), &self.models)?;
+                let shared = ensure_migrated(
+                    &admin,
+                    &url,
+                    &format!("df_tx_{key}"),
+                    &self.models,
+                    &self.fixtures,
+                )?;
                 let db_url = with_database(&url, &shared);
                 let db = PgOptions::new(db_url.as_str())
                     .test_transaction(true)
@@ -131,9 +143,6 @@ impl TestDbBuilder {
             url: db_url,
         };
         guard.register_all(&self.models)?;
-        if !self.fixtures.is_empty() {
-            dataflow_core::testing::load_fixture_files(&guard, &self.fixtures)?;
-        }
         Ok(guard)
     }
 }
@@ -312,10 +321,11 @@ fn ensure_migrated(
     url: &str,
     name: &str,
     models: &[&'static ModelDescriptor],
+    fixtures: &[PathBuf],
 ) -> Result<String> {
     use std::collections::HashMap;
     use std::sync::{Arc, Mutex, OnceLock};
-    type Cells = Mutex<HashMap<String, Arc<OnceLock<std::result::Result<String, String>>>>>;
+    type Cells = Mutex<HashMap<String, Arc<Mutex<bool>>>>;
     static BUILT: OnceLock<Cells> = OnceLock::new();
     let cell = {
         let mut map = BUILT
@@ -324,9 +334,15 @@ fn ensure_migrated(
             .map_err(|_| Error::Database("template registry poisoned".into()))?;
         Arc::clone(map.entry(format!("{url}|{name}")).or_default())
     };
-    cell.get_or_init(|| build_once(admin, url, name, models).map_err(|e| e.to_string()))
-        .clone()
-        .map_err(|e| Error::Connection(format!("cannot build test database {name}: {e}")))
+    // Failures are not cached and keep their kind (a bad fixture stays InvalidInput).
+    let mut built = cell
+        .lock()
+        .map_err(|_| Error::Database("template registry poisoned".into()))?;
+    if !*built {
+        build_once(admin, url, name, models, fixtures)?;
+        *built = true;
+    }
+    Ok(name.to_owned())
 }
 
 fn build_once(
@@ -334,6 +350,7 @@ fn build_once(
     url: &str,
     name: &str,
     models: &[&'static ModelDescriptor],
+    fixtures: &[PathBuf],
 ) -> Result<String> {
     const READY: &str = "dataflow: migrated";
     let mut lit = String::new();
@@ -361,12 +378,20 @@ fn build_once(
                 c.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))?;
             }
             c.batch_execute(&format!("CREATE DATABASE \"{name}\""))?;
-            {
+            let loaded = (|| {
                 let db = PgOptions::new(with_database(url, name))
                     .pool_size(1)
                     .connect()?;
                 db.register_all(models)?;
                 db.auto_migrate(MigrateOptions::default())?;
+                if !fixtures.is_empty() {
+                    dataflow_core::testing::load_fixture_files(&db, fixtures)?;
+                }
+                Ok(())
+            })();
+            if let Err(e) = loaded {
+                c.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))?;
+                return Err(e);
             }
             c.batch_execute(&format!("COMMENT ON DATABASE \"{name}\" IS '{READY}'"))
         })();

@@ -28,6 +28,7 @@ pub struct SqliteOptions {
     path: std::path::PathBuf,
     pool_size: u32,
     busy_timeout: Duration,
+    durable: bool,
 }
 
 impl SqliteOptions {
@@ -37,6 +38,7 @@ impl SqliteOptions {
             path: path.as_ref().to_path_buf(),
             pool_size: 8,
             busy_timeout: Duration::from_secs(5),
+            durable: true,
         }
     }
 
@@ -52,6 +54,13 @@ impl SqliteOptions {
         self
     }
 
+    /// `false` skips fsync (`synchronous = OFF`): for throwaway databases such as
+    /// tests', never for data you keep.
+    pub fn durable(mut self, yes: bool) -> Self {
+        self.durable = yes;
+        self
+    }
+
     /// Opens the database.
     pub fn open(self) -> Result<DataFlow> {
         SqliteBackend::open(self).map(DataFlow::new)
@@ -62,6 +71,7 @@ impl SqliteOptions {
 struct Setup {
     busy_timeout_ms: u128,
     memory: bool,
+    durable: bool,
 }
 
 impl Setup {
@@ -69,8 +79,9 @@ impl Setup {
         // busy_timeout first, so the journal-mode switch itself waits for a lock.
         conn.batch_execute(&format!(
             "PRAGMA busy_timeout = {}; PRAGMA foreign_keys = ON; \
-             PRAGMA case_sensitive_like = ON; PRAGMA synchronous = NORMAL;",
-            self.busy_timeout_ms
+             PRAGMA case_sensitive_like = ON; PRAGMA synchronous = {};",
+            self.busy_timeout_ms,
+            if self.durable { "NORMAL" } else { "OFF" }
         ))?;
         if !self.memory {
             // Switching a fresh file to WAL needs a moment of exclusive access and
@@ -140,6 +151,7 @@ impl SqliteBackend {
         let setup = Setup {
             busy_timeout_ms: options.busy_timeout.as_millis(),
             memory,
+            durable: options.durable,
         };
         // Connect once up front: a bad path fails now with SQLite's message instead
         // of inside the pool's retry loop.

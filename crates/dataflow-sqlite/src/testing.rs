@@ -23,7 +23,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use dataflow_core::descriptor::ModelDescriptor;
-use dataflow_core::schema::Schema;
 use dataflow_core::{DataFlow, Error, MigrateOptions, Model, Result};
 
 /// Builds a [`TestDb`].
@@ -56,7 +55,8 @@ impl TestDbBuilder {
 
     /// Creates the database.
     pub fn build(self) -> Result<TestDb> {
-        let template = template_for(&self.models)?;
+        // Fixtures are loaded into the template too: a test costs one file copy.
+        let template = template_for(&self.models, &self.fixtures)?;
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let path = work_dir()?.join(format!("test-{}-{n}.db", std::process::id()));
         std::fs::copy(&template, &path)
@@ -64,11 +64,11 @@ impl TestDbBuilder {
         // The guard exists before anything can fail, so a failed setup still
         // removes its file.
         let mut guard = TestDb { db: None, path };
-        let db = crate::SqliteOptions::new(&guard.path).pool_size(4).open()?;
+        let db = crate::SqliteOptions::new(&guard.path)
+            .pool_size(4)
+            .durable(false)
+            .open()?;
         db.register_all(&self.models)?;
-        if !self.fixtures.is_empty() {
-            dataflow_core::testing::load_fixture_files(&db, &self.fixtures)?;
-        }
         guard.db = Some(db);
         Ok(guard)
     }
@@ -165,16 +165,14 @@ fn sweep_dead(dir: &Path) {
     }
 }
 
-fn schema_key(models: &[&'static ModelDescriptor]) -> String {
-    Schema::from_descriptors(models.iter().copied()).checksum()[..16].to_owned()
-}
+type Templates = Mutex<HashMap<String, Arc<Mutex<Option<PathBuf>>>>>;
 
-type Templates = Mutex<HashMap<String, Arc<OnceLock<std::result::Result<PathBuf, String>>>>>;
-
-/// The template file for a model set, built on first use by `auto_migrate`.
-fn template_for(models: &[&'static ModelDescriptor]) -> Result<PathBuf> {
+/// The template file for a model set and its fixtures, built on first use by
+/// `auto_migrate` and the fixture loader. A failed build is not cached, and its
+/// error keeps its kind (a bad fixture stays `InvalidInput`).
+fn template_for(models: &[&'static ModelDescriptor], fixtures: &[PathBuf]) -> Result<PathBuf> {
     static TEMPLATES: OnceLock<Templates> = OnceLock::new();
-    let key = schema_key(models);
+    let key = dataflow_core::testing::template_key(models, fixtures)?;
     let cell = {
         let mut map = TEMPLATES
             .get_or_init(Default::default)
@@ -182,20 +180,37 @@ fn template_for(models: &[&'static ModelDescriptor]) -> Result<PathBuf> {
             .map_err(|_| Error::Database("template registry poisoned".into()))?;
         Arc::clone(map.entry(key.clone()).or_default())
     };
-    cell.get_or_init(|| build_template(models, &key).map_err(|e| e.to_string()))
-        .clone()
-        .map_err(|e| Error::Connection(format!("cannot build the test template: {e}")))
+    let mut slot = cell
+        .lock()
+        .map_err(|_| Error::Database("template registry poisoned".into()))?;
+    if let Some(path) = slot.as_ref() {
+        return Ok(path.clone());
+    }
+    let path = build_template(models, fixtures, &key)?;
+    *slot = Some(path.clone());
+    Ok(path)
 }
 
-fn build_template(models: &[&'static ModelDescriptor], key: &str) -> Result<PathBuf> {
+fn build_template(
+    models: &[&'static ModelDescriptor],
+    fixtures: &[PathBuf],
+    key: &str,
+) -> Result<PathBuf> {
     let path = work_dir()?.join(format!("tpl-{}-{key}.db", std::process::id()));
     remove_db_files(&path);
-    {
+    let built = (|| {
         let db = crate::SqliteOptions::new(&path).pool_size(1).open()?;
         db.register_all(models)?;
         db.auto_migrate(MigrateOptions::default())?;
+        if !fixtures.is_empty() {
+            dataflow_core::testing::load_fixture_files(&db, fixtures)?;
+        }
         // Everything into the main file, so copying that one file is a full copy.
-        db.with_conn(|c| c.batch_execute("PRAGMA wal_checkpoint(TRUNCATE)"))?;
+        db.with_conn(|c| c.batch_execute("PRAGMA wal_checkpoint(TRUNCATE)"))
+    })();
+    if let Err(e) = built {
+        remove_db_files(&path);
+        return Err(e);
     }
     Ok(path)
 }
