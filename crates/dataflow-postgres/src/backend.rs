@@ -88,7 +88,7 @@ impl std::fmt::Debug for PgBackend {
     }
 }
 
-enum TxError {
+pub(crate) enum TxError {
     Diesel(diesel::result::Error),
     App(Error),
 }
@@ -100,7 +100,7 @@ impl From<diesel::result::Error> for TxError {
 }
 
 impl TxError {
-    fn into_error(self) -> Error {
+    pub(crate) fn into_error(self) -> Error {
         match self {
             TxError::App(e) => e,
             TxError::Diesel(e) => map_error(e),
@@ -183,17 +183,7 @@ impl Backend for PgBackend {
     }
 
     fn has_table(&self, conn: &mut dyn Connection, name: &str) -> Result<bool> {
-        let mut found = false;
-        conn.query(
-            "SELECT 1::bigint FROM pg_tables WHERE schemaname = current_schema() AND tablename = $1",
-            &[Value::Text(name.to_owned())],
-            &[LogicalType::BigInt],
-            &mut |_| {
-                found = true;
-                Ok(())
-            },
-        )?;
-        Ok(found)
+        has_table(conn, name)
     }
 
     /// `pg_advisory_xact_lock` inside the migration's transaction, waiting at most
@@ -205,27 +195,50 @@ impl Backend for PgBackend {
         f: &mut dyn FnMut(&mut dyn Connection) -> Result<()>,
     ) -> Result<()> {
         let mut conn = self.get()?;
-        conn.transaction(|c| {
-            c.batch_execute(&format!(
-                "SET LOCAL lock_timeout = '{}ms'",
-                lock_timeout.as_millis().max(1)
-            ))?;
-            PgConn(c)
-                .execute(
-                    &format!(
-                        "SELECT pg_advisory_xact_lock({LOCK_CLASS}, hashtext(current_schema()))"
-                    ),
-                    &[],
-                )
-                .map_err(|e| match e {
-                    Error::Busy { .. } => TxError::App(Error::LockTimeout {
-                        waited: lock_timeout,
-                    }),
-                    other => TxError::App(other),
-                })?;
-            c.batch_execute("SET LOCAL lock_timeout = 0")?;
-            f(&mut PgConn(c)).map_err(TxError::App)
-        })
-        .map_err(TxError::into_error)
+        migrate_on(&mut conn, lock_timeout, f)
     }
+}
+
+/// Whether a table exists in the connection's current schema.
+pub(crate) fn has_table(conn: &mut dyn Connection, name: &str) -> Result<bool> {
+    let mut found = false;
+    conn.query(
+        "SELECT 1::bigint FROM pg_tables WHERE schemaname = current_schema() AND tablename = $1",
+        &[Value::Text(name.to_owned())],
+        &[LogicalType::BigInt],
+        &mut |_| {
+            found = true;
+            Ok(())
+        },
+    )?;
+    Ok(found)
+}
+
+/// Runs a migration on `conn`: a transaction (a savepoint when one is already
+/// open) holding the schema's advisory lock.
+pub(crate) fn migrate_on(
+    conn: &mut PgConnection,
+    lock_timeout: Duration,
+    f: &mut dyn FnMut(&mut dyn Connection) -> Result<()>,
+) -> Result<()> {
+    conn.transaction(|c| {
+        c.batch_execute(&format!(
+            "SET LOCAL lock_timeout = '{}ms'",
+            lock_timeout.as_millis().max(1)
+        ))?;
+        PgConn(c)
+            .execute(
+                &format!("SELECT pg_advisory_xact_lock({LOCK_CLASS}, hashtext(current_schema()))"),
+                &[],
+            )
+            .map_err(|e| match e {
+                Error::Busy { .. } => TxError::App(Error::LockTimeout {
+                    waited: lock_timeout,
+                }),
+                other => TxError::App(other),
+            })?;
+        c.batch_execute("SET LOCAL lock_timeout = 0")?;
+        f(&mut PgConn(c)).map_err(TxError::App)
+    })
+    .map_err(TxError::into_error)
 }

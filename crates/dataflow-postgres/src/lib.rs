@@ -18,6 +18,7 @@ mod decode;
 mod describe;
 mod dialect;
 mod query;
+mod test_tx;
 pub mod testing;
 
 pub use backend::{PgBackend, PgOptions};

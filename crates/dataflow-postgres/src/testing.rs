@@ -130,9 +130,10 @@ impl TestDbBuilder {
                     &self.fixtures,
                 )?;
                 let db_url = with_database(&url, &shared);
-                let db = PgOptions::new(db_url.as_str())
-                    .test_transaction(true)
-                    .connect()?;
+                let conn = tx_pool(&db_url)?.get().map_err(|e| {
+                    Error::Connection(format!("no PostgreSQL connection for the test: {e}"))
+                })?;
+                let db = DataFlow::new(crate::test_tx::PgTestTxBackend::new(conn)?);
                 (db, None, db_url)
             }
         };
@@ -269,6 +270,33 @@ fn take_clone(admin: &DataFlow, template: &str) -> Result<String> {
         });
     }
     Ok(name)
+}
+
+/// Connections to a shared transaction-mode database, reused by every test of the
+/// process (each test holds one for its duration and rolls back on drop).
+fn tx_pool(
+    url: &str,
+) -> Result<diesel::r2d2::Pool<diesel::r2d2::ConnectionManager<diesel::PgConnection>>> {
+    use diesel::r2d2::{ConnectionManager, Pool};
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    type Pools = Mutex<HashMap<String, Pool<ConnectionManager<diesel::PgConnection>>>>;
+    static POOLS: OnceLock<Pools> = OnceLock::new();
+    let mut map = POOLS
+        .get_or_init(Default::default)
+        .lock()
+        .map_err(|_| Error::Database("pool registry poisoned".into()))?;
+    if let Some(p) = map.get(url) {
+        return Ok(p.clone());
+    }
+    let pool = Pool::builder()
+        .max_size(32)
+        .min_idle(Some(0))
+        .test_on_check_out(false)
+        .build(ConnectionManager::<diesel::PgConnection>::new(url))
+        .map_err(|e| Error::Connection(format!("cannot connect to PostgreSQL: {e}")))?;
+    map.insert(url.to_owned(), pool.clone());
+    Ok(pool)
 }
 
 /// One maintenance handle per server URL and process.
