@@ -1,7 +1,7 @@
 //! No-op reconcile: `auto_migrate` on a database that already matches 200 models
 //! of 15 columns each (describe + diff + plan, nothing to apply).
 //!
-//! `cargo bench --bench reconcile`
+//! `cargo bench --bench reconcile` (with `DATABASE_URL` set, also on PostgreSQL)
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use dataflow_core::descriptor::{ColumnDescriptor, IndexDescriptor, ModelDescriptor};
@@ -94,6 +94,38 @@ fn bench(c: &mut Criterion) {
         })
     });
     group.bench_function("describe_only", |b| b.iter(|| db.describe().unwrap()));
+
+    // The same on PostgreSQL (a private schema), when a server is configured.
+    if let Ok(url) = std::env::var("DATABASE_URL") {
+        let schema = format!("df_bench_reconcile_{}", std::process::id());
+        let admin = dataflow_postgres::connect(&url).unwrap();
+        admin
+            .with_conn(|c| c.batch_execute(&format!("CREATE SCHEMA \"{schema}\"")))
+            .unwrap();
+        let sep = if url.contains('?') { '&' } else { '?' };
+        let pg = dataflow_postgres::connect(&format!("{url}{sep}options=-csearch_path%3D{schema}"))
+            .unwrap();
+        pg.register_all(&models(200, 15)).unwrap();
+        assert_eq!(
+            pg.auto_migrate(MigrateOptions::default())
+                .unwrap()
+                .steps
+                .len(),
+            200
+        );
+        group.bench_function("postgres_noop_200_models_x_15_columns", |b| {
+            b.iter(|| {
+                let r = pg.auto_migrate(MigrateOptions::default()).unwrap();
+                assert!(r.steps.is_empty());
+            })
+        });
+        drop(pg);
+        admin
+            .with_conn(|c| c.batch_execute(&format!("DROP SCHEMA \"{schema}\" CASCADE")))
+            .unwrap();
+    } else {
+        eprintln!("skipping the PostgreSQL reconcile: DATABASE_URL is not set");
+    }
     group.finish();
 }
 
