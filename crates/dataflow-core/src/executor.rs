@@ -157,8 +157,7 @@ fn plan_with(
     let models = db.models();
     let target = db.target_schema();
     let hints = Hints::from_descriptors(models.iter().copied());
-    let mut live = backend.describe(conn)?;
-    dialect.normalize(&mut live);
+    let live = db.describe_with(conn)?;
     let owned: BTreeSet<String> = history::owned(backend, conn)?.into_iter().collect();
     let renamed_away: BTreeSet<&String> = hints.tables.values().collect();
     let unregistered: Vec<String> = live
