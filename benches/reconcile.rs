@@ -4,7 +4,7 @@
 //! `cargo bench --bench reconcile` (with `DATABASE_URL` set, also on PostgreSQL)
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use dataflow_core::descriptor::{ColumnDescriptor, IndexDescriptor, ModelDescriptor};
+use dataflow_core::descriptor::{ColumnDescriptor, IndexDescriptor, IndexMethod, ModelDescriptor};
 use dataflow_core::statement::StatementCache;
 use dataflow_core::{LogicalType, MigrateOptions};
 
@@ -56,11 +56,15 @@ fn models(n: usize, cols: usize) -> Vec<&'static ModelDescriptor> {
                     name: Box::leak(format!("ix_{table}_c01").into_boxed_str()),
                     columns: leak(vec!["c01"]),
                     unique: false,
+                    method: IndexMethod::BTree,
+                    predicate: None,
                 },
                 IndexDescriptor {
                     name: Box::leak(format!("ux_{table}_c02_c03").into_boxed_str()),
                     columns: leak(vec!["c02", "c03"]),
                     unique: true,
+                    method: IndexMethod::BTree,
+                    predicate: None,
                 },
             ];
             &*Box::leak(Box::new(ModelDescriptor {

@@ -793,6 +793,8 @@ fn build(raw: &[RawTable]) -> Schema {
                     name: iname,
                     columns: picked,
                     unique: *unique,
+                    kind: Default::default(),
+                    predicate: None,
                 });
             }
         }

@@ -4,6 +4,7 @@
 
 mod backends;
 mod crud;
+mod indexes;
 mod migrate;
 mod models;
 mod schema;
@@ -109,6 +110,12 @@ conformance! {
         rollback_of_create_table_drops_it,
         autoincrement_counter_survives_a_rebuild,
         several_changes_on_one_table_in_one_migration,
+    },
+    indexes::{
+        partial_unique_index_applies_only_where_its_condition_holds,
+        changing_a_partial_condition_replaces_the_index,
+        gin_and_text_search_indexes_reconcile,
+        dropping_a_gin_index_is_planned_and_undone,
     },
     schema::{
         auto_migrate_creates_tables_once,

@@ -55,4 +55,50 @@ pub trait Backend: Send + Sync + 'static {
         lock_timeout: std::time::Duration,
         f: &mut dyn FnMut(&mut dyn Connection) -> Result<()>,
     ) -> Result<()>;
+
+    /// Whether this backend runs online steps (statements after the commit,
+    /// outside any transaction, while still holding the migration lock).
+    fn online_capable(&self) -> bool {
+        false
+    }
+
+    /// Like [`Backend::with_migration`], then, when `tx` returns `true`, runs
+    /// `after` on the same connection after the commit, outside any
+    /// transaction, still holding the migration lock (taken for the session
+    /// before the commit, so no other process can start in between).
+    fn with_migration_then(
+        &self,
+        lock_timeout: std::time::Duration,
+        tx: &mut dyn FnMut(&mut dyn Connection) -> Result<bool>,
+        after: &mut dyn FnMut(&mut dyn Connection) -> Result<()>,
+    ) -> Result<()> {
+        let mut online = false;
+        self.with_migration(lock_timeout, &mut |c| {
+            online = tx(c)?;
+            Ok(())
+        })?;
+        if online {
+            return Err(crate::error::Error::InvalidInput(
+                "this backend cannot run online migration steps".into(),
+            ));
+        }
+        let _ = after;
+        Ok(())
+    }
+
+    /// Runs `f` outside any transaction holding the migration lock for the
+    /// session, to finish an interrupted online phase. When `wait` is false
+    /// and another process holds the lock, returns `Ok(false)` without running
+    /// `f`; otherwise waits at most `lock_timeout`.
+    fn with_online_lock(
+        &self,
+        lock_timeout: std::time::Duration,
+        wait: bool,
+        f: &mut dyn FnMut(&mut dyn Connection) -> Result<()>,
+    ) -> Result<bool> {
+        let _ = (lock_timeout, wait, f);
+        Err(crate::error::Error::InvalidInput(
+            "this backend cannot run online migration steps".into(),
+        ))
+    }
 }

@@ -97,7 +97,11 @@ impl DataFlow {
     /// The schema the registered models declare, normalised for this dialect.
     pub fn target_schema(&self) -> Schema {
         let mut s = Schema::from_descriptors(self.models());
-        self.dialect().normalize(&mut s);
+        let d = self.dialect();
+        for t in s.tables.values_mut() {
+            t.indexes.retain(|i| d.supports_index(&i.kind));
+        }
+        d.normalize(&mut s);
         s
     }
 

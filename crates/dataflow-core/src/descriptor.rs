@@ -110,6 +110,26 @@ pub struct IndexDescriptor {
     pub columns: &'static [&'static str],
     /// Whether the index enforces uniqueness.
     pub unique: bool,
+    /// How the index is built.
+    pub method: IndexMethod,
+    /// `WHERE` condition of a partial index (SQL written by the model author).
+    pub predicate: Option<&'static str>,
+}
+
+/// How an index is built. B-tree is everyone's default; the others are
+/// PostgreSQL's and are skipped on backends without them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IndexMethod {
+    /// An ordinary (b-tree) index.
+    #[default]
+    BTree,
+    /// A GIN index over JSON documents (`jsonb_gin_indexes`).
+    JsonGin,
+    /// A GIN index over `to_tsvector(language, col1 || ' ' || col2 …)` (`text_search`).
+    TextSearch {
+        /// Text-search configuration, e.g. `english`.
+        language: &'static str,
+    },
 }
 
 /// Referential action of a foreign key.

@@ -5,7 +5,8 @@
 //! rendering its database spells differently. Core itself knows no dialect quirks.
 
 use crate::diff::Change;
-use crate::schema::{Column, ForeignKey, Index, Schema, SchemaDefault, Table};
+use crate::migrate::OnlineSql;
+use crate::schema::{Column, ForeignKey, Index, IndexKind, Schema, SchemaDefault, Table};
 use crate::statement::SqlWriter;
 use crate::value::{LogicalType, Value};
 
@@ -175,21 +176,34 @@ pub trait Dialect: Send + Sync + std::fmt::Debug {
         }
     }
 
-    /// `CREATE [UNIQUE] INDEX`.
+    /// `CREATE [UNIQUE] INDEX … [WHERE …]`. Dialects with other index kinds
+    /// override it; the default spells b-tree indexes only (see
+    /// [`Dialect::supports_index`]).
     fn create_index(&self, table: &str, index: &Index) -> String {
-        let mut out = String::from(if index.unique {
-            "CREATE UNIQUE INDEX "
-        } else {
-            "CREATE INDEX "
-        });
-        self.quote_ident(&index.name, &mut out);
-        out.push_str(" ON ");
-        self.quote_ident(table, &mut out);
+        let mut out = create_index_head(self, table, index);
         out.push_str(" (");
         let cols: Vec<&str> = index.columns.iter().map(String::as_str).collect();
         self.ident_list(&cols, &mut out);
         out.push(')');
+        if let Some(p) = &index.predicate {
+            out.push_str(" WHERE ");
+            out.push_str(p);
+        }
         out
+    }
+
+    /// Whether this database has indexes of `kind`. Indexes it lacks are left
+    /// out of the target schema (a GIN index is an optimisation; the model still
+    /// works without it).
+    fn supports_index(&self, kind: &IndexKind) -> bool {
+        kind.is_btree()
+    }
+
+    /// Whether a partial-index condition as the database reports it (`live`) is
+    /// the condition the model declares (`target`). Databases that re-print
+    /// conditions (casts, parentheses) compare them in a canonical form.
+    fn same_predicate(&self, live: &str, target: &str) -> bool {
+        live.trim() == target.trim()
     }
 
     /// `DROP TABLE`.
@@ -251,6 +265,29 @@ pub trait Dialect: Send + Sync + std::fmt::Debug {
     /// database does differently.
     fn render_change(&self, change: &Change, before: &Schema, after: &Schema) -> Vec<String> {
         render_standard(self, change, before, after)
+    }
+
+    /// How this database runs `change` without blocking writers, if it has a
+    /// way (see `MigrateOptions::online`): statements for inside the
+    /// migration's transaction, and statements for after it commits. `None`
+    /// runs the change inside the transaction as usual.
+    fn render_online(
+        &self,
+        change: &Change,
+        before: &Schema,
+        after: &Schema,
+        batch_size: u32,
+    ) -> Option<OnlineRendering> {
+        let _ = (change, before, after, batch_size);
+        None
+    }
+
+    /// The statement bounding how long each later statement waits for a lock
+    /// (for the rest of the transaction when `local`, else for the session;
+    /// zero means no bound), or `None` where the database has no such setting.
+    fn set_lock_timeout(&self, timeout: std::time::Duration, local: bool) -> Option<String> {
+        let _ = (timeout, local);
+        None
     }
 
     /// `ALTER COLUMN` statements for a type, nullability or default change.
@@ -316,6 +353,55 @@ pub trait Dialect: Send + Sync + std::fmt::Debug {
             _ => None,
         }
     }
+}
+
+/// Replaces each live partial-index condition by the model's spelling when the
+/// dialect deems them the same, so re-printed conditions are not drift.
+pub fn align_predicates<D: Dialect + ?Sized>(d: &D, live: &mut Schema, target: &Schema) {
+    for (name, table) in &mut live.tables {
+        let Some(t) = target.tables.get(name) else {
+            continue;
+        };
+        for index in &mut table.indexes {
+            let Some(want) = t
+                .indexes
+                .iter()
+                .find(|i| i.name == index.name)
+                .and_then(|i| i.predicate.as_ref())
+            else {
+                continue;
+            };
+            if let Some(have) = &index.predicate {
+                if have != want && d.same_predicate(have, want) {
+                    index.predicate = Some(want.clone());
+                }
+            }
+        }
+    }
+}
+
+/// A change split for online mode (see [`Dialect::render_online`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OnlineRendering {
+    /// Runs inside the migration's transaction (quick, catalog-only work).
+    pub in_transaction: Vec<String>,
+    /// Runs after the commit, one statement at a time.
+    pub after_commit: Vec<OnlineSql>,
+    /// What operators should know (added to the step's reason).
+    pub note: String,
+}
+
+/// `CREATE [UNIQUE] INDEX "name" ON "table"`, the part every index kind shares.
+pub fn create_index_head<D: Dialect + ?Sized>(d: &D, table: &str, index: &Index) -> String {
+    let mut out = String::from(if index.unique {
+        "CREATE UNIQUE INDEX "
+    } else {
+        "CREATE INDEX "
+    });
+    d.quote_ident(&index.name, &mut out);
+    out.push_str(" ON ");
+    d.quote_ident(table, &mut out);
+    out
 }
 
 /// How many dialects the per-model statement cache has room for.

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::IsTerminal;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::backend::Connection;
 use crate::dataflow::DataFlow;
@@ -11,7 +11,7 @@ use crate::dialect::Dialect;
 use crate::diff::{Droppable, Hints};
 use crate::error::{Error, Result};
 use crate::history::{self, MigrationRecord, MigrationStatus};
-use crate::migrate::{MigrateOptions, MigrationReport, MigrationStep, RiskLevel};
+use crate::migrate::{MigrateOptions, MigrationReport, MigrationStep, OnlineSql, RiskLevel};
 use crate::plan::{plan, PlanInput};
 use crate::risk::Facts;
 use crate::schema::{Column, ForeignKey, Schema};
@@ -157,7 +157,8 @@ fn plan_with(
     let models = db.models();
     let target = db.target_schema();
     let hints = Hints::from_descriptors(models.iter().copied());
-    let live = db.describe_with(conn)?;
+    let mut live = db.describe_with(conn)?;
+    crate::dialect::align_predicates(dialect, &mut live, &target);
     let owned: BTreeSet<String> = history::owned(backend, conn)?.into_iter().collect();
     let renamed_away: BTreeSet<&String> = hints.tables.values().collect();
     let unregistered: Vec<String> = live
@@ -183,6 +184,7 @@ fn plan_with(
         dialect,
         options,
         version,
+        online: options.online.unwrap_or(true) && backend.online_capable(),
     };
     let mut facts = ConnFacts {
         conn,
@@ -201,9 +203,161 @@ fn plan_with(
             version: None,
             steps,
             unmanaged_tables,
+            in_progress: None,
         },
         target,
     })
+}
+
+/// Is this error a lock wait that gave up (worth retrying)?
+fn lock_timed_out(e: &Error) -> bool {
+    matches!(e, Error::Busy { .. } | Error::LockTimeout { .. })
+}
+
+/// Runs one step's backup and SQL inside the migration's transaction. Where the
+/// dialect can bound lock waits, the step runs in a savepoint with a short lock
+/// timeout and is retried with exponential backoff when the lock is not
+/// granted in time: a step queued behind a long transaction would otherwise
+/// block every query on its table while it waits.
+fn apply_step(
+    conn: &mut dyn Connection,
+    d: &dyn Dialect,
+    step: &MigrationStep,
+    options: &MigrateOptions,
+) -> Result<()> {
+    let run = |conn: &mut dyn Connection| -> Result<()> {
+        for sql in step.backup.iter().chain(&step.sql_up) {
+            tracing::debug!(target: "dataflow::migrate", %sql, "apply");
+            conn.batch_execute(sql)?;
+        }
+        Ok(())
+    };
+    let Some(set) = d.set_lock_timeout(options.step_lock_timeout, true) else {
+        return run(conn);
+    };
+    let mut delay = Duration::from_millis(100);
+    let mut attempt = 0;
+    loop {
+        conn.batch_execute("SAVEPOINT dataflow_step")?;
+        conn.batch_execute(&set)?;
+        match run(conn) {
+            Ok(()) => return conn.batch_execute("RELEASE SAVEPOINT dataflow_step"),
+            Err(e) if lock_timed_out(&e) && attempt < options.step_retries => {
+                conn.batch_execute("ROLLBACK TO SAVEPOINT dataflow_step")?;
+                attempt += 1;
+                tracing::warn!(target: "dataflow::migrate", table = %step.table, attempt, ?delay,
+                    "step waited too long for its lock; retrying");
+                std::thread::sleep(delay);
+                delay = (delay * 2).min(Duration::from_secs(5));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Runs one online statement (autocommit), retrying lock timeouts with
+/// backoff. A batched statement runs until it changes no rows, reporting
+/// progress to `tracing` and, on a terminal, an indicatif bar.
+fn run_online_sql(
+    conn: &mut dyn Connection,
+    stmt: &OnlineSql,
+    table: &str,
+    options: &MigrateOptions,
+) -> Result<()> {
+    let mut delay = Duration::from_millis(100);
+    let mut attempt = 0;
+    loop {
+        let r = match stmt {
+            OnlineSql::Statement { sql } => {
+                tracing::debug!(target: "dataflow::migrate", %sql, "online");
+                conn.batch_execute(sql)
+            }
+            OnlineSql::Index { cleanup, create } => {
+                tracing::debug!(target: "dataflow::migrate", sql = %create, "online");
+                conn.batch_execute(cleanup)
+                    .and_then(|()| conn.batch_execute(create))
+            }
+            OnlineSql::Batched { sql, bounds, step } => backfill(conn, sql, bounds, *step, table),
+            OnlineSql::Repeat { sql } => {
+                let clock = Instant::now();
+                let mut rows = 0;
+                loop {
+                    match conn.execute(sql, &[]) {
+                        Ok(0) => break,
+                        Ok(n) => rows += n,
+                        Err(e) => return Err(e),
+                    }
+                }
+                tracing::info!(target: "dataflow::migrate", %table, rows,
+                    ms = clock.elapsed().as_millis() as u64, "backfill finished");
+                Ok(())
+            }
+        };
+        match r {
+            Err(e) if lock_timed_out(&e) && attempt < options.step_retries => {
+                attempt += 1;
+                tracing::warn!(target: "dataflow::migrate", %table, attempt, ?delay,
+                    "online statement waited too long for a lock; retrying");
+                std::thread::sleep(delay);
+                delay = (delay * 2).min(Duration::from_secs(5));
+            }
+            other => return other,
+        }
+    }
+}
+
+fn backfill(
+    conn: &mut dyn Connection,
+    sql: &str,
+    bounds: &str,
+    step: i64,
+    table: &str,
+) -> Result<()> {
+    let (mut lo, mut hi) = (None, None);
+    conn.query(
+        bounds,
+        &[],
+        &[LogicalType::BigInt, LogicalType::BigInt],
+        &mut |row| {
+            lo = match row[0] {
+                Value::I64(n) => Some(n),
+                _ => None,
+            };
+            hi = match row[1] {
+                Value::I64(n) => Some(n),
+                _ => None,
+            };
+            Ok(())
+        },
+    )?;
+    let (Some(lo), Some(hi)) = (lo, hi) else {
+        return Ok(());
+    };
+    let step = step.max(1);
+    let batches = ((hi - lo) / step + 1) as u64;
+    let bar = if std::io::stderr().is_terminal() {
+        indicatif::ProgressBar::new(batches)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    bar.set_message(format!("backfilling {table}"));
+    let clock = Instant::now();
+    let mut rows = 0usize;
+    let mut start = lo;
+    loop {
+        let end = start.saturating_add(step - 1).min(hi);
+        rows += conn.execute(sql, &[Value::I64(start), Value::I64(end)])?;
+        bar.inc(1);
+        tracing::debug!(target: "dataflow::migrate", %table, start, end, rows, "backfill batch");
+        if end >= hi {
+            break;
+        }
+        start = end + 1;
+    }
+    bar.finish_and_clear();
+    tracing::info!(target: "dataflow::migrate", %table, rows, batches,
+        ms = clock.elapsed().as_millis() as u64, "backfill finished");
+    Ok(())
 }
 
 /// What the options allow, and whether to ask first.
@@ -259,6 +413,14 @@ impl DataFlow {
                 Ok(plan_with(self, conn, &options, &version)?.report)
             });
         }
+        let backend = self.backend();
+        // An online phase another start left unfinished comes first: planning on
+        // top of it would repeat its steps.
+        if backend.online_capable() {
+            if let Some(report) = self.resume_online(&options)? {
+                return Ok(report);
+            }
+        }
         // Fast path: most starts find nothing to do, and need neither the lock
         // nor a write transaction to learn that. Anything else is planned again
         // under the lock.
@@ -273,62 +435,193 @@ impl DataFlow {
             && std::io::stdin().is_terminal()
             && std::io::stderr().is_terminal();
         let (ceiling, ask) = policy(&options, interactive);
-        let backend = self.backend();
         let dialect = self.dialect();
-        let mut result = None;
-        backend.with_migration(options.lock_timeout, &mut |conn| {
-            history::ensure(backend, conn)?;
-            if let Some((version, name, error)) = history::failed(backend, conn)?.into_iter().next() {
-                return Err(Error::MigrationRefused {
-                    steps: vec![format!(
-                        "migration {version} ({name}) failed part-way: {}; inspect the database, then call resolve_failed(\"{version}\")",
-                        error.as_deref().unwrap_or("no message"),
-                    )],
-                });
-            }
-            let version = new_version();
-            let Planned { mut report, target } = plan_with(self, conn, &options, &version)?;
-            if report.steps.is_empty() {
-                result = Some(report);
-                return Ok(());
-            }
-            let refused = refusals(&report.steps, ceiling);
-            if !refused.is_empty() {
-                return Err(Error::MigrationRefused { steps: refused });
-            }
-            if ask && report.max_risk() > RiskLevel::Safe && !confirm(&report)? {
-                return Err(Error::MigrationRefused {
-                    steps: vec!["declined at the confirmation prompt".into()],
-                });
-            }
-            let started = chrono::Utc::now();
-            let clock = Instant::now();
-            for step in &report.steps {
-                for sql in step.backup.iter().chain(&step.sql_up) {
-                    tracing::debug!(target: "dataflow::migrate", %sql, "apply");
-                    conn.batch_execute(sql)?;
+        let mut result: Option<MigrationReport> = None;
+        // Set when the lock holder finds an unfinished online phase (its process
+        // died after our check): finish it, then plan again.
+        let mut resume_first = false;
+        for _ in 0..2 {
+            resume_first = false;
+            result = None;
+            let mut left: Option<String> = None;
+            backend.with_migration_then(
+                options.lock_timeout,
+                &mut |conn| {
+                    history::ensure(backend, conn)?;
+                    if let Some((version, name, error)) =
+                        history::failed(backend, conn)?.into_iter().next()
+                    {
+                        return Err(Error::MigrationRefused {
+                            steps: vec![format!(
+                                "migration {version} ({name}) failed part-way: {}; inspect the database, then call resolve_failed(\"{version}\")",
+                                error.as_deref().unwrap_or("no message"),
+                            )],
+                        });
+                    }
+                    if !history::in_progress(backend, conn)?.is_empty() {
+                        resume_first = true;
+                        return Ok(true);
+                    }
+                    let version = new_version();
+                    let Planned { mut report, target } =
+                        plan_with(self, conn, &options, &version)?;
+                    if report.steps.is_empty() {
+                        result = Some(report);
+                        return Ok(false);
+                    }
+                    let refused = refusals(&report.steps, ceiling);
+                    if !refused.is_empty() {
+                        return Err(Error::MigrationRefused { steps: refused });
+                    }
+                    if ask && report.max_risk() > RiskLevel::Safe && !confirm(&report)? {
+                        return Err(Error::MigrationRefused {
+                            steps: vec!["declined at the confirmation prompt".into()],
+                        });
+                    }
+                    let started = chrono::Utc::now();
+                    let clock = Instant::now();
+                    for step in &report.steps {
+                        apply_step(conn, dialect, step, &options)?;
+                        history::track(conn, dialect, &step.change, &version, true)?;
+                    }
+                    if let Some(reset) = dialect.set_lock_timeout(Duration::ZERO, true) {
+                        conn.batch_execute(&reset)?;
+                    }
+                    let online = report.steps.iter().any(|s| !s.sql_online.is_empty());
+                    let record = MigrationRecord {
+                        version: version.clone(),
+                        name: summary(&report.steps),
+                        checksum: target.checksum(),
+                        started_at: started,
+                        finished_at: (!online).then(chrono::Utc::now),
+                        duration_ms: (!online).then(|| clock.elapsed().as_millis() as i64),
+                        steps: report.steps.clone(),
+                        status: if online {
+                            MigrationStatus::InProgress
+                        } else {
+                            MigrationStatus::Applied
+                        },
+                        error: None,
+                    };
+                    history::record(conn, dialect, &record)?;
+                    tracing::info!(target: "dataflow::migrate", %version, steps = report.steps.len(), online, "committed");
+                    report.applied = true;
+                    report.version = Some(version);
+                    result = Some(report);
+                    Ok(online)
+                },
+                &mut |conn| {
+                    left = self.run_online(conn, &options)?;
+                    Ok(())
+                },
+            )?;
+            if !resume_first {
+                if let Some(r) = &mut result {
+                    r.in_progress = left;
                 }
-                history::track(conn, dialect, &step.change, &version, true)?;
+                break;
             }
-            let record = MigrationRecord {
-                version: version.clone(),
-                name: summary(&report.steps),
-                checksum: target.checksum(),
-                started_at: started,
-                finished_at: Some(chrono::Utc::now()),
-                duration_ms: Some(clock.elapsed().as_millis() as i64),
-                steps: report.steps.clone(),
-                status: MigrationStatus::Applied,
-                error: None,
-            };
-            history::record(conn, dialect, &record)?;
-            tracing::info!(target: "dataflow::migrate", %version, steps = report.steps.len(), "applied");
-            report.applied = true;
-            report.version = Some(version);
-            result = Some(report);
+            if left.is_some() {
+                break;
+            }
+        }
+        if resume_first {
+            return Ok(MigrationReport {
+                applied: false,
+                version: None,
+                steps: Vec::new(),
+                unmanaged_tables: Vec::new(),
+                in_progress: self
+                    .with_conn(|c| history::in_progress(backend, c))?
+                    .into_iter()
+                    .next()
+                    .map(|(v, _)| v),
+            });
+        }
+        result.ok_or_else(|| Error::Database("migration did not run".into()))
+    }
+
+    /// Finishes an online phase left unfinished. `Some(report)` when planning
+    /// must not go ahead: another process is finishing a migration to this
+    /// same schema, or this run stopped before the end.
+    fn resume_online(&self, options: &MigrateOptions) -> Result<Option<MigrationReport>> {
+        let backend = self.backend();
+        let pending = self.with_conn(|c| history::in_progress(backend, c))?;
+        let Some((version, checksum)) = pending.into_iter().next() else {
+            return Ok(None);
+        };
+        // The same target: whoever holds the lock is finishing it; this start
+        // need not wait. A different target must wait to plan on top of it.
+        let same = checksum == self.target_schema().checksum();
+        let mut left = None;
+        let ran = backend.with_online_lock(options.lock_timeout, !same, &mut |conn| {
+            left = self.run_online(conn, options)?;
             Ok(())
         })?;
-        result.ok_or_else(|| Error::Database("migration did not run".into()))
+        if !ran || left.is_some() {
+            tracing::info!(target: "dataflow::migrate", %version, "online phase still in progress");
+            return Ok(Some(MigrationReport {
+                applied: false,
+                version: None,
+                steps: Vec::new(),
+                unmanaged_tables: Vec::new(),
+                in_progress: Some(left.unwrap_or(version)),
+            }));
+        }
+        Ok(None)
+    }
+
+    /// Runs the unfinished online statements of every in-progress migration,
+    /// recording progress after each. Returns the version left in progress
+    /// when stopped early (testing), `None` when everything finished.
+    fn run_online(
+        &self,
+        conn: &mut dyn Connection,
+        options: &MigrateOptions,
+    ) -> Result<Option<String>> {
+        let backend = self.backend();
+        let d = self.dialect();
+        if let Some(set) = d.set_lock_timeout(options.step_lock_timeout, false) {
+            conn.batch_execute(&set)?;
+        }
+        let mut budget = options.stop_online_after;
+        let versions = history::in_progress(backend, conn)?;
+        for (version, _) in versions {
+            let Some(mut record) = history::load(backend, conn)?
+                .into_iter()
+                .find(|r| r.version == version)
+            else {
+                continue;
+            };
+            for i in 0..record.steps.len() {
+                while record.steps[i].online_done < record.steps[i].sql_online.len() {
+                    if budget == Some(0) {
+                        return Ok(Some(version));
+                    }
+                    let j = record.steps[i].online_done;
+                    let stmt = record.steps[i].sql_online[j].clone();
+                    if let Err(e) = run_online_sql(conn, &stmt, &record.steps[i].table, options) {
+                        record.status = MigrationStatus::Failed;
+                        record.error = Some(e.to_string());
+                        record.finished_at = Some(chrono::Utc::now());
+                        if let Err(e2) = history::update_online(conn, d, &record) {
+                            tracing::error!(target: "dataflow::migrate", %version, error = %e2, "cannot record the failure");
+                        }
+                        return Err(e);
+                    }
+                    record.steps[i].online_done = j + 1;
+                    history::update_online(conn, d, &record)?;
+                    budget = budget.map(|b| b - 1);
+                }
+            }
+            let now = chrono::Utc::now();
+            record.status = MigrationStatus::Applied;
+            record.finished_at = Some(now);
+            record.duration_ms = Some((now - record.started_at).num_milliseconds());
+            history::update_online(conn, d, &record)?;
+            tracing::info!(target: "dataflow::migrate", %version, "online phase finished");
+        }
+        Ok(None)
     }
 
     /// The plan `auto_migrate` would apply, without applying it (a dry run).

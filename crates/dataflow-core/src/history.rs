@@ -73,6 +73,9 @@ pub enum MigrationStatus {
     /// Failed part-way through steps that cannot be transactional; blocks
     /// further automatic migration until resolved.
     Failed,
+    /// Its transaction committed; its online statements (run after the commit)
+    /// have not all completed. The next `auto_migrate` resumes them.
+    InProgress,
 }
 
 impl MigrationStatus {
@@ -81,12 +84,14 @@ impl MigrationStatus {
             MigrationStatus::Applied => "applied",
             MigrationStatus::RolledBack => "rolled_back",
             MigrationStatus::Failed => "failed",
+            MigrationStatus::InProgress => "in_progress",
         }
     }
     fn parse(s: &str) -> MigrationStatus {
         match s {
             "applied" => MigrationStatus::Applied,
             "rolled_back" => MigrationStatus::RolledBack,
+            "in_progress" => MigrationStatus::InProgress,
             _ => MigrationStatus::Failed,
         }
     }
@@ -255,48 +260,120 @@ pub fn load(backend: &dyn Backend, conn: &mut dyn Connection) -> Result<Vec<Migr
     Ok(out)
 }
 
+/// Records the online phase's progress (the steps with their `online_done`),
+/// and, once it ends, its status, end time and error.
+pub fn update_online(
+    conn: &mut dyn Connection,
+    d: &dyn Dialect,
+    r: &MigrationRecord,
+) -> Result<()> {
+    let steps = serde_json::to_value(&r.steps)
+        .map_err(|e| Error::Database(format!("cannot serialise steps: {e}")))?;
+    let mut w = SqlWriter::new(d);
+    w.push("UPDATE ").ident(HISTORY).push(" SET ");
+    let values = [
+        ("steps", Value::Json(steps)),
+        ("status", Value::Text(r.status.as_str().into())),
+        (
+            "finished_at",
+            r.finished_at.map_or(Value::Null, Value::TimestampTz),
+        ),
+        ("duration_ms", r.duration_ms.map_or(Value::Null, Value::I64)),
+        ("error", r.error.clone().map_or(Value::Null, Value::Text)),
+    ];
+    for (i, (c, v)) in values.into_iter().enumerate() {
+        if i > 0 {
+            w.push(", ");
+        }
+        w.ident(c).push(" = ");
+        w.bind(v);
+    }
+    w.push(" WHERE ").ident("version").push(" = ");
+    w.bind(Value::Text(r.version.clone()));
+    let s = w.finish();
+    conn.execute(&s.text, &s.binds)?;
+    Ok(())
+}
+
+/// Text columns of the migrations with `status`, oldest first; empty when the
+/// history table does not exist yet.
+fn with_status(
+    backend: &dyn Backend,
+    conn: &mut dyn Connection,
+    status: MigrationStatus,
+    columns: &[&str],
+) -> Result<Vec<Vec<Option<String>>>> {
+    if !backend.has_table(conn, HISTORY)? {
+        return Ok(Vec::new());
+    }
+    let d = backend.dialect();
+    let mut list = String::new();
+    d.ident_list(columns, &mut list);
+    let mut w = SqlWriter::new(d);
+    w.push("SELECT ").push(&list).push(" FROM ").ident(HISTORY);
+    w.push(" WHERE ").ident("status").push(" = ");
+    w.bind(Value::Text(status.as_str().into()));
+    w.push(" ORDER BY ").ident("version");
+    let s = w.finish();
+    let types = vec![T::Text; columns.len()];
+    let mut out = Vec::new();
+    conn.query(&s.text, &s.binds, &types, &mut |row| {
+        out.push(
+            row.iter_mut()
+                .map(|v| match std::mem::take(v) {
+                    Value::Text(s) => Some(s),
+                    _ => None,
+                })
+                .collect(),
+        );
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// Versions and checksums of migrations whose online phase has not finished.
+pub fn in_progress(
+    backend: &dyn Backend,
+    conn: &mut dyn Connection,
+) -> Result<Vec<(String, String)>> {
+    let rows = with_status(
+        backend,
+        conn,
+        MigrationStatus::InProgress,
+        &["version", "checksum"],
+    )?;
+    Ok(rows
+        .into_iter()
+        .map(|mut r| {
+            (
+                r[0].take().unwrap_or_default(),
+                r[1].take().unwrap_or_default(),
+            )
+        })
+        .collect())
+}
+
 /// Failed migrations (version, name, error), without loading their steps.
 pub fn failed(
     backend: &dyn Backend,
     conn: &mut dyn Connection,
 ) -> Result<Vec<(String, String, Option<String>)>> {
-    if !backend.has_table(conn, HISTORY)? {
-        return Ok(Vec::new());
-    }
-    let d = backend.dialect();
-    let mut w = SqlWriter::new(d);
-    w.push("SELECT ")
-        .ident("version")
-        .push(", ")
-        .ident("name")
-        .push(", ")
-        .ident("error");
-    w.push(" FROM ")
-        .ident(HISTORY)
-        .push(" WHERE ")
-        .ident("status")
-        .push(" = ");
-    w.bind(Value::Text(MigrationStatus::Failed.as_str().into()));
-    let s = w.finish();
-    let mut out = Vec::new();
-    conn.query(
-        &s.text,
-        &s.binds,
-        &[T::Text, T::Text, T::Text],
-        &mut |row| {
-            let mut take = |i: usize| match std::mem::take(&mut row[i]) {
-                Value::Text(s) => Some(s),
-                _ => None,
-            };
-            out.push((
-                take(0).unwrap_or_default(),
-                take(1).unwrap_or_default(),
-                take(2),
-            ));
-            Ok(())
-        },
+    let rows = with_status(
+        backend,
+        conn,
+        MigrationStatus::Failed,
+        &["version", "name", "error"],
     )?;
-    Ok(out)
+    Ok(rows
+        .into_iter()
+        .map(|mut r| {
+            (
+                r[0].take().unwrap_or_default(),
+                r[1].take().unwrap_or_default(),
+                r[2].take(),
+            )
+        })
+        .collect())
 }
 
 /// Tables dataflow created (and has not dropped).

@@ -51,10 +51,10 @@ pub use dataflow::DataFlow;
 pub use dataflow_macros::test;
 pub use dataflow_macros::Model;
 pub use descriptor::{
-    ColumnDescriptor, DefaultValue, FkAction, ForeignKeyDescriptor, IndexDescriptor, Managed,
-    ModelDescriptor,
+    ColumnDescriptor, DefaultValue, FkAction, ForeignKeyDescriptor, IndexDescriptor, IndexMethod,
+    Managed, ModelDescriptor,
 };
-pub use dialect::{Dialect, Sql};
+pub use dialect::{Dialect, OnlineRendering, Sql};
 pub use diff::Change;
 pub use error::{Error, Result};
 pub use executor::CheckReport;
@@ -62,7 +62,9 @@ pub use field::{FieldType, Operand, Scalar};
 pub use filter::{CmpOp, Column, Expr, Filter, Order, OrderTerm};
 pub use history::{MigrationRecord, MigrationStatus};
 pub use list::List;
-pub use migrate::{MigrateOptions, MigrationReport, MigrationStep, Operation, RiskLevel};
+pub use migrate::{
+    MigrateOptions, MigrationReport, MigrationStep, OnlineSql, Operation, RiskLevel,
+};
 pub use model::{Model, Patch};
 pub use value::{LogicalType, Value};
 

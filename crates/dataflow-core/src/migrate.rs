@@ -111,6 +111,71 @@ pub struct MigrationStep {
     pub irreversible: Option<String>,
     /// The schema change itself.
     pub change: Change,
+    /// Statements that run after the migration's transaction commits, one at a
+    /// time, so writers are never blocked for long (online mode: `CREATE INDEX
+    /// CONCURRENTLY`, `VALIDATE CONSTRAINT`, batched backfills). Empty for steps
+    /// that run wholly inside the transaction.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sql_online: Vec<OnlineSql>,
+    /// How many of `sql_online` have completed (kept in the history row, so an
+    /// interrupted run resumes after the last completed statement).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub online_done: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// A statement of the online phase.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum OnlineSql {
+    /// One statement, run outside any transaction.
+    Statement {
+        /// The SQL.
+        sql: String,
+    },
+    /// Builds an index without blocking writes: `cleanup` removes what an
+    /// interrupted earlier build left (an INVALID index), then `create` builds.
+    /// A retry runs both again.
+    Index {
+        /// Drops a leftover invalid index of the same name, if there is one.
+        cleanup: String,
+        /// `CREATE INDEX CONCURRENTLY …`.
+        create: String,
+    },
+    /// A backfill over an integer key, one key range per run, each run its own
+    /// short transaction: `bounds` returns the lowest and highest key still to
+    /// do; `sql` takes the range's first and last key as its two bound values.
+    Batched {
+        /// One batch; binds the range's first and last key (inclusive).
+        sql: String,
+        /// `SELECT MIN(key), MAX(key)` of the rows still to do.
+        bounds: String,
+        /// Keys per batch.
+        step: i64,
+    },
+    /// Repeated, each run its own short transaction, until it changes no rows
+    /// (a backfill in batches where the key is not an integer).
+    Repeat {
+        /// One batch.
+        sql: String,
+    },
+}
+
+impl OnlineSql {
+    /// The SQL as shown in previews.
+    pub fn display(&self) -> String {
+        match self {
+            OnlineSql::Statement { sql } => sql.clone(),
+            OnlineSql::Index { cleanup, create } => format!("{cleanup};\n  {create}"),
+            OnlineSql::Batched { sql, step, .. } => {
+                format!("{sql}  -- for each range of {step} keys")
+            }
+            OnlineSql::Repeat { sql } => format!("{sql}  -- repeated until no rows change"),
+        }
+    }
 }
 
 /// What `auto_migrate` / `plan` did or would do.
@@ -125,6 +190,11 @@ pub struct MigrationReport {
     /// Tables in the database that no registered model declares; dataflow leaves
     /// them alone (unless they are its own and `prune(true)` is set).
     pub unmanaged_tables: Vec<String>,
+    /// The version of a migration whose online phase has not finished: stopped
+    /// here (the next `auto_migrate` resumes it), or being finished by another
+    /// process right now.
+    #[serde(default)]
+    pub in_progress: Option<String>,
 }
 
 impl MigrationReport {
@@ -183,6 +253,19 @@ impl MigrationReport {
         let backward: Vec<&MigrationStep> = self.steps.iter().rev().collect();
         sql_section(&mut out, "Backup", &forward, |s| &s.backup);
         sql_section(&mut out, "SQL", &forward, |s| &s.sql_up);
+        let online: Vec<String> = self
+            .steps
+            .iter()
+            .flat_map(|s| s.sql_online.iter().map(OnlineSql::display))
+            .collect();
+        if !online.is_empty() {
+            out.push_str("\nAfter commit, without blocking writers (online):\n");
+            for q in online {
+                out.push_str("  ");
+                out.push_str(&q);
+                out.push_str(";\n");
+            }
+        }
         sql_section(&mut out, "Rollback", &backward, |s| &s.sql_down);
         let count = |f: fn(&MigrationStep) -> bool| self.steps.iter().filter(|s| f(s)).count();
         out.push_str(&format!(
@@ -233,6 +316,11 @@ pub struct MigrateOptions {
     pub(crate) backup: bool,
     pub(crate) lock_timeout: Duration,
     pub(crate) prune: bool,
+    pub(crate) online: Option<bool>,
+    pub(crate) batch_size: u32,
+    pub(crate) step_lock_timeout: Duration,
+    pub(crate) step_retries: u32,
+    pub(crate) stop_online_after: Option<usize>,
 }
 
 impl Default for MigrateOptions {
@@ -246,6 +334,11 @@ impl Default for MigrateOptions {
             backup: true,
             lock_timeout: Duration::from_secs(30),
             prune: false,
+            online: None,
+            batch_size: 5_000,
+            step_lock_timeout: Duration::from_secs(5),
+            step_retries: 5,
+            stop_online_after: None,
         }
     }
 }
@@ -293,6 +386,50 @@ impl MigrateOptions {
     /// registers only some models never plans the removal of the others.
     pub fn prune(mut self, yes: bool) -> Self {
         self.prune = yes;
+        self
+    }
+
+    /// Zero-downtime mode, on by default where the backend has it (PostgreSQL):
+    /// indexes are built `CONCURRENTLY` after the transaction commits (an
+    /// INVALID index left by a failed build is dropped on the next run), foreign
+    /// keys are added `NOT VALID` and validated afterwards, and `NOT NULL` on a
+    /// populated column becomes a `CHECK … NOT VALID`, a batched backfill of the
+    /// default, `VALIDATE`, `SET NOT NULL`. Progress is recorded in the history
+    /// row, so an interrupted run resumes where it stopped. `online(false)` runs
+    /// every step inside the one transaction instead.
+    pub fn online(mut self, yes: bool) -> Self {
+        self.online = Some(yes);
+        self
+    }
+
+    /// Rows per backfill batch in online mode (each batch is its own short
+    /// transaction). Default 5 000.
+    pub fn batch_size(mut self, rows: u32) -> Self {
+        self.batch_size = rows.max(1);
+        self
+    }
+
+    /// How long one step may wait for its table lock before it gives up, rolls
+    /// back to its savepoint and retries (so a migration queued behind a long
+    /// transaction does not block every other query on the table meanwhile).
+    /// Default 5 s; where the database has no such setting it is ignored.
+    pub fn step_lock_timeout(mut self, timeout: Duration) -> Self {
+        self.step_lock_timeout = timeout;
+        self
+    }
+
+    /// How often a step that timed out waiting for its lock is retried (with
+    /// exponential backoff from 100 ms) before the migration fails. Default 5.
+    pub fn step_retries(mut self, n: u32) -> Self {
+        self.step_retries = n;
+        self
+    }
+
+    /// Testing only: stop the online phase after `n` statements, as if the
+    /// process had been killed, leaving the history row in progress.
+    #[doc(hidden)]
+    pub fn stop_online_after(mut self, n: usize) -> Self {
+        self.stop_online_after = Some(n);
         self
     }
 

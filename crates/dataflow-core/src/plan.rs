@@ -8,7 +8,7 @@ use crate::diff::{self, Change, Droppable, Hints};
 use crate::error::Result;
 use crate::migrate::{MigrateOptions, MigrationStep, Operation};
 use crate::risk::{assess, Facts};
-use crate::schema::{Column, Schema};
+use crate::schema::{Column, IndexKind, Schema};
 
 impl Change {
     /// The step kind of this change.
@@ -58,12 +58,24 @@ impl Change {
             Change::DropColumn { column, .. } => col(column),
             Change::RenameColumn { from, to, .. } => format!("{from} → {to}"),
             Change::AlterColumn { from, to, .. } => format!("{} → {}", col(from), col(to)),
-            Change::CreateIndex { index, .. } | Change::DropIndex { index, .. } => format!(
-                "{}{} ({})",
-                if index.unique { "unique " } else { "" },
-                index.name,
-                index.columns.join(", ")
-            ),
+            Change::CreateIndex { index, .. } | Change::DropIndex { index, .. } => {
+                let kind = match &index.kind {
+                    IndexKind::BTree => String::new(),
+                    IndexKind::Gin => "gin ".into(),
+                    IndexKind::TextSearch { language } => format!("text search ({language}) "),
+                    IndexKind::Other { method } => format!("{method} "),
+                };
+                let mut s = format!(
+                    "{}{kind}{} ({})",
+                    if index.unique { "unique " } else { "" },
+                    index.name,
+                    index.columns.join(", ")
+                );
+                if let Some(p) = &index.predicate {
+                    s.push_str(&format!(" WHERE {p}"));
+                }
+                s
+            }
             Change::AddForeignKey { foreign_key: f, .. }
             | Change::DropForeignKey { foreign_key: f, .. } => {
                 format!(
@@ -92,6 +104,8 @@ pub struct PlanInput<'a> {
     pub options: &'a MigrateOptions,
     /// The version this plan would be recorded as (names backup tables).
     pub version: &'a str,
+    /// Whether steps on existing tables may use the dialect's online rendering.
+    pub online: bool,
 }
 
 /// Maps names in a change back to the live database's names, for fact queries
@@ -152,7 +166,7 @@ pub fn plan(input: &PlanInput<'_>, facts: &mut dyn Facts) -> Result<Vec<Migratio
         columns: BTreeMap::new(),
     };
     let mut steps = Vec::new();
-    for change in changes {
+    for change in changes.clone() {
         let op = change.operation();
         if !input.options.includes(change.table()) || !input.options.allows(op) {
             continue;
@@ -174,7 +188,21 @@ pub fn plan(input: &PlanInput<'_>, facts: &mut dyn Facts) -> Result<Vec<Migratio
             }
             _ => {}
         }
-        let sql_up = d.render_change(&change, &before, &state);
+        let online = if input.online
+            && input.live.tables.contains_key(&names.table(change.table()))
+            && !needed_by_foreign_key(&change, &changes)
+        {
+            d.render_online(&change, &before, &state, input.options.batch_size)
+        } else {
+            None
+        };
+        let (sql_up, sql_online) = match online {
+            Some(o) => {
+                assessment.reason = format!("{}; online: {}", assessment.reason, o.note);
+                (o.in_transaction, o.after_commit)
+            }
+            None => (d.render_change(&change, &before, &state), Vec::new()),
+        };
         let inverse = change.inverse();
         let mut sql_down = inverse
             .as_ref()
@@ -207,9 +235,34 @@ pub fn plan(input: &PlanInput<'_>, facts: &mut dyn Facts) -> Result<Vec<Migratio
             backup,
             irreversible,
             change,
+            sql_online,
+            online_done: 0,
         });
     }
     Ok(steps)
+}
+
+/// Whether a foreign key added by the same plan needs this unique index to
+/// exist inside the transaction (a key must reference a unique column), so it
+/// cannot wait for the online phase.
+fn needed_by_foreign_key(change: &Change, changes: &[Change]) -> bool {
+    let Change::CreateIndex { table, index } = change else {
+        return false;
+    };
+    index.unique
+        && changes.iter().any(|c| {
+            let fk = match c {
+                Change::AddForeignKey { foreign_key, .. } => foreign_key,
+                Change::CreateTable { table: t } => {
+                    return t.foreign_keys.iter().any(|f| {
+                        &f.references_table == table
+                            && index.columns == [f.references_column.clone()]
+                    })
+                }
+                _ => return false,
+            };
+            &fk.references_table == table && index.columns == [fk.references_column.clone()]
+        })
 }
 
 fn q(d: &dyn Dialect, s: &str) -> String {

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::descriptor::{DefaultValue, FkAction, ModelDescriptor};
+use crate::descriptor::{DefaultValue, FkAction, IndexMethod, ModelDescriptor};
 use crate::value::LogicalType;
 
 /// A set of tables, keyed by name (ordered, so iteration and rendering are
@@ -101,6 +101,66 @@ pub struct Index {
     pub columns: Vec<String>,
     /// Enforces uniqueness.
     pub unique: bool,
+    /// How the index is built (b-tree unless said otherwise).
+    #[serde(default, skip_serializing_if = "IndexKind::is_btree")]
+    pub kind: IndexKind,
+    /// `WHERE` condition of a partial index, as SQL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub predicate: Option<String>,
+}
+
+impl Index {
+    /// A plain b-tree index over `columns`.
+    pub fn new(name: impl Into<String>, columns: &[&str], unique: bool) -> Index {
+        Index {
+            name: name.into(),
+            columns: columns.iter().map(|c| (*c).to_owned()).collect(),
+            unique,
+            kind: IndexKind::BTree,
+            predicate: None,
+        }
+    }
+}
+
+/// How an index is built, in owned form (see [`IndexMethod`]).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(tag = "using", rename_all = "snake_case")]
+pub enum IndexKind {
+    /// An ordinary (b-tree) index.
+    #[default]
+    BTree,
+    /// A GIN index over JSON documents.
+    Gin,
+    /// A GIN index over the text-search vector of the columns.
+    TextSearch {
+        /// Text-search configuration, e.g. `english`.
+        language: String,
+    },
+    /// Another access method the database reports (`hash`, `gist`, …), kept so
+    /// undoing a drop rebuilds the same kind of index.
+    Other {
+        /// The access method's name.
+        method: String,
+    },
+}
+
+impl IndexKind {
+    /// Whether this is the default kind.
+    pub fn is_btree(&self) -> bool {
+        matches!(self, IndexKind::BTree)
+    }
+}
+
+impl From<IndexMethod> for IndexKind {
+    fn from(m: IndexMethod) -> Self {
+        match m {
+            IndexMethod::BTree => IndexKind::BTree,
+            IndexMethod::JsonGin => IndexKind::Gin,
+            IndexMethod::TextSearch { language } => IndexKind::TextSearch {
+                language: language.to_owned(),
+            },
+        }
+    }
 }
 
 /// A foreign key.
@@ -140,6 +200,8 @@ impl Table {
                 name: i.name.to_owned(),
                 columns: i.columns.iter().map(|c| (*c).to_owned()).collect(),
                 unique: i.unique,
+                kind: i.method.into(),
+                predicate: i.predicate.map(str::to_owned),
             })
             .collect();
         indexes.sort_by(|a, b| a.name.cmp(&b.name));

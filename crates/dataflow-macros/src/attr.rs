@@ -15,6 +15,9 @@ const MODEL_ATTRS: &[&str] = &[
     "timestamps",
     "soft_delete",
     "index(...)",
+    "partial_index(...)",
+    "jsonb_gin_indexes(...)",
+    "text_search(...)",
     "foreign_key(...)",
 ];
 const FIELD_ATTRS: &[&str] = &[
@@ -27,7 +30,8 @@ const FIELD_ATTRS: &[&str] = &[
     "renamed_from",
     "column",
 ];
-const INDEX_ATTRS: &[&str] = &["fields(\"a\", \"b\")", "name", "unique"];
+const INDEX_ATTRS: &[&str] = &["fields(\"a\", \"b\")", "name", "unique", "condition"];
+const TEXT_SEARCH_ATTRS: &[&str] = &["fields(\"a\", \"b\")", "name", "language"];
 const FK_ATTRS: &[&str] = &["field", "references", "on_delete", "on_update"];
 
 /// Model-level attributes.
@@ -38,15 +42,28 @@ pub struct ModelAttrs {
     pub timestamps: Option<Span>,
     pub soft_delete: Option<Span>,
     pub indexes: Vec<IndexAttr>,
+    pub gin_indexes: Vec<LitStr>,
+    pub text_search: Vec<TextSearchAttr>,
     pub foreign_keys: Vec<ForeignKeyAttr>,
 }
 
-/// `index(fields("a", "b"), name = "...", unique)`
+/// `text_search(fields("title", "body"), language = "english", name = "...")`
+pub struct TextSearchAttr {
+    pub span: Span,
+    pub fields: Vec<LitStr>,
+    pub name: Option<LitStr>,
+    pub language: Option<LitStr>,
+}
+
+/// `index(fields("a", "b"), name = "...", unique, condition = "...")`, or
+/// `partial_index(...)` (the same, with the condition required).
 pub struct IndexAttr {
     pub span: Span,
     pub fields: Vec<LitStr>,
     pub name: Option<LitStr>,
     pub unique: bool,
+    pub condition: Option<LitStr>,
+    pub partial: bool,
 }
 
 /// `foreign_key(field = "...", references = "table(column)", on_delete = "...")`
@@ -241,7 +258,26 @@ pub fn parse_model_attrs(attrs: &[Attribute], errors: &mut Errors) -> ModelAttrs
                 let span = flag(&meta, errors)?;
                 set_once(&mut out.soft_delete, span, &meta, errors);
             } else if meta.path.is_ident("index") {
-                out.indexes.extend(parse_index(&meta, errors)?);
+                out.indexes.extend(parse_index(&meta, false, errors)?);
+            } else if meta.path.is_ident("partial_index") {
+                out.indexes.extend(parse_index(&meta, true, errors)?);
+            } else if meta.path.is_ident("jsonb_gin_indexes") {
+                if !meta.input.peek(syn::token::Paren) {
+                    errors.push(meta.error(
+                        "`jsonb_gin_indexes` needs a field list: `jsonb_gin_indexes(\"profile\")`",
+                    ));
+                    skip_value(&meta)?;
+                } else {
+                    let content;
+                    syn::parenthesized!(content in meta.input);
+                    let list = content.parse_terminated(|p| p.parse::<LitStr>(), syn::Token![,])?;
+                    if list.is_empty() {
+                        errors.push(meta.error("`jsonb_gin_indexes` needs at least one field"));
+                    }
+                    out.gin_indexes.extend(list);
+                }
+            } else if meta.path.is_ident("text_search") {
+                out.text_search.extend(parse_text_search(&meta, errors)?);
             } else if meta.path.is_ident("foreign_key") {
                 out.foreign_keys.extend(parse_foreign_key(&meta, errors)?);
             } else {
@@ -257,12 +293,58 @@ pub fn parse_model_attrs(attrs: &[Attribute], errors: &mut Errors) -> ModelAttrs
     out
 }
 
-fn parse_index(meta: &ParseNestedMeta<'_>, errors: &mut Errors) -> syn::Result<Option<IndexAttr>> {
+fn parse_text_search(
+    meta: &ParseNestedMeta<'_>,
+    errors: &mut Errors,
+) -> syn::Result<Option<TextSearchAttr>> {
+    let mut ts = TextSearchAttr {
+        span: meta.path.span(),
+        fields: Vec::new(),
+        name: None,
+        language: None,
+    };
+    if !meta.input.peek(syn::token::Paren) {
+        errors.push(meta.error(
+            "`text_search` needs a field list: `text_search(fields(\"title\", \"body\"), language = \"english\")`",
+        ));
+        skip_value(meta)?;
+        return Ok(None);
+    }
+    meta.parse_nested_meta(|inner| {
+        if inner.path.is_ident("fields") {
+            let content;
+            syn::parenthesized!(content in inner.input);
+            let list = content.parse_terminated(|p| p.parse::<LitStr>(), syn::Token![,])?;
+            ts.fields.extend(list);
+        } else if inner.path.is_ident("name") {
+            if let Some(v) = value::<LitStr>(&inner, "\"index_name\"", errors)? {
+                set_once(&mut ts.name, v, &inner, errors);
+            }
+        } else if inner.path.is_ident("language") {
+            if let Some(v) = value::<LitStr>(&inner, "\"english\"", errors)? {
+                set_once(&mut ts.language, v, &inner, errors);
+            }
+        } else {
+            errors.push(unknown(&inner, TEXT_SEARCH_ATTRS));
+            skip_value(&inner)?;
+        }
+        Ok(())
+    })?;
+    Ok(Some(ts))
+}
+
+fn parse_index(
+    meta: &ParseNestedMeta<'_>,
+    partial: bool,
+    errors: &mut Errors,
+) -> syn::Result<Option<IndexAttr>> {
     let mut idx = IndexAttr {
         span: meta.path.span(),
         fields: Vec::new(),
         name: None,
         unique: false,
+        condition: None,
+        partial,
     };
     if !meta.input.peek(syn::token::Paren) {
         errors.push(meta.error(
@@ -284,6 +366,10 @@ fn parse_index(meta: &ParseNestedMeta<'_>, errors: &mut Errors) -> syn::Result<O
         } else if inner.path.is_ident("unique") {
             flag(&inner, errors)?;
             idx.unique = true;
+        } else if inner.path.is_ident("condition") {
+            if let Some(v) = value::<LitStr>(&inner, "\"deleted_at IS NULL\"", errors)? {
+                set_once(&mut idx.condition, v, &inner, errors);
+            }
         } else {
             errors.push(unknown(&inner, INDEX_ATTRS));
             skip_value(&inner)?;

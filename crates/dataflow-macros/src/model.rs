@@ -67,6 +67,51 @@ pub struct IndexIr {
     pub name: String,
     pub columns: Vec<String>,
     pub unique: bool,
+    pub method: MethodIr,
+    pub predicate: Option<String>,
+}
+
+/// How an index is built (mirrors `IndexMethod`).
+pub enum MethodIr {
+    BTree,
+    JsonGin,
+    TextSearch(String),
+}
+
+/// Why a partial-index condition cannot be a SQL boolean expression, if it
+/// visibly cannot: empty, several statements, unbalanced quotes or parentheses.
+fn condition_problem(sql: &str) -> Option<&'static str> {
+    if sql.trim().is_empty() {
+        return Some("the condition must not be empty");
+    }
+    if sql.contains('\0') {
+        return Some("the condition must not contain NUL");
+    }
+    let mut depth = 0i32;
+    let mut quote: Option<char> = None;
+    for ch in sql.chars() {
+        match (quote, ch) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"') => quote = Some(ch),
+            (None, '(') => depth += 1,
+            (None, ')') => {
+                depth -= 1;
+                if depth < 0 {
+                    return Some("the condition has a `)` without its `(`");
+                }
+            }
+            (None, ';') => return Some("the condition must be one expression, without `;`"),
+            _ => {}
+        }
+    }
+    if quote.is_some() {
+        return Some("the condition has an unterminated quote");
+    }
+    if depth != 0 {
+        return Some("the condition has a `(` without its `)`");
+    }
+    None
 }
 
 pub struct ForeignKeyIr {
@@ -420,6 +465,8 @@ pub fn build(input: &DeriveInput) -> syn::Result<ModelIr> {
                 name: format!("ux_{table}_{column}"),
                 columns: vec![column.clone()],
                 unique: true,
+                method: MethodIr::BTree,
+                predicate: None,
             });
             index_spans.push(fa.unique.unwrap_or_else(Span::call_site));
         }
@@ -428,6 +475,8 @@ pub fn build(input: &DeriveInput) -> syn::Result<ModelIr> {
                 name: format!("ix_{table}_{column}"),
                 columns: vec![column.clone()],
                 unique: false,
+                method: MethodIr::BTree,
+                predicate: None,
             });
             index_spans.push(span);
         }
@@ -613,6 +662,22 @@ pub fn build(input: &DeriveInput) -> syn::Result<ModelIr> {
                 ),
             }
         }
+        let predicate = match &idx.condition {
+            Some(c) => {
+                if let Some(problem) = condition_problem(&c.value()) {
+                    errors.at(c, problem);
+                }
+                Some(c.value())
+            }
+            None if idx.partial => {
+                errors.at_span(
+                    idx.span,
+                    "partial_index needs a condition: `partial_index(fields(\"a\"), condition = \"deleted_at IS NULL\")`",
+                );
+                None
+            }
+            None => None,
+        };
         let name = match &idx.name {
             Some(n) => {
                 check_ident(&mut errors, n.span(), "index name", &n.value());
@@ -620,7 +685,12 @@ pub fn build(input: &DeriveInput) -> syn::Result<ModelIr> {
             }
             None => format!(
                 "{}_{table}_{}",
-                if idx.unique { "ux" } else { "ix" },
+                match (idx.unique, predicate.is_some()) {
+                    (true, false) => "ux",
+                    (false, false) => "ix",
+                    (true, true) => "upx",
+                    (false, true) => "px",
+                },
                 cols.join("_")
             ),
         };
@@ -628,8 +698,104 @@ pub fn build(input: &DeriveInput) -> syn::Result<ModelIr> {
             name,
             columns: cols,
             unique: idx.unique,
+            method: MethodIr::BTree,
+            predicate,
         });
         index_spans.push(idx.name.as_ref().map_or(idx.span, LitStr::span));
+    }
+
+    // PostgreSQL GIN indexes: JSON documents, and text search over text fields.
+    let field_of_kind = |f: &LitStr, want: Kind, what: &str, errors: &mut Errors| {
+        let name = f.value();
+        match columns.iter().find(|c| {
+            c.field.as_ref().is_some_and(|x| x.ident.unraw() == name)
+                || (c.field.is_none() && c.column == name)
+        }) {
+            Some(c) if c.kind == want => Some(c.column.clone()),
+            Some(_) => {
+                errors.at(
+                    f,
+                    format!(
+                        "{what} needs a field of type {}; `{name}` is not one",
+                        match want {
+                            Kind::Json => "serde_json::Value (or Option of it)",
+                            _ => "String (or Option<String>)",
+                        }
+                    ),
+                );
+                None
+            }
+            None if refused.contains(&name) => None,
+            None => {
+                errors.at(
+                    f,
+                    format!(
+                        "{what} names field `{name}`, which the struct does not have; expected one of: {}",
+                        field_names(&columns)
+                    ),
+                );
+                None
+            }
+        }
+    };
+    for f in &attrs.gin_indexes {
+        if let Some(col) = field_of_kind(f, Kind::Json, "jsonb_gin_indexes", &mut errors) {
+            indexes.push(IndexIr {
+                name: format!("gin_{table}_{col}"),
+                columns: vec![col],
+                unique: false,
+                method: MethodIr::JsonGin,
+                predicate: None,
+            });
+            index_spans.push(f.span());
+        }
+    }
+    for ts in &attrs.text_search {
+        if ts.fields.is_empty() {
+            errors.at_span(ts.span, "text_search needs fields(\"a\", ...)");
+            continue;
+        }
+        let mut cols = Vec::new();
+        for f in &ts.fields {
+            if let Some(col) = field_of_kind(f, Kind::String, "text_search", &mut errors) {
+                if cols.contains(&col) {
+                    errors.at(
+                        f,
+                        format!("field `{}` appears twice in text_search", f.value()),
+                    );
+                } else {
+                    cols.push(col);
+                }
+            }
+        }
+        let language = match &ts.language {
+            Some(l) => {
+                let v = l.value();
+                let ok = !v.is_empty()
+                    && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                    && !v.starts_with(|c: char| c.is_ascii_digit());
+                if !ok {
+                    errors.at(l, format!("text-search language `{v}` must be a configuration name such as \"english\" or \"simple\""));
+                }
+                v
+            }
+            None => "english".to_owned(),
+        };
+        let name = match &ts.name {
+            Some(n) => {
+                check_ident(&mut errors, n.span(), "index name", &n.value());
+                n.value()
+            }
+            None => format!("ts_{table}_{}", cols.join("_")),
+        };
+        indexes.push(IndexIr {
+            name,
+            columns: cols,
+            unique: false,
+            method: MethodIr::TextSearch(language),
+            predicate: None,
+        });
+        index_spans.push(ts.name.as_ref().map_or(ts.span, LitStr::span));
     }
     for (i, idx) in indexes.iter().enumerate() {
         if idx.name.len() > MAX_IDENT {

@@ -69,6 +69,7 @@ impl PgOptions {
 pub struct PgBackend {
     pool: Pool<ConnectionManager<PgConnection>>,
     test_transaction: bool,
+    url: String,
 }
 
 /// Begins the never-committed transaction of a test connection.
@@ -145,7 +146,15 @@ impl PgBackend {
         Ok(PgBackend {
             pool,
             test_transaction: options.test_transaction,
+            url: options.url,
         })
+    }
+
+    /// A connection of its own, outside the pool: a session-level lock it holds
+    /// dies with it, whatever happens, instead of staying on a pooled connection.
+    fn dedicated(&self) -> Result<PgConnection> {
+        PgConnection::establish(&self.url)
+            .map_err(|e| Error::Connection(format!("cannot connect to PostgreSQL: {e}")))
     }
 
     fn get(&self) -> Result<PooledConnection<ConnectionManager<PgConnection>>> {
@@ -197,6 +206,95 @@ impl Backend for PgBackend {
         let mut conn = self.get()?;
         migrate_on(&mut conn, lock_timeout, f)
     }
+
+    fn online_capable(&self) -> bool {
+        // A test transaction never commits, and CONCURRENTLY cannot run inside one.
+        !self.test_transaction
+    }
+
+    /// The migration's transaction on a dedicated connection; when online work
+    /// follows, the session-level advisory lock is taken before the commit (the
+    /// transaction-level one is still held, so it is granted at once) and kept
+    /// until the connection closes after `after`.
+    fn with_migration_then(
+        &self,
+        lock_timeout: Duration,
+        tx: &mut dyn FnMut(&mut dyn Connection) -> Result<bool>,
+        after: &mut dyn FnMut(&mut dyn Connection) -> Result<()>,
+    ) -> Result<()> {
+        if self.test_transaction {
+            let mut online = false;
+            self.with_migration(lock_timeout, &mut |c| {
+                online = tx(c)?;
+                Ok(())
+            })?;
+            return if online {
+                Err(Error::InvalidInput(
+                    "online steps cannot run inside a test transaction".into(),
+                ))
+            } else {
+                Ok(())
+            };
+        }
+        let mut conn = self.dedicated()?;
+        let mut online = false;
+        migrate_on(&mut conn, lock_timeout, &mut |c| {
+            online = tx(c)?;
+            if online {
+                c.execute(&session_lock_sql("pg_advisory_lock"), &[])?;
+            }
+            Ok(())
+        })?;
+        if online {
+            after(&mut PgConn(&mut conn))?;
+        }
+        Ok(())
+    }
+
+    fn with_online_lock(
+        &self,
+        lock_timeout: Duration,
+        wait: bool,
+        f: &mut dyn FnMut(&mut dyn Connection) -> Result<()>,
+    ) -> Result<bool> {
+        let mut conn = self.dedicated()?;
+        let mut c = PgConn(&mut conn);
+        if wait {
+            c.batch_execute(&format!(
+                "SET lock_timeout = '{}ms'",
+                lock_timeout.as_millis().max(1)
+            ))?;
+            c.execute(&session_lock_sql("pg_advisory_lock"), &[])
+                .map_err(|e| match e {
+                    Error::Busy { .. } => Error::LockTimeout {
+                        waited: lock_timeout,
+                    },
+                    other => other,
+                })?;
+            c.batch_execute("SET lock_timeout = 0")?;
+        } else {
+            let mut got = false;
+            c.query(
+                &session_lock_sql("pg_try_advisory_lock"),
+                &[],
+                &[LogicalType::Bool],
+                &mut |row| {
+                    got = matches!(row[0], Value::Bool(true));
+                    Ok(())
+                },
+            )?;
+            if !got {
+                return Ok(false);
+            }
+        }
+        f(&mut c)?;
+        Ok(true)
+    }
+}
+
+/// `SELECT <function>(class, schema key)` for the migration lock.
+fn session_lock_sql(function: &str) -> String {
+    format!("SELECT {function}({LOCK_CLASS}, hashtext(current_schema()))")
 }
 
 /// Whether a table exists in the connection's current schema.

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use dataflow_core::descriptor::FkAction;
-use dataflow_core::schema::{Column, ForeignKey, Index, Schema, Table};
+use dataflow_core::schema::{Column, ForeignKey, Index, IndexKind, Schema, Table};
 use dataflow_core::{Connection, LogicalType as T, Result, Value};
 
 use crate::dialect::{logical_type, parse_default};
@@ -69,40 +69,75 @@ pub fn describe(conn: &mut dyn Connection) -> Result<Schema> {
         Ok(())
     })?;
 
+    // Invalid indexes (left by a failed CREATE INDEX CONCURRENTLY) are not
+    // described: the plan creates the index again, dropping the leftover first.
     let sql = format!(
-        "SELECT c.relname::text, i.relname::text, ix.indisunique, ix.indisprimary, a.attname::text \
+        "SELECT c.relname::text, i.relname::text, ix.indisunique, ix.indisprimary, am.amname::text, \
+                pg_get_expr(ix.indpred, ix.indrelid), a.attname::text, \
+                CASE WHEN k.attnum = 0 THEN pg_get_indexdef(ix.indexrelid, k.ord::int, true) END \
          FROM pg_index ix JOIN pg_class c ON c.oid = ix.indrelid \
-         JOIN pg_class i ON i.oid = ix.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+         JOIN pg_class i ON i.oid = ix.indexrelid JOIN pg_am am ON am.oid = i.relam \
+         JOIN pg_namespace n ON n.oid = c.relnamespace \
          CROSS JOIN LATERAL unnest(ix.indkey) WITH ORDINALITY AS k(attnum, ord) \
-         JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum \
-         WHERE {USER_TABLE} ORDER BY c.relname, i.relname, k.ord"
+         LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum AND k.attnum > 0 \
+         WHERE {USER_TABLE} AND ix.indisvalid AND k.ord <= ix.indnkeyatts \
+         ORDER BY c.relname, i.relname, k.ord"
     );
-    conn.query(
-        &sql,
-        &[],
-        &[T::Text, T::Text, T::Bool, T::Bool, T::Text],
-        &mut |row| {
-            let table = text(&mut row[0]);
-            let name = text(&mut row[1]);
-            let column = text(&mut row[4]);
-            let Some(t) = tables.get_mut(&table) else {
-                return Ok(());
-            };
-            if flag(&row[3]) {
-                t.primary_key.push(column);
-            } else {
-                match t.indexes.iter_mut().find(|i| i.name == name) {
-                    Some(i) => i.columns.push(column),
-                    None => t.indexes.push(Index {
-                        name,
-                        columns: vec![column],
-                        unique: flag(&row[2]),
-                    }),
-                }
+    // Expression indexes other than dataflow's text search are not ours to
+    // manage: they are left out, so they are neither diffed nor dropped.
+    let mut foreign_expression: Vec<(String, String)> = Vec::new();
+    conn.query(&sql, &[], &[T::Text; 8], &mut |row| {
+        let table = text(&mut row[0]);
+        let name = text(&mut row[1]);
+        let Some(t) = tables.get_mut(&table) else {
+            return Ok(());
+        };
+        if flag(&row[3]) {
+            t.primary_key.push(text(&mut row[6]));
+            return Ok(());
+        }
+        let method = text(&mut row[4]);
+        let predicate = match &row[5] {
+            Value::Null => None,
+            _ => Some(text(&mut row[5])),
+        };
+        let (kind, columns) = match (&row[6], &row[7]) {
+            (Value::Text(_), _) => {
+                let kind = match method.as_str() {
+                    "btree" => IndexKind::BTree,
+                    "gin" => IndexKind::Gin,
+                    _ => IndexKind::Other { method },
+                };
+                (kind, vec![text(&mut row[6])])
             }
-            Ok(())
-        },
-    )?;
+            (_, Value::Text(expr)) => match parse_text_search(expr) {
+                Some((language, cols)) if method == "gin" => {
+                    (IndexKind::TextSearch { language }, cols)
+                }
+                _ => {
+                    foreign_expression.push((table, name));
+                    return Ok(());
+                }
+            },
+            _ => return Ok(()),
+        };
+        match t.indexes.iter_mut().find(|i| i.name == name) {
+            Some(i) => i.columns.extend(columns),
+            None => t.indexes.push(Index {
+                name,
+                columns,
+                unique: flag(&row[2]),
+                kind,
+                predicate,
+            }),
+        }
+        Ok(())
+    })?;
+    for (table, name) in foreign_expression {
+        if let Some(t) = tables.get_mut(&table) {
+            t.indexes.retain(|i| i.name != name);
+        }
+    }
 
     let sql = format!(
         "SELECT c.relname::text, a.attname::text, rc.relname::text, ra.attname::text, \
@@ -132,4 +167,64 @@ pub fn describe(conn: &mut dyn Connection) -> Result<Schema> {
         t.foreign_keys.sort_by(|a, b| a.column.cmp(&b.column));
     }
     Ok(Schema { tables })
+}
+
+/// Reads back dataflow's text-search expression,
+/// `to_tsvector('english'::regconfig, (COALESCE(title, ''::text) || ' '::text) || COALESCE(body, ''::text))`,
+/// as its language and columns.
+pub(crate) fn parse_text_search(expr: &str) -> Option<(String, Vec<String>)> {
+    let rest = expr.trim().strip_prefix("to_tsvector('")?;
+    let (language, mut rest) = rest.split_once('\'')?;
+    let mut columns = Vec::new();
+    while let Some(i) = rest.find("COALESCE(") {
+        rest = &rest[i + "COALESCE(".len()..];
+        let (column, after) = if let Some(quoted) = rest.strip_prefix('"') {
+            let mut name = String::new();
+            let mut chars = quoted.char_indices();
+            let mut end = None;
+            while let Some((j, ch)) = chars.next() {
+                if ch == '"' {
+                    if quoted[j + 1..].starts_with('"') {
+                        name.push('"');
+                        chars.next();
+                    } else {
+                        end = Some(j + 1);
+                        break;
+                    }
+                } else {
+                    name.push(ch);
+                }
+            }
+            (name, &quoted[end?..])
+        } else {
+            let end = rest.find(',')?;
+            (rest[..end].trim().to_owned(), &rest[end..])
+        };
+        columns.push(column);
+        rest = after;
+    }
+    if columns.is_empty() {
+        return None;
+    }
+    Some((language.to_owned(), columns))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_text_search;
+
+    #[test]
+    fn text_search_expressions_read_back() {
+        assert_eq!(
+            parse_text_search(
+                "to_tsvector('english'::regconfig, (COALESCE(title, ''::text) || ' '::text) || COALESCE(\"Body \"\"x\"\"\", ''::text))"
+            ),
+            Some(("english".into(), vec!["title".into(), "Body \"x\"".into()]))
+        );
+        assert_eq!(
+            parse_text_search("to_tsvector('simple'::regconfig, COALESCE(name, ''::text))"),
+            Some(("simple".into(), vec!["name".into()]))
+        );
+        assert_eq!(parse_text_search("lower(email)"), None);
+    }
 }

@@ -2,8 +2,9 @@
 //! change (DDL is transactional), so only types, keys and defaults differ from
 //! core's rendering.
 
-use dataflow_core::schema::{Column, Schema, SchemaDefault};
-use dataflow_core::{Change, Dialect, LogicalType};
+use dataflow_core::dialect::{create_index_head, foreign_key_name};
+use dataflow_core::schema::{Column, Index, IndexKind, Schema, SchemaDefault};
+use dataflow_core::{Change, Dialect, LogicalType, OnlineRendering, OnlineSql};
 
 /// The PostgreSQL dialect.
 #[derive(Debug, Clone, Copy)]
@@ -117,6 +118,217 @@ impl Dialect for PgDialect {
         })
     }
 
+    fn create_index(&self, table: &str, index: &Index) -> String {
+        let mut out = create_index_head(self, table, index);
+        let cols: Vec<&str> = index.columns.iter().map(String::as_str).collect();
+        match &index.kind {
+            IndexKind::BTree => {
+                out.push_str(" (");
+                self.ident_list(&cols, &mut out);
+                out.push(')');
+            }
+            IndexKind::Gin => {
+                out.push_str(" USING GIN (");
+                self.ident_list(&cols, &mut out);
+                out.push(')');
+            }
+            IndexKind::Other { method } => {
+                out.push_str(" USING ");
+                self.quote_ident(method, &mut out);
+                out.push_str(" (");
+                self.ident_list(&cols, &mut out);
+                out.push(')');
+            }
+            IndexKind::TextSearch { language } => {
+                // One document per row: the columns joined by spaces, NULLs as
+                // empty text (a NULL would blank the whole vector).
+                out.push_str(" USING GIN (to_tsvector(");
+                self.string_literal(language, &mut out);
+                out.push_str(", ");
+                for (i, c) in cols.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(" || ' ' || ");
+                    }
+                    out.push_str("COALESCE(");
+                    self.quote_ident(c, &mut out);
+                    out.push_str(", '')");
+                }
+                out.push_str("))");
+            }
+        }
+        if let Some(p) = &index.predicate {
+            out.push_str(" WHERE ");
+            out.push_str(p);
+        }
+        out
+    }
+
+    fn set_lock_timeout(&self, timeout: std::time::Duration, local: bool) -> Option<String> {
+        Some(format!(
+            "SET {}lock_timeout = '{}ms'",
+            if local { "LOCAL " } else { "" },
+            timeout.as_millis()
+        ))
+    }
+
+    fn render_online(
+        &self,
+        change: &Change,
+        before: &Schema,
+        after: &Schema,
+        batch_size: u32,
+    ) -> Option<OnlineRendering> {
+        let _ = before;
+        let q = |s: &str| {
+            let mut o = String::new();
+            self.quote_ident(s, &mut o);
+            o
+        };
+        let lit = |s: &str| {
+            let mut o = String::new();
+            self.string_literal(s, &mut o);
+            o
+        };
+        match change {
+            Change::CreateIndex { table, index } => {
+                let create = self.create_index(table, index).replacen(
+                    "INDEX ",
+                    "INDEX CONCURRENTLY IF NOT EXISTS ",
+                    1,
+                );
+                // Only an INVALID index of this name in this schema is dropped:
+                // a valid one would have been described and never re-planned.
+                let body = format!(
+                    "BEGIN IF EXISTS (SELECT 1 FROM pg_index ix JOIN pg_class i ON i.oid = ix.indexrelid \
+                     JOIN pg_namespace n ON n.oid = i.relnamespace WHERE n.nspname = current_schema() \
+                     AND i.relname = {} AND NOT ix.indisvalid) THEN EXECUTE {}; END IF; END",
+                    lit(&index.name),
+                    lit(&format!("DROP INDEX {}", q(&index.name)))
+                );
+                let mut tag = String::from("$df$");
+                while body.contains(&tag) {
+                    tag.insert(3, 'f');
+                }
+                Some(OnlineRendering {
+                    in_transaction: Vec::new(),
+                    after_commit: vec![OnlineSql::Index {
+                        cleanup: format!("DO {tag}{body}{tag}"),
+                        create,
+                    }],
+                    note: "built CONCURRENTLY after the commit; writes continue meanwhile".into(),
+                })
+            }
+            Change::AddForeignKey { table, foreign_key } => {
+                let mut add = format!("ALTER TABLE {} ADD ", q(table));
+                self.foreign_key_clause(table, foreign_key, &mut add);
+                add.push_str(" NOT VALID");
+                Some(OnlineRendering {
+                    in_transaction: vec![add],
+                    after_commit: vec![OnlineSql::Statement {
+                        sql: format!(
+                            "ALTER TABLE {} VALIDATE CONSTRAINT {}",
+                            q(table),
+                            q(&foreign_key_name(table, foreign_key))
+                        ),
+                    }],
+                    note: "added NOT VALID (new rows checked at once), existing rows validated after the commit without blocking writes".into(),
+                })
+            }
+            Change::AlterColumn { table, from, to }
+                if from.ty == to.ty
+                    && from.max_length == to.max_length
+                    && from.nullable
+                    && !to.nullable =>
+            {
+                let (t, c) = (q(table), q(&to.name));
+                let mut check = format!("df_nn_{table}_{}", to.name);
+                check.truncate(63);
+                let ck = q(&check);
+                let mut in_tx = Vec::new();
+                if from.default != to.default {
+                    in_tx.push(match &to.default {
+                        Some(d) => format!(
+                            "ALTER TABLE {t} ALTER COLUMN {c} SET DEFAULT {}",
+                            self.default_literal(d, to.ty)
+                        ),
+                        None => format!("ALTER TABLE {t} ALTER COLUMN {c} DROP DEFAULT"),
+                    });
+                }
+                // The backfill runs before the check exists, so old rows can be
+                // updated meanwhile; a second pass after it catches NULLs written
+                // in between, and VALIDATE then cannot fail on them.
+                let backfill = to.default.as_ref().map(|d| {
+                    let value = self.default_literal(d, to.ty);
+                    let key = after
+                        .tables
+                        .get(table)
+                        .filter(|tb| tb.primary_key.len() == 1)
+                        .and_then(|tb| tb.column(&tb.primary_key[0]))
+                        .filter(|k| k.ty.is_integer());
+                    match key {
+                        Some(k) => {
+                            let k = q(&k.name);
+                            OnlineSql::Batched {
+                                sql: format!(
+                                    "UPDATE {t} SET {c} = {value} WHERE {k} BETWEEN $1 AND $2 AND {c} IS NULL"
+                                ),
+                                bounds: format!(
+                                    "SELECT MIN({k})::bigint, MAX({k})::bigint FROM {t} WHERE {c} IS NULL"
+                                ),
+                                step: i64::from(batch_size),
+                            }
+                        }
+                        None => OnlineSql::Repeat {
+                            sql: format!(
+                                "UPDATE {t} SET {c} = {value} WHERE ctid IN (SELECT ctid FROM {t} WHERE {c} IS NULL LIMIT {batch_size})"
+                            ),
+                        },
+                    }
+                });
+                let mut after_commit = Vec::new();
+                after_commit.extend(backfill.clone());
+                // Every statement is safe to run again: a run stopped between a
+                // statement's commit and its progress record repeats it.
+                after_commit.push(OnlineSql::Statement {
+                    sql: format!(
+                        "ALTER TABLE {t} DROP CONSTRAINT IF EXISTS {ck}; \
+                         ALTER TABLE {t} ADD CONSTRAINT {ck} CHECK ({c} IS NOT NULL) NOT VALID"
+                    ),
+                });
+                after_commit.extend(backfill);
+                for sql in [
+                    format!("ALTER TABLE {t} VALIDATE CONSTRAINT {ck}"),
+                    // PostgreSQL 12+ proves NOT NULL from the valid check: no scan.
+                    format!("ALTER TABLE {t} ALTER COLUMN {c} SET NOT NULL"),
+                    format!("ALTER TABLE {t} DROP CONSTRAINT IF EXISTS {ck}"),
+                ] {
+                    after_commit.push(OnlineSql::Statement { sql });
+                }
+                Some(OnlineRendering {
+                    in_transaction: in_tx,
+                    after_commit,
+                    note: format!(
+                        "NOT NULL via CHECK NOT VALID, {}VALIDATE, then SET NOT NULL without a table scan",
+                        if to.default.is_some() {
+                            format!("a backfill in batches of {batch_size} rows, ")
+                        } else {
+                            String::new()
+                        }
+                    ),
+                })
+            }
+            _ => None,
+        }
+    }
+
+    fn supports_index(&self, _kind: &IndexKind) -> bool {
+        true
+    }
+
+    fn same_predicate(&self, live: &str, target: &str) -> bool {
+        canonical_predicate(live) == canonical_predicate(target)
+    }
+
     fn normalize(&self, schema: &mut Schema) {
         for table in schema.tables.values_mut() {
             for c in &mut table.columns {
@@ -134,6 +346,110 @@ impl Dialect for PgDialect {
             }
         }
     }
+}
+
+/// A partial-index condition in a form where PostgreSQL's re-printing of it
+/// (`pg_get_expr` adds parentheses and `::type` casts, drops identifier quotes,
+/// upper-cases nothing) compares equal to the model's spelling: keywords and
+/// unquoted identifiers lower-cased, casts and parentheses removed, quotes
+/// dropped from plain lower-case identifiers, whitespace collapsed. String
+/// literals are kept as written.
+pub(crate) fn canonical_predicate(sql: &str) -> String {
+    const TYPE_WORDS: &[&str] = &["varying", "without", "with", "time", "zone", "precision"];
+    let mut out = String::new();
+    let chars: Vec<char> = sql.chars().collect();
+    let mut i = 0;
+    // Every token is pushed with a space before it; the final join collapses them.
+    let push = |out: &mut String, s: &str| {
+        out.push(' ');
+        out.push_str(s);
+    };
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '\'' {
+            let start = i;
+            i += 1;
+            while i < chars.len() {
+                if chars[i] == '\'' {
+                    if chars.get(i + 1) == Some(&'\'') {
+                        i += 2;
+                        continue;
+                    }
+                    break;
+                }
+                i += 1;
+            }
+            let lit: String = chars[start..=i.min(chars.len() - 1)].iter().collect();
+            push(&mut out, &lit);
+            i += 1;
+        } else if c == '"' {
+            let start = i + 1;
+            i += 1;
+            while i < chars.len() && chars[i] != '"' {
+                i += 1;
+            }
+            let ident: String = chars[start..i.min(chars.len())].iter().collect();
+            let plain = !ident.is_empty()
+                && ident
+                    .chars()
+                    .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_');
+            let spelled = if plain { ident } else { format!("\"{ident}\"") };
+            push(&mut out, &spelled);
+            i += 1;
+        } else if c == ':' && chars.get(i + 1) == Some(&':') {
+            // Skip the cast's type name, multi-word ones included.
+            i += 2;
+            let mut first = true;
+            loop {
+                while i < chars.len() && chars[i].is_whitespace() {
+                    i += 1;
+                }
+                let start = i;
+                while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_') {
+                    i += 1;
+                }
+                let word: String = chars[start..i].iter().collect::<String>().to_lowercase();
+                if word.is_empty() {
+                    break;
+                }
+                if !first && !TYPE_WORDS.contains(&word.as_str()) {
+                    i = start;
+                    break;
+                }
+                first = false;
+            }
+            while i < chars.len() && chars[i] == '[' {
+                while i < chars.len() && chars[i] != ']' {
+                    i += 1;
+                }
+                i += 1;
+            }
+        } else if c == '(' || c == ')' || c.is_whitespace() {
+            i += 1;
+        } else {
+            let start = i;
+            let word_char = |ch: char| ch.is_alphanumeric() || ch == '_' || ch == '.';
+            if word_char(c) {
+                while i < chars.len() && word_char(chars[i]) {
+                    i += 1;
+                }
+            } else {
+                while i < chars.len()
+                    && !word_char(chars[i])
+                    && !chars[i].is_whitespace()
+                    && !matches!(chars[i], '(' | ')' | '\'' | '"' | ':')
+                {
+                    i += 1;
+                }
+                if i == start {
+                    i += 1;
+                }
+            }
+            let tok: String = chars[start..i].iter().collect::<String>().to_lowercase();
+            push(&mut out, &tok);
+        }
+    }
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Maps `format_type()` output back to a logical type and length.
@@ -260,6 +576,26 @@ mod tests {
             parse_default("'x::y'::character varying", T::Text),
             SchemaDefault::Text("x::y".into())
         );
+    }
+
+    #[test]
+    fn predicates_compare_through_postgres_reprinting() {
+        let same = |a: &str, b: &str| canonical_predicate(a) == canonical_predicate(b);
+        assert!(same("(deleted_at IS NULL)", "deleted_at IS NULL"));
+        assert!(same("(status = 'active'::text)", "\"status\" = 'active'"));
+        assert!(same(
+            "((status)::text = 'active'::text)",
+            "status = 'active'"
+        ));
+        assert!(same("(age > 18)", "age>18"));
+        assert!(same(
+            "(created_at > '2020-01-01 00:00:00'::timestamp without time zone)",
+            "created_at > '2020-01-01 00:00:00'"
+        ));
+        assert!(same("(\"Name\" IS NOT NULL)", "\"Name\" is not null"));
+        assert!(!same("(status = 'Active'::text)", "status = 'active'"));
+        assert!(!same("(age > 18)", "age > 19"));
+        assert!(!same("(\"Name\" IS NOT NULL)", "name IS NOT NULL"));
     }
 
     #[test]

@@ -104,28 +104,35 @@ pub fn describe(conn: &mut dyn Connection) -> Result<Schema> {
         }
     }
 
+    // A partial index's condition is read back from the `CREATE INDEX` text
+    // SQLite keeps verbatim, so it compares equal to what the model declared.
     let sql = format!(
-        "SELECT m.name, il.name, il.\"unique\", ii.name \
+        "SELECT m.name, il.name, il.\"unique\", ii.name, il.partial, mi.sql \
          FROM sqlite_master m JOIN pragma_index_list(m.name) il \
          JOIN pragma_index_info(il.name) ii \
+         LEFT JOIN sqlite_master mi ON mi.type = 'index' AND mi.name = il.name \
          WHERE {USER_TABLES} AND il.origin <> 'pk' ORDER BY m.name, il.name, ii.seqno"
     );
     conn.query(
         &sql,
         &[],
-        &[T::Text, T::Text, T::BigInt, T::Text],
+        &[T::Text, T::Text, T::BigInt, T::Text, T::BigInt, T::Text],
         &mut |row| {
             let table = text(&mut row[0]);
             let name = text(&mut row[1]);
             let unique = int(&row[2]) != 0;
             let column = text(&mut row[3]);
+            let predicate = if int(&row[4]) != 0 {
+                where_clause(&text(&mut row[5]))
+            } else {
+                None
+            };
             if let Some(t) = tables.get_mut(&table) {
                 match t.indexes.iter_mut().find(|i| i.name == name) {
                     Some(i) => i.columns.push(column),
                     None => t.indexes.push(Index {
-                        name,
-                        columns: vec![column],
-                        unique,
+                        predicate,
+                        ..Index::new(name, &[&column], unique)
                     }),
                 }
             }
@@ -162,4 +169,60 @@ pub fn describe(conn: &mut dyn Connection) -> Result<Schema> {
         t.foreign_keys.sort_by(|a, b| a.column.cmp(&b.column));
     }
     Ok(Schema { tables })
+}
+
+/// The condition after the top-level `WHERE` of a `CREATE INDEX` statement.
+fn where_clause(create_index: &str) -> Option<String> {
+    let bytes = create_index.as_bytes();
+    let mut quote: Option<u8> = None;
+    let mut depth = 0i32;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        match quote {
+            Some(q) => {
+                let close = if q == b'[' { b']' } else { q };
+                if b == close {
+                    quote = None;
+                }
+            }
+            None => match b {
+                b'\'' | b'"' | b'`' | b'[' => quote = Some(b),
+                b'(' => depth += 1,
+                b')' => depth -= 1,
+                _ if depth == 0
+                    && create_index[i..].len() >= 5
+                    && create_index[i..i + 5].eq_ignore_ascii_case("where")
+                    && (i == 0
+                        || !bytes[i - 1].is_ascii_alphanumeric() && bytes[i - 1] != b'_')
+                    && bytes
+                        .get(i + 5)
+                        .is_none_or(|c| !c.is_ascii_alphanumeric() && *c != b'_') =>
+                {
+                    return Some(create_index[i + 5..].trim().to_owned());
+                }
+                _ => {}
+            },
+        }
+        i += 1;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::where_clause;
+
+    #[test]
+    fn finds_the_top_level_where() {
+        assert_eq!(
+            where_clause(r#"CREATE INDEX "where" ON "t" ("a") WHERE "a" IS NOT NULL"#).as_deref(),
+            Some(r#""a" IS NOT NULL"#)
+        );
+        assert_eq!(
+            where_clause("CREATE INDEX ix ON t (a) where status = 'a where b'").as_deref(),
+            Some("status = 'a where b'")
+        );
+        assert_eq!(where_clause("CREATE INDEX ix ON t (nowhere)"), None);
+    }
 }

@@ -25,6 +25,10 @@ pub struct User {
 #[dataflow(index(fields("author_id", "published"), name = "ix_posts_author_published"))]
 #[dataflow(index(fields("slug"), unique))]
 #[dataflow(foreign_key(field = "author_id", references = "users(id)", on_delete = "cascade"))]
+#[dataflow(partial_index(fields("slug"), unique, condition = "deleted_at IS NULL"))]
+#[dataflow(index(fields("author_id"), condition = "published = TRUE", name = "px_live"))]
+#[dataflow(jsonb_gin_indexes("meta"))]
+#[dataflow(text_search(fields("title", "body"), language = "english"))]
 pub struct Post {
     pub id: i32,
     pub author_id: i64,

@@ -4,7 +4,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 use syn::ext::IdentExt;
 
-use crate::model::{ColumnIr, DefaultIr, Managed, ModelIr};
+use crate::model::{ColumnIr, DefaultIr, Managed, MethodIr, ModelIr};
 use crate::types::Kind;
 
 fn logical(kind: Kind) -> TokenStream {
@@ -96,7 +96,21 @@ pub fn expand(ir: &ModelIr) -> TokenStream {
         let name = &i.name;
         let cols = &i.columns;
         let unique = i.unique;
-        quote!(__df::IndexDescriptor { name: #name, columns: &[#(#cols),*], unique: #unique })
+        let method = match &i.method {
+            MethodIr::BTree => quote!(__df::IndexMethod::BTree),
+            MethodIr::JsonGin => quote!(__df::IndexMethod::JsonGin),
+            MethodIr::TextSearch(l) => quote!(__df::IndexMethod::TextSearch { language: #l }),
+        };
+        let predicate = opt_str(&i.predicate);
+        quote! {
+            __df::IndexDescriptor {
+                name: #name,
+                columns: &[#(#cols),*],
+                unique: #unique,
+                method: #method,
+                predicate: #predicate,
+            }
+        }
     });
     let fks = ir.foreign_keys.iter().map(|f| {
         let column = &f.column;
