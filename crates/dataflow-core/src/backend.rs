@@ -43,6 +43,21 @@ pub trait Backend: Send + Sync + 'static {
     /// Describes the live schema (user tables only; dataflow's own tables excluded).
     fn describe(&self, conn: &mut dyn Connection) -> Result<Schema>;
 
+    /// How the database itself prints each partial-index condition when it is
+    /// declared over `table` (the target shape), in order. Used only when a
+    /// described condition and the model's spelling differ in text, so a
+    /// database that rewrites conditions (literals, casts) does not show its
+    /// own spelling as drift. The default returns them as written.
+    fn reprint_predicates(
+        &self,
+        conn: &mut dyn Connection,
+        table: &crate::schema::Table,
+        predicates: &[String],
+    ) -> Result<Vec<String>> {
+        let _ = (conn, table);
+        Ok(predicates.to_vec())
+    }
+
     /// Whether a table (including dataflow's own) exists.
     fn has_table(&self, conn: &mut dyn Connection, name: &str) -> Result<bool>;
 

@@ -110,6 +110,58 @@ impl DataFlow {
         self.with_conn(|c| self.describe_with(c))
     }
 
+    /// Replaces each live partial-index condition by the model's spelling when
+    /// they mean the same: equal in the dialect's canonical form, or equal to
+    /// the database's own re-printing of the model's condition.
+    pub(crate) fn align_predicates(
+        &self,
+        conn: &mut dyn Connection,
+        live: &mut Schema,
+        target: &Schema,
+    ) -> Result<()> {
+        let d = self.dialect();
+        for (name, table) in &mut live.tables {
+            let Some(t) = target.tables.get(name) else {
+                continue;
+            };
+            let mut differing = Vec::new();
+            for (i, index) in table.indexes.iter_mut().enumerate() {
+                let Some(want) = t
+                    .indexes
+                    .iter()
+                    .find(|x| x.name == index.name)
+                    .and_then(|x| x.predicate.as_ref())
+                else {
+                    continue;
+                };
+                match &index.predicate {
+                    Some(have) if have == want => {}
+                    Some(have) if d.same_predicate(have, want) => {
+                        index.predicate = Some(want.clone());
+                    }
+                    Some(_) => differing.push((i, want.clone())),
+                    None => {}
+                }
+            }
+            if differing.is_empty() {
+                continue;
+            }
+            let wanted: Vec<String> = differing.iter().map(|(_, w)| w.clone()).collect();
+            let printed = self.inner.backend.reprint_predicates(conn, t, &wanted)?;
+            for ((i, want), printed) in differing.into_iter().zip(printed) {
+                let index = &mut table.indexes[i];
+                if index
+                    .predicate
+                    .as_ref()
+                    .is_some_and(|have| d.same_predicate(have, &printed))
+                {
+                    index.predicate = Some(want);
+                }
+            }
+        }
+        Ok(())
+    }
+
     pub(crate) fn describe_with(&self, conn: &mut dyn Connection) -> Result<Schema> {
         let mut s = self.inner.backend.describe(conn)?;
         self.dialect().normalize(&mut s);

@@ -355,31 +355,6 @@ pub trait Dialect: Send + Sync + std::fmt::Debug {
     }
 }
 
-/// Replaces each live partial-index condition by the model's spelling when the
-/// dialect deems them the same, so re-printed conditions are not drift.
-pub fn align_predicates<D: Dialect + ?Sized>(d: &D, live: &mut Schema, target: &Schema) {
-    for (name, table) in &mut live.tables {
-        let Some(t) = target.tables.get(name) else {
-            continue;
-        };
-        for index in &mut table.indexes {
-            let Some(want) = t
-                .indexes
-                .iter()
-                .find(|i| i.name == index.name)
-                .and_then(|i| i.predicate.as_ref())
-            else {
-                continue;
-            };
-            if let Some(have) = &index.predicate {
-                if have != want && d.same_predicate(have, want) {
-                    index.predicate = Some(want.clone());
-                }
-            }
-        }
-    }
-}
-
 /// A change split for online mode (see [`Dialect::render_online`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct OnlineRendering {

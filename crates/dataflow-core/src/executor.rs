@@ -158,7 +158,7 @@ fn plan_with(
     let target = db.target_schema();
     let hints = Hints::from_descriptors(models.iter().copied());
     let mut live = db.describe_with(conn)?;
-    crate::dialect::align_predicates(dialect, &mut live, &target);
+    db.align_predicates(conn, &mut live, &target)?;
     let owned: BTreeSet<String> = history::owned(backend, conn)?.into_iter().collect();
     let renamed_away: BTreeSet<&String> = hints.tables.values().collect();
     let unregistered: Vec<String> = live

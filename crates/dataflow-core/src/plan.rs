@@ -172,9 +172,6 @@ pub fn plan(input: &PlanInput<'_>, facts: &mut dyn Facts) -> Result<Vec<Migratio
             continue;
         }
         let mut assessment = assess(&names.translate(&change), facts)?;
-        if let Some(note) = d.risk_note(&change) {
-            assessment.reason = format!("{}; {note}", assessment.reason);
-        }
         let before = state.clone();
         diff::apply(&mut state, &change);
         match &change {
@@ -196,12 +193,19 @@ pub fn plan(input: &PlanInput<'_>, facts: &mut dyn Facts) -> Result<Vec<Migratio
         } else {
             None
         };
+        // The database's own note (locks, rewrites) describes the plain
+        // rendering; an online rendering carries its own.
         let (sql_up, sql_online) = match online {
             Some(o) => {
                 assessment.reason = format!("{}; online: {}", assessment.reason, o.note);
                 (o.in_transaction, o.after_commit)
             }
-            None => (d.render_change(&change, &before, &state), Vec::new()),
+            None => {
+                if let Some(note) = d.risk_note(&change) {
+                    assessment.reason = format!("{}; {note}", assessment.reason);
+                }
+                (d.render_change(&change, &before, &state), Vec::new())
+            }
         };
         let inverse = change.inverse();
         let mut sql_down = inverse

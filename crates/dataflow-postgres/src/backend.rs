@@ -195,6 +195,15 @@ impl Backend for PgBackend {
         has_table(conn, name)
     }
 
+    fn reprint_predicates(
+        &self,
+        conn: &mut dyn Connection,
+        table: &dataflow_core::schema::Table,
+        predicates: &[String],
+    ) -> Result<Vec<String>> {
+        crate::describe::reprint_predicates(conn, table, predicates)
+    }
+
     /// `pg_advisory_xact_lock` inside the migration's transaction, waiting at most
     /// `lock_timeout`; released by the commit or rollback. DDL is transactional,
     /// so every step commits together or not at all.

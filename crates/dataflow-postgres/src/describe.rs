@@ -169,6 +169,74 @@ pub fn describe(conn: &mut dyn Connection) -> Result<Schema> {
     Ok(Schema { tables })
 }
 
+/// How PostgreSQL prints each condition over a table shaped like `table`: a
+/// temporary copy of the shape gets one partial index per condition, and
+/// `pg_get_expr` reads them back. The copy is dropped before returning.
+pub fn reprint_predicates(
+    conn: &mut dyn Connection,
+    table: &Table,
+    predicates: &[String],
+) -> Result<Vec<String>> {
+    use dataflow_core::Dialect;
+    static PROBES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let d = &crate::dialect::POSTGRES;
+    let Some(first) = table.columns.first() else {
+        return Ok(predicates.to_vec());
+    };
+    let n = PROBES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let name = format!("df_probe_{}_{n}", std::process::id());
+    let mut shape = table.clone();
+    shape.name = name.clone();
+    shape.indexes.clear();
+    shape.foreign_keys.clear();
+    let q = |s: &str| {
+        let mut o = String::new();
+        d.quote_ident(s, &mut o);
+        o
+    };
+    let create = d.create_table(&shape)[0].replacen("CREATE TABLE", "CREATE TEMP TABLE", 1);
+    conn.batch_execute(&create)?;
+    let probe = (|| {
+        for (i, p) in predicates.iter().enumerate() {
+            conn.batch_execute(&format!(
+                "CREATE INDEX {} ON pg_temp.{} ({}) WHERE {p}",
+                q(&format!("{name}_{i}")),
+                q(&name),
+                q(&first.name)
+            ))?;
+        }
+        let mut printed = vec![String::new(); predicates.len()];
+        let mut lit = String::new();
+        d.string_literal(&format!("pg_temp.{}", q(&name)), &mut lit);
+        conn.query(
+            &format!(
+                "SELECT i.relname::text, pg_get_expr(ix.indpred, ix.indrelid) FROM pg_index ix \
+                 JOIN pg_class i ON i.oid = ix.indexrelid WHERE ix.indrelid = {lit}::regclass"
+            ),
+            &[],
+            &[T::Text, T::Text],
+            &mut |row| {
+                let index = text(&mut row[0]);
+                if let Some(i) = index
+                    .rsplit('_')
+                    .next()
+                    .and_then(|i| i.parse::<usize>().ok())
+                {
+                    if let Some(slot) = printed.get_mut(i) {
+                        *slot = text(&mut row[1]);
+                    }
+                }
+                Ok(())
+            },
+        )?;
+        Ok(printed)
+    })();
+    let dropped = conn.batch_execute(&format!("DROP TABLE IF EXISTS pg_temp.{}", q(&name)));
+    let printed = probe?;
+    dropped?;
+    Ok(printed)
+}
+
 /// Reads back dataflow's text-search expression,
 /// `to_tsvector('english'::regconfig, (COALESCE(title, ''::text) || ' '::text) || COALESCE(body, ''::text))`,
 /// as its language and columns.

@@ -380,7 +380,14 @@ pub(crate) fn canonical_predicate(sql: &str) -> String {
                 i += 1;
             }
             let lit: String = chars[start..=i.min(chars.len() - 1)].iter().collect();
-            push(&mut out, &lit);
+            // PostgreSQL prints negative numbers as quoted literals: '-5'::integer.
+            let inner = lit.trim_matches('\'');
+            let numeric = !inner.is_empty()
+                && inner.parse::<f64>().is_ok()
+                && inner
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || matches!(c, '-' | '.'));
+            push(&mut out, if numeric { inner } else { &lit });
             i += 1;
         } else if c == '"' {
             let start = i + 1;
@@ -429,7 +436,18 @@ pub(crate) fn canonical_predicate(sql: &str) -> String {
         } else {
             let start = i;
             let word_char = |ch: char| ch.is_alphanumeric() || ch == '_' || ch == '.';
-            if word_char(c) {
+            // A minus after an operator (or at the start) is a negative number's sign.
+            let sign = c == '-'
+                && chars.get(i + 1).is_some_and(char::is_ascii_digit)
+                && out
+                    .trim_end()
+                    .chars()
+                    .last()
+                    .is_none_or(|p| !(p.is_alphanumeric() || p == '_' || p == '\''));
+            if sign {
+                i += 1;
+            }
+            if sign || word_char(c) {
                 while i < chars.len() && word_char(chars[i]) {
                     i += 1;
                 }
@@ -588,6 +606,7 @@ mod tests {
             "status = 'active'"
         ));
         assert!(same("(age > 18)", "age>18"));
+        assert!(same("(n > '-5'::integer)", "n > -5"));
         assert!(same(
             "(created_at > '2020-01-01 00:00:00'::timestamp without time zone)",
             "created_at > '2020-01-01 00:00:00'"

@@ -72,6 +72,15 @@ impl Backend for PgTestTxBackend {
         has_table(conn, name)
     }
 
+    fn reprint_predicates(
+        &self,
+        conn: &mut dyn Connection,
+        table: &dataflow_core::schema::Table,
+        predicates: &[String],
+    ) -> Result<Vec<String>> {
+        crate::describe::reprint_predicates(conn, table, predicates)
+    }
+
     fn with_migration(
         &self,
         lock_timeout: Duration,
