@@ -335,6 +335,15 @@ fn a_stopped_online_phase_resumes_where_it_stopped() {
     assert_eq!(nulls(&v2), 0, "the first pass ran");
     assert_eq!(checks_left(&v2), 1, "the check was added");
     assert!(!not_null_declared(&v2));
+    match v2.check() {
+        Err(Error::Drift { differences }) => assert!(
+            differences
+                .iter()
+                .any(|d| d.contains(&version) && d.contains("online phase")),
+            "{differences:?}"
+        ),
+        other => panic!("expected drift while in progress, got {other:?}"),
+    }
     // Another start of the same application resumes; nothing is planned again.
     let v3 = handle::<PersonRequired>(&t);
     let again = v3.auto_migrate(opted_in()).unwrap();

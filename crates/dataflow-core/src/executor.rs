@@ -407,13 +407,18 @@ impl DataFlow {
     /// backs up what destructive steps destroy, applies every step in one
     /// transaction and records it in `_dataflow_migrations`.
     pub fn auto_migrate(&self, options: MigrateOptions) -> Result<MigrationReport> {
+        let backend = self.backend();
         if options.dry_run {
             return self.with_conn(|conn| {
                 let version = new_version();
-                Ok(plan_with(self, conn, &options, &version)?.report)
+                let mut report = plan_with(self, conn, &options, &version)?.report;
+                report.in_progress = history::in_progress(backend, conn)?
+                    .into_iter()
+                    .next()
+                    .map(|(v, _)| v);
+                Ok(report)
             });
         }
-        let backend = self.backend();
         // An online phase another start left unfinished comes first: planning on
         // top of it would repeat its steps.
         if backend.online_capable() {
@@ -643,6 +648,11 @@ impl DataFlow {
             .iter()
             .map(|s| format!("{}: {} ({})", s.table, s.operation, s.detail))
             .collect();
+        if let Some(v) = &report.in_progress {
+            differences.push(format!(
+                "migration {v} has not finished its online phase (it resumes on the next auto_migrate)"
+            ));
+        }
         if !report.unmanaged_tables.is_empty() {
             differences.push(format!(
                 "unmanaged tables (not a difference): {}",
