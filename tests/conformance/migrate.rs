@@ -605,6 +605,24 @@ pub fn sets_not_null_over_nulls_with_default_backfills(db: &TestBackend) {
         .map(|v| v.name)
         .collect();
     assert_eq!(names, ["a", "anonymous"]);
+    // Only the NULLs were kept, and undoing the step puts exactly them back.
+    assert!(
+        r.steps[0].backup[0].contains("IS NULL"),
+        "{:?}",
+        r.steps[0].backup
+    );
+    h.rollback_last().unwrap();
+    let v1 = db.reopen();
+    v1.register::<V1>().unwrap();
+    v1.check().unwrap();
+    let names: Vec<Option<String>> = V1::list(&v1)
+        .order_by(V1::ID.asc())
+        .all()
+        .unwrap()
+        .into_iter()
+        .map(|v| v.name)
+        .collect();
+    assert_eq!(names, [Some("a".to_owned()), None]);
 }
 
 pub fn changes_default(db: &TestBackend) {

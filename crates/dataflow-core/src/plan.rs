@@ -315,10 +315,25 @@ fn backup_sql(
                 return (Vec::new(), None);
             };
             let (t, pkq, c) = (q(d, table), q(d, pk), q(d, &column.name));
-            let backup = vec![format!("CREATE TABLE {bk} AS SELECT {pkq}, {c} FROM {t}")];
-            let restore = format!(
-                "UPDATE {t} SET {c} = (SELECT {bk}.{c} FROM {bk} WHERE {bk}.{pkq} = {t}.{pkq})"
-            );
+            // Making a column NOT NULL (same type) changes only its NULLs: keep
+            // just those rows, and put back just those.
+            let only_nulls = matches!(change, Change::AlterColumn { from, to, .. }
+                if from.ty == to.ty && from.max_length == to.max_length && from.nullable && !to.nullable);
+            let (backup, restore) = if only_nulls {
+                (
+                    vec![format!(
+                        "CREATE TABLE {bk} AS SELECT {pkq} FROM {t} WHERE {c} IS NULL"
+                    )],
+                    format!("UPDATE {t} SET {c} = NULL WHERE {pkq} IN (SELECT {pkq} FROM {bk})"),
+                )
+            } else {
+                (
+                    vec![format!("CREATE TABLE {bk} AS SELECT {pkq}, {c} FROM {t}")],
+                    format!(
+                        "UPDATE {t} SET {c} = (SELECT {bk}.{c} FROM {bk} WHERE {bk}.{pkq} = {t}.{pkq})"
+                    ),
+                )
+            };
             let mut down = Vec::new();
             match change {
                 Change::DropColumn { .. } => {

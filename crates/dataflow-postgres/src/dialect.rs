@@ -272,8 +272,11 @@ impl Dialect for PgDialect {
                                 sql: format!(
                                     "UPDATE {t} SET {c} = {value} WHERE {k} BETWEEN $1 AND $2 AND {c} IS NULL"
                                 ),
+                                // `+ 0` keeps the planner off the key's index: with
+                                // statistics that still expect NULLs, walking it from
+                                // both ends to find none reads the whole index twice.
                                 bounds: format!(
-                                    "SELECT MIN({k})::bigint, MAX({k})::bigint FROM {t} WHERE {c} IS NULL"
+                                    "SELECT MIN({k} + 0)::bigint, MAX({k} + 0)::bigint FROM {t} WHERE {c} IS NULL"
                                 ),
                                 step: i64::from(batch_size),
                             }
