@@ -27,6 +27,53 @@ pub fn all_types_round_trip(db: &DataFlow) {
     }
 }
 
+pub fn bulk_create_round_trips_every_type(db: &DataFlow) {
+    // Generated keys, then explicit keys (each batch one kind: PostgreSQL binds
+    // each column as one array), then a mixed batch (multi-row VALUES).
+    let samples = [
+        Everything::sample(),
+        Everything::sample_full(),
+        Everything::sample(),
+    ];
+    assert_eq!(Everything::bulk_create(db, &samples).unwrap(), 3);
+    let explicit: Vec<Everything> = samples
+        .iter()
+        .zip([1000, 1001, 1002])
+        .map(|(s, id)| Everything { id, ..s.clone() })
+        .collect();
+    assert_eq!(Everything::bulk_create(db, &explicit).unwrap(), 3);
+    let mixed = [
+        Everything {
+            id: 2000,
+            ..Everything::sample_full()
+        },
+        Everything::sample(),
+    ];
+    assert_eq!(Everything::bulk_create(db, &mixed).unwrap(), 2);
+    let all = Everything::list(db)
+        .order_by(Everything::ID.asc())
+        .all()
+        .unwrap();
+    assert_eq!(all.len(), 8);
+    let strip = |e: &Everything| Everything { id: 0, ..e.clone() };
+    let expected: Vec<Everything> = samples
+        .iter()
+        .chain(&samples)
+        .chain(&[Everything::sample_full(), Everything::sample()])
+        .cloned()
+        .collect();
+    let mut got: Vec<Everything> = all.iter().map(strip).collect();
+    // Keys generated after the batches continue above every explicit one.
+    let next = Everything::create(db, Everything::sample()).unwrap();
+    assert!(next.id > 2000, "{}", next.id);
+    let mut want = expected.clone();
+    let key = |e: &Everything| format!("{e:?}");
+    got.sort_by_key(key);
+    want.sort_by_key(key);
+    assert_eq!(got, want);
+    assert_eq!(all[3].id, 1000);
+}
+
 pub fn nulls_round_trip(db: &DataFlow) {
     let full = Everything::create(db, Everything::sample_full()).unwrap();
     // Some(None) sets NULL on every nullable field.

@@ -44,6 +44,7 @@ macro_rules! conformance {
 conformance! {
     crud::{
         all_types_round_trip,
+        bulk_create_round_trips_every_type,
         nulls_round_trip,
         unicode_text_round_trips,
         blobs_round_trip,

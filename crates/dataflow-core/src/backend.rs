@@ -26,6 +26,22 @@ pub trait Connection {
 
     /// Executes SQL without binds (DDL; possibly several statements).
     fn batch_execute(&mut self, sql: &str) -> Result<()>;
+
+    /// Executes a statement whose binds are whole columns, each bound as one
+    /// array of `LogicalType` values (see [`Dialect::columnar_insert`]).
+    /// Backends whose dialect renders no columnar statement need not support it.
+    ///
+    /// [`Dialect::columnar_insert`]: crate::Dialect::columnar_insert
+    fn execute_columns(
+        &mut self,
+        sql: &str,
+        columns: Vec<(LogicalType, Vec<Value>)>,
+    ) -> Result<usize> {
+        let _ = (sql, columns);
+        Err(crate::error::Error::InvalidInput(
+            "this backend has no columnar binds".into(),
+        ))
+    }
 }
 
 /// A database backend.

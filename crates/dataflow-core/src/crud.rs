@@ -310,8 +310,11 @@ pub fn bulk_create<M: Model>(db: &DataFlow, items: &[M]) -> Result<usize> {
     if rows.is_empty() {
         return Ok(0);
     }
-    let per = rows_per_statement(db, d.columns.len());
     let explicit = any_explicit_key(d, &rows);
+    if let Some(total) = columnar_bulk_create(db, d, &mut rows, explicit)? {
+        return Ok(total);
+    }
+    let per = rows_per_statement(db, d.columns.len());
     db.with_tx(|c| {
         let mut total = 0;
         for chunk in rows.chunks_mut(per) {
@@ -322,6 +325,69 @@ pub fn bulk_create<M: Model>(db: &DataFlow, items: &[M]) -> Result<usize> {
             after_explicit_keys(db, d, c)?;
         }
         Ok(total)
+    })
+}
+
+/// Rows per columnar statement: large enough that round trips do not matter,
+/// small enough that one statement's arrays stay a few megabytes.
+const COLUMNAR_ROWS: usize = 20_000;
+
+/// `bulk_create` through the dialect's columnar insert, when it has one and the
+/// rows do not mix generated and explicit keys (a generated key is the column's
+/// default, which an array cannot ask for per row). `None`: use `VALUES`.
+fn columnar_bulk_create(
+    db: &DataFlow,
+    d: &ModelDescriptor,
+    rows: &mut [Vec<Value>],
+    explicit: bool,
+) -> Result<Option<usize>> {
+    let generated = if d.pk().auto_increment {
+        rows.iter()
+            .filter(|r| wants_generated_key(d, &r[d.primary_key]))
+            .count()
+    } else {
+        0
+    };
+    if generated != 0 && generated != rows.len() {
+        return Ok(None);
+    }
+    let all_generated = generated != 0;
+    let cols: Vec<(usize, &str, LogicalType)> = d
+        .columns
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !(all_generated && *i == d.primary_key))
+        .map(|(i, c)| (i, c.name, c.ty))
+        .collect();
+    if cols.is_empty() {
+        // Only a generated key: nothing to bind; `VALUES (DEFAULT)` it is.
+        return Ok(None);
+    }
+    let names: Vec<(&str, LogicalType)> = cols.iter().map(|(_, n, t)| (*n, *t)).collect();
+    let Some(sql) = db.dialect().columnar_insert(d.table, &names) else {
+        return Ok(None);
+    };
+    db.with_tx(|c| {
+        let mut total = 0;
+        for chunk in rows.chunks_mut(COLUMNAR_ROWS) {
+            let columns: Vec<(LogicalType, Vec<Value>)> = cols
+                .iter()
+                .map(|(i, _, ty)| {
+                    (
+                        *ty,
+                        chunk
+                            .iter_mut()
+                            .map(|r| std::mem::take(&mut r[*i]))
+                            .collect(),
+                    )
+                })
+                .collect();
+            total += c.execute_columns(&sql, columns)?;
+        }
+        if explicit {
+            after_explicit_keys(db, d, c)?;
+        }
+        Ok(Some(total))
     })
 }
 

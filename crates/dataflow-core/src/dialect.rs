@@ -206,6 +206,18 @@ pub trait Dialect: Send + Sync + std::fmt::Debug {
         live.trim() == target.trim()
     }
 
+    /// An `INSERT` of many rows taking each column as one array bind (for
+    /// example `INSERT … SELECT * FROM unnest($1, $2)`), for
+    /// [`Connection::execute_columns`]; `None` where the database has no such
+    /// form and bulk inserts use multi-row `VALUES`. One short statement
+    /// whatever the row count: nothing to re-parse per chunk, no bind limit.
+    ///
+    /// [`Connection::execute_columns`]: crate::Connection::execute_columns
+    fn columnar_insert(&self, table: &str, columns: &[(&str, LogicalType)]) -> Option<String> {
+        let _ = (table, columns);
+        None
+    }
+
     /// `DROP TABLE`.
     fn drop_table(&self, table: &str) -> String {
         let mut out = String::from("DROP TABLE ");

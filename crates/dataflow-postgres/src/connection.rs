@@ -9,7 +9,7 @@ use diesel::PgConnection;
 use dataflow_core::{Connection, Error, LogicalType, Result, Value};
 
 use crate::decode::decode;
-use crate::query::BoundQuery;
+use crate::query::{BoundQuery, ColumnsQuery};
 
 /// A borrowed diesel connection seen through dataflow's `Connection` trait.
 pub struct PgConn<'c>(pub &'c mut PgConnection);
@@ -60,6 +60,15 @@ impl Connection for PgConn<'_> {
 
     fn batch_execute(&mut self, sql: &str) -> Result<()> {
         self.0.batch_execute(sql).map_err(map_error)
+    }
+
+    fn execute_columns(
+        &mut self,
+        sql: &str,
+        columns: Vec<(LogicalType, Vec<Value>)>,
+    ) -> Result<usize> {
+        let q = ColumnsQuery::new(sql, columns)?;
+        self.0.execute_returning_count(&q).map_err(map_error)
     }
 }
 

@@ -324,6 +324,35 @@ impl Dialect for PgDialect {
         }
     }
 
+    fn columnar_insert(&self, table: &str, columns: &[(&str, LogicalType)]) -> Option<String> {
+        let mut sql = String::from("INSERT INTO ");
+        self.quote_ident(table, &mut sql);
+        sql.push_str(" (");
+        let names: Vec<&str> = columns.iter().map(|(n, _)| *n).collect();
+        self.ident_list(&names, &mut sql);
+        sql.push_str(") SELECT * FROM unnest(");
+        for (i, (_, ty)) in columns.iter().enumerate() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            self.placeholder(i + 1, &mut sql);
+            // Text arrays carry no length: the column's VARCHAR(n) checks it.
+            let element = Column {
+                name: String::new(),
+                ty: *ty,
+                nullable: true,
+                max_length: None,
+                default: None,
+                auto_increment: false,
+            };
+            sql.push_str("::");
+            sql.push_str(&self.column_type(&element));
+            sql.push_str("[]");
+        }
+        sql.push(')');
+        Some(sql)
+    }
+
     fn supports_index(&self, _kind: &IndexKind) -> bool {
         true
     }
