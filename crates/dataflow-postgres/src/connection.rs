@@ -114,6 +114,10 @@ pub(crate) fn map_error(e: DieselError) -> Error {
                 },
                 // 23514
                 DatabaseErrorKind::CheckViolation => Error::CheckViolation { message },
+                // The server went away (restart, idle timeout, terminated).
+                DatabaseErrorKind::ClosedConnection => {
+                    Error::Connection(format!("PostgreSQL connection lost: {message}"))
+                }
                 // 40001
                 DatabaseErrorKind::SerializationFailure => Error::Busy {
                     message: format!("serialization failure, retry the transaction: {message}"),

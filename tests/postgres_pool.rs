@@ -1,0 +1,78 @@
+//! The pool's checkout check against connections the server has dropped.
+
+use dataflow_core::prelude::*;
+use dataflow_postgres::testing::TestDb;
+
+#[derive(Model, Debug, Clone, PartialEq)]
+#[dataflow(table = "pings")]
+struct Ping {
+    id: i64,
+    note: String,
+}
+
+fn db() -> Option<TestDb> {
+    if std::env::var("DATABASE_URL").is_err() {
+        assert!(
+            std::env::var("CI").map_or(true, |v| v != "true"),
+            "CI=true but DATABASE_URL is not set: PostgreSQL tests must not skip in CI"
+        );
+        eprintln!("skipping PostgreSQL test: DATABASE_URL is not set");
+        return None;
+    }
+    Some(TestDb::builder().model::<Ping>().build().unwrap())
+}
+
+/// Terminates every other session on the test database.
+fn kill_others(t: &TestDb) {
+    let killer = dataflow_postgres::PgOptions::new(t.url())
+        .pool_size(1)
+        .connect()
+        .unwrap();
+    killer
+        .with_conn(|c| {
+            c.batch_execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND pid <> pg_backend_pid()",
+            )
+        })
+        .unwrap();
+}
+
+fn one_connection(t: &TestDb, check: bool) -> DataFlow {
+    let h = dataflow_postgres::PgOptions::new(t.url())
+        .pool_size(1)
+        .check_on_checkout(check)
+        .connect()
+        .unwrap();
+    h.register::<Ping>().unwrap();
+    Ping::create(
+        &h,
+        Ping {
+            id: 0,
+            note: "warm".into(),
+        },
+    )
+    .unwrap();
+    h
+}
+
+#[test]
+fn a_dropped_connection_is_replaced_before_use_when_checked() {
+    let Some(t) = db() else { return };
+    let h = one_connection(&t, true);
+    kill_others(&t);
+    assert_eq!(Ping::list(&h).count().unwrap(), 1);
+}
+
+#[test]
+fn unchecked_a_dropped_connection_fails_one_call_then_is_replaced() {
+    let Some(t) = db() else { return };
+    let h = one_connection(&t, false);
+    kill_others(&t);
+    let err = Ping::list(&h).count().unwrap_err();
+    assert!(
+        matches!(err, Error::Database(_) | Error::Connection(_)),
+        "{err:?}"
+    );
+    assert_eq!(Ping::list(&h).count().unwrap(), 1);
+}
