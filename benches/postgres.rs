@@ -10,7 +10,11 @@
 //! Contenders (one criterion group per workload, one function per contender):
 //!
 //! - `dataflow`: `#[derive(Model)]` CRUD through a `DataFlow` handle from
-//!   `dataflow_postgres::PgOptions` (an r2d2 pool inside; one checkout per call).
+//!   `dataflow_postgres::PgOptions` (an r2d2 pool inside; one checkout per call,
+//!   with r2d2's `SELECT 1` check on checkout, the default).
+//! - `dataflow_unchecked` (the five single-row/list workloads): the same calls
+//!   on a second handle built with `.check_on_checkout(false)` (same pool size,
+//!   same model, same database): one round trip less per call.
 //! - `diesel_typed/pool` and `diesel_typed/held`: diesel's typed query DSL on a
 //!   `PgConnection`, checked out per operation from a diesel r2d2 pool built
 //!   exactly like dataflow's (size 10, `min_idle` 1, 10 s timeout, r2d2's default
@@ -22,13 +26,17 @@
 //!   `find(id).first()` (`… LIMIT $2`).
 //! - bulk only (100 000 rows; every contender on a held connection except
 //!   dataflow, whose one checkout per call is negligible at this size):
+//!   - `dataflow`: `bulk_create`, which on PostgreSQL binds each column as one
+//!     array (`INSERT … SELECT * FROM unnest($1::TEXT[], …)`), 20 000 rows per
+//!     statement, in one transaction;
 //!   - `copy_binary/held`: `diesel::copy_from(users).from_insertable(&rows)`:
 //!     `COPY … FROM STDIN (FORMAT binary)`, diesel encoding each value;
 //!   - `copy_text/held`: `copy_from(users).from_raw_data(..)`: `COPY … FROM
 //!     STDIN` in text format, written by hand into 64 KiB buffers;
 //!   - `diesel_batch/held`: `insert_into(users).values(chunk)` with 13 107 rows
 //!     (65 535 binds, the protocol limit) per statement, in one transaction;
-//!   - `diesel_batch_500/held`: the same with dataflow's 500 rows per statement.
+//!   - `diesel_batch_500/held`: the same with 500 rows per statement (dataflow's
+//!     chunk size before its array path).
 //!
 //! Write workloads restore the table after every sample, untimed: insert and
 //! update delete what was inserted, `VACUUM` the table and `CHECKPOINT`; bulk
@@ -64,8 +72,9 @@ const BULK: usize = 100_000;
 /// Rows per statement of `diesel_batch`: 5 binds a row, at most 65 535 binds a
 /// statement (the protocol limit; dataflow's PostgreSQL dialect declares the same).
 const BATCH_MAX: usize = 65_535 / 5;
-/// Rows per statement of `diesel_batch_500`, and of dataflow (`bind limit /
-/// columns`, capped at 500).
+/// Rows per statement of `diesel_batch_500` (dataflow's multi-row `VALUES`
+/// chunk, `bind limit / columns` capped at 500, still used where the array
+/// path does not apply).
 const BATCH_500: usize = 500;
 /// Pool size of both pools (dataflow's `PgOptions` default).
 const POOL_SIZE: u32 = 10;
@@ -185,6 +194,8 @@ fn with_database(url: &str, db: &str) -> String {
 /// connection closes before the database is dropped.
 struct Env {
     db: DataFlow,
+    /// The same as `db` with `check_on_checkout(false)`: no `SELECT 1` per call.
+    db_unchecked: DataFlow,
     pool: DieselPool,
     held: PgConnection,
     /// For cleanup between samples (never timed).
@@ -255,6 +266,16 @@ fn setup() -> Env {
         .connect()
         .expect("connect dataflow");
     db.register::<User>().expect("register");
+    // The same model on the same database, without the checkout ping. It only
+    // registers: the table is `db`'s `auto_migrate`'s.
+    let db_unchecked = dataflow_postgres::PgOptions::new(&url)
+        .pool_size(POOL_SIZE)
+        .check_on_checkout(false)
+        .connect()
+        .expect("connect dataflow (unchecked)");
+    db_unchecked
+        .register::<User>()
+        .expect("register (unchecked)");
     let report = db
         .auto_migrate(MigrateOptions::default())
         .expect("auto_migrate");
@@ -287,6 +308,7 @@ fn setup() -> Env {
     assert_eq!(max_id, PREFILL);
     Env {
         db,
+        db_unchecked,
         pool,
         held,
         admin,
@@ -345,6 +367,7 @@ fn configure_writes(g: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>
 fn insert_one(c: &mut Criterion, env: &mut Env) {
     let Env {
         db,
+        db_unchecked,
         pool,
         held,
         admin,
@@ -360,23 +383,27 @@ fn insert_one(c: &mut Criterion, env: &mut Env) {
          RETURNING {RAW_COLUMNS}"
     );
 
+    let create = |db: &DataFlow, i: u64| {
+        let u = User::create(
+            db,
+            User {
+                id: 0,
+                name: "bench".to_owned(),
+                email: format!("df-{i}@example.org"),
+                age: Some(30),
+                is_active: true,
+                score: 1.5,
+            },
+        )
+        .expect("create");
+        black_box(u);
+    };
     g.bench_function("dataflow", |b| {
+        b.iter_custom(|iters| timed_writes(admin, max_id, &mut n, iters, |i| create(db, i)))
+    });
+    g.bench_function("dataflow_unchecked", |b| {
         b.iter_custom(|iters| {
-            timed_writes(admin, max_id, &mut n, iters, |i| {
-                let u = User::create(
-                    db,
-                    User {
-                        id: 0,
-                        name: "bench".to_owned(),
-                        email: format!("df-{i}@example.org"),
-                        age: Some(30),
-                        is_active: true,
-                        score: 1.5,
-                    },
-                )
-                .expect("create");
-                black_box(u);
-            })
+            timed_writes(admin, max_id, &mut n, iters, |i| create(db_unchecked, i))
         })
     });
 
@@ -433,7 +460,13 @@ fn insert_one(c: &mut Criterion, env: &mut Env) {
 // ---------------------------------------------------------------- read by pk
 
 fn read_by_pk(c: &mut Criterion, env: &mut Env) {
-    let Env { db, pool, held, .. } = env;
+    let Env {
+        db,
+        db_unchecked,
+        pool,
+        held,
+        ..
+    } = env;
     let mut g = c.benchmark_group("pg_read_by_pk");
     configure_single(&mut g);
     let read_sql = format!("SELECT {RAW_COLUMNS} FROM users WHERE id = $1");
@@ -443,6 +476,13 @@ fn read_by_pk(c: &mut Criterion, env: &mut Env) {
         b.iter(|| {
             n += 1;
             black_box(User::read(db, pk(n)).expect("read").expect("row"))
+        })
+    });
+    g.bench_function("dataflow_unchecked", |b| {
+        let mut n = 0u64;
+        b.iter(|| {
+            n += 1;
+            black_box(User::read(db_unchecked, pk(n)).expect("read").expect("row"))
         })
     });
     // `find(id).first()`: `… WHERE id = $1 LIMIT $2`.
@@ -559,7 +599,13 @@ fn list_raw(conn: &mut PgConnection, sql: &str) -> Vec<DUser> {
 }
 
 fn list_100(c: &mut Criterion, env: &mut Env, order: ListOrder) {
-    let Env { db, pool, held, .. } = env;
+    let Env {
+        db,
+        db_unchecked,
+        pool,
+        held,
+        ..
+    } = env;
     let (name, column) = match order {
         ListOrder::Score => ("pg_list_100_order_by_score", "score"),
         ListOrder::Id => ("pg_list_100_order_by_id", "id"),
@@ -575,11 +621,15 @@ fn list_100(c: &mut Criterion, env: &mut Env, order: ListOrder) {
     let as_users = |v: Vec<DUser>| v.into_iter().map(User::from).collect::<Vec<_>>();
     assert_eq!(as_users(list_typed(held, order)), expected);
     assert_eq!(as_users(list_raw(held, &sql)), expected);
+    assert_eq!(list_dataflow(db_unchecked, order), expected);
 
     let mut g = c.benchmark_group(name);
     configure_single(&mut g);
     g.bench_function("dataflow", |b| {
         b.iter(|| black_box(list_dataflow(db, order)))
+    });
+    g.bench_function("dataflow_unchecked", |b| {
+        b.iter(|| black_box(list_dataflow(db_unchecked, order)))
     });
     g.bench_function("diesel_typed/pool", |b| {
         b.iter(|| black_box(list_typed(&mut pool.get().expect("checkout"), order)))
@@ -601,6 +651,7 @@ fn list_100(c: &mut Criterion, env: &mut Env, order: ListOrder) {
 fn update_by_pk(c: &mut Criterion, env: &mut Env) {
     let Env {
         db,
+        db_unchecked,
         pool,
         held,
         admin,
@@ -616,16 +667,20 @@ fn update_by_pk(c: &mut Criterion, env: &mut Env) {
     let score = |n: u64| (n % 10_000) as f64 / 100.0;
     let mut n = 0u64;
 
+    let update = |db: &DataFlow, i: u64| {
+        let patch = UserPatch {
+            age: Some(Some(age(i))),
+            score: Some(score(i)),
+            ..Default::default()
+        };
+        black_box(User::update(db, pk(i), patch).expect("update"));
+    };
     g.bench_function("dataflow", |b| {
+        b.iter_custom(|iters| timed_writes(admin, max_id, &mut n, iters, |i| update(db, i)))
+    });
+    g.bench_function("dataflow_unchecked", |b| {
         b.iter_custom(|iters| {
-            timed_writes(admin, max_id, &mut n, iters, |i| {
-                let patch = UserPatch {
-                    age: Some(Some(age(i))),
-                    score: Some(score(i)),
-                    ..Default::default()
-                };
-                black_box(User::update(db, pk(i), patch).expect("update"));
-            })
+            timed_writes(admin, max_id, &mut n, iters, |i| update(db_unchecked, i))
         })
     });
     let typed = |conn: &mut PgConnection, i: u64| {

@@ -138,15 +138,7 @@ fn fresh(kind: Kind) -> Option<TestDb> {
             })
         }
         Kind::Postgres => {
-            let Ok(url) = std::env::var("DATABASE_URL") else {
-                if std::env::var("CI").is_ok_and(|v| v == "true") {
-                    panic!(
-                        "CI=true but DATABASE_URL is not set: PostgreSQL tests must not skip in CI"
-                    );
-                }
-                eprintln!("skipping PostgreSQL test: DATABASE_URL is not set");
-                return None;
-            };
+            let url = dataflow_postgres::testing::server_url()?;
             static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
             let name = format!(
                 "df_fix_{}_{}_{}",

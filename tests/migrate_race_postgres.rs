@@ -33,14 +33,7 @@ const START_ENV: &str = "DATAFLOW_RACE_PG_START_MS";
 /// A private schema and the URL that selects it, or `None` when no server is
 /// configured (a failure under `CI=true`).
 fn schema(tag: &str) -> Option<(DataFlow, String, String)> {
-    let Ok(url) = std::env::var("DATABASE_URL") else {
-        assert!(
-            std::env::var("CI").map_or(true, |v| v != "true"),
-            "CI=true but DATABASE_URL is not set"
-        );
-        eprintln!("skipping PostgreSQL race test: DATABASE_URL is not set");
-        return None;
-    };
+    let url = dataflow_postgres::testing::server_url()?;
     let name = format!("df_race_{tag}_{}", std::process::id());
     let admin = dataflow_postgres::connect(&url).expect("connect");
     admin

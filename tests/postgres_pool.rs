@@ -11,14 +11,7 @@ struct Ping {
 }
 
 fn db() -> Option<TestDb> {
-    if std::env::var("DATABASE_URL").is_err() {
-        assert!(
-            std::env::var("CI").map_or(true, |v| v != "true"),
-            "CI=true but DATABASE_URL is not set: PostgreSQL tests must not skip in CI"
-        );
-        eprintln!("skipping PostgreSQL test: DATABASE_URL is not set");
-        return None;
-    }
+    dataflow_postgres::testing::server_url()?;
     Some(TestDb::builder().model::<Ping>().build().unwrap())
 }
 

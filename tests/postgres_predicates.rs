@@ -72,14 +72,7 @@ struct Fixture {
 }
 
 fn fixture() -> Option<Fixture> {
-    if std::env::var("DATABASE_URL").is_err() {
-        assert!(
-            std::env::var("CI").map_or(true, |v| v != "true"),
-            "CI=true but DATABASE_URL is not set: PostgreSQL tests must not skip in CI"
-        );
-        eprintln!("skipping PostgreSQL test: DATABASE_URL is not set");
-        return None;
-    }
+    dataflow_postgres::testing::server_url()?;
     let db = TestDb::builder().model::<Probe>().build().unwrap();
     let h = db.handle();
     let table = h.target_schema().tables["probe"].clone();

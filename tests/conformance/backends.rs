@@ -53,13 +53,7 @@ pub fn sqlite() -> TestBackend {
 /// reason printed) when no server is configured. Under `CI=true` a missing
 /// server fails the test instead.
 pub fn postgres() -> Option<TestBackend> {
-    if std::env::var("DATABASE_URL").is_err() {
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("CI=true but DATABASE_URL is not set: PostgreSQL tests must not skip in CI");
-        }
-        eprintln!("skipping PostgreSQL test: DATABASE_URL is not set");
-        return None;
-    }
+    dataflow_postgres::testing::server_url()?;
     Some(TestBackend::Postgres(
         dataflow_postgres::testing::TestDb::builder()
             .models(models![User, Post, Everything, Note, Tag])

@@ -458,3 +458,20 @@ fn sweep_dead(admin: &DataFlow) -> Result<()> {
     }
     Ok(())
 }
+
+/// The server tests should use: `DATABASE_URL`. Without it, `None` after
+/// printing why the test skips; under `CI=true` it panics instead, because a
+/// PostgreSQL test must never silently skip in CI.
+pub fn server_url() -> Option<String> {
+    match std::env::var("DATABASE_URL") {
+        Ok(url) => Some(url),
+        Err(_) => {
+            assert!(
+                std::env::var("CI").map_or(true, |v| v != "true"),
+                "CI=true but DATABASE_URL is not set: PostgreSQL tests must not skip in CI"
+            );
+            eprintln!("skipping PostgreSQL test: DATABASE_URL is not set");
+            None
+        }
+    }
+}
