@@ -1,4 +1,6 @@
-//! The pool's checkout check against connections the server has dropped.
+//! The pool's checkout check against connections the server has dropped: an
+//! idle connection is pinged before use; a call that finds its connection lost
+//! gets it discarded.
 
 use dataflow_core::prelude::*;
 use dataflow_postgres::testing::TestDb;
@@ -54,6 +56,8 @@ fn a_dropped_connection_is_replaced_before_use_when_checked() {
     let Some(t) = db() else { return };
     let h = one_connection(&t, true);
     kill_others(&t);
+    // Idle for longer than the bypass window: pinged, found dead, replaced.
+    std::thread::sleep(std::time::Duration::from_millis(1_100));
     assert_eq!(Ping::list(&h).count().unwrap(), 1);
 }
 
@@ -67,5 +71,16 @@ fn unchecked_a_dropped_connection_fails_one_call_then_is_replaced() {
         matches!(err, Error::Database(_) | Error::Connection(_)),
         "{err:?}"
     );
+    assert_eq!(Ping::list(&h).count().unwrap(), 1);
+}
+
+#[test]
+fn a_connection_used_within_the_last_second_is_not_pinged() {
+    let Some(t) = db() else { return };
+    let h = one_connection(&t, true);
+    kill_others(&t);
+    // Used a moment ago: trusted without a round trip, so this call is the one
+    // that finds it dead; it is discarded and the next call gets a fresh one.
+    assert!(matches!(Ping::list(&h).count(), Err(Error::Connection(_))));
     assert_eq!(Ping::list(&h).count().unwrap(), 1);
 }
