@@ -20,6 +20,9 @@ struct Inner {
     backend: Box<dyn Backend>,
     dialect: &'static dyn Dialect,
     models: RwLock<Vec<&'static ModelDescriptor>>,
+    /// How the database prints each model condition, by (table, condition):
+    /// asked once per process, not on every plan.
+    predicate_prints: std::sync::Mutex<std::collections::HashMap<(String, String), String>>,
 }
 
 impl std::fmt::Debug for DataFlow {
@@ -43,6 +46,7 @@ impl DataFlow {
                 backend: Box::new(backend),
                 dialect,
                 models: RwLock::new(Vec::new()),
+                predicate_prints: Default::default(),
             }),
         }
     }
@@ -111,50 +115,56 @@ impl DataFlow {
     }
 
     /// Replaces each live partial-index condition by the model's spelling when
-    /// they mean the same: equal in the dialect's canonical form, or equal to
-    /// the database's own re-printing of the model's condition.
+    /// they are the same condition: equal as text, or the live text equal to
+    /// the database's own printing of the model's condition (asked once per
+    /// process). Exact equality only: a canonical form that dropped
+    /// parentheses would also equate `(a OR b) AND c` with `a OR (b AND c)`.
     pub(crate) fn align_predicates(
         &self,
         conn: &mut dyn Connection,
         live: &mut Schema,
         target: &Schema,
     ) -> Result<()> {
-        let d = self.dialect();
         for (name, table) in &mut live.tables {
             let Some(t) = target.tables.get(name) else {
                 continue;
             };
             let mut differing = Vec::new();
-            for (i, index) in table.indexes.iter_mut().enumerate() {
-                let Some(want) = t
+            for (i, index) in table.indexes.iter().enumerate() {
+                let want = t
                     .indexes
                     .iter()
                     .find(|x| x.name == index.name)
-                    .and_then(|x| x.predicate.as_ref())
-                else {
-                    continue;
-                };
-                match &index.predicate {
-                    Some(have) if have == want => {}
-                    Some(have) if d.same_predicate(have, want) => {
-                        index.predicate = Some(want.clone());
+                    .and_then(|x| x.predicate.as_ref());
+                if let (Some(have), Some(want)) = (&index.predicate, want) {
+                    if have != want {
+                        differing.push((i, want.clone()));
                     }
-                    Some(_) => differing.push((i, want.clone())),
-                    None => {}
                 }
             }
             if differing.is_empty() {
                 continue;
             }
-            let wanted: Vec<String> = differing.iter().map(|(_, w)| w.clone()).collect();
-            let printed = self.inner.backend.reprint_predicates(conn, t, &wanted)?;
-            for ((i, want), printed) in differing.into_iter().zip(printed) {
+            let prints = &self.inner.predicate_prints;
+            let missing: Vec<String> = {
+                let known = prints.lock().map_err(|_| poisoned())?;
+                differing
+                    .iter()
+                    .filter(|(_, w)| !known.contains_key(&(name.clone(), w.clone())))
+                    .map(|(_, w)| w.clone())
+                    .collect()
+            };
+            if !missing.is_empty() {
+                let printed = self.inner.backend.reprint_predicates(conn, t, &missing)?;
+                let mut known = prints.lock().map_err(|_| poisoned())?;
+                for (w, p) in missing.into_iter().zip(printed) {
+                    known.insert((name.clone(), w), p);
+                }
+            }
+            let known = prints.lock().map_err(|_| poisoned())?;
+            for (i, want) in differing {
                 let index = &mut table.indexes[i];
-                if index
-                    .predicate
-                    .as_ref()
-                    .is_some_and(|have| d.same_predicate(have, &printed))
-                {
+                if index.predicate.as_ref() == known.get(&(name.clone(), want.clone())) {
                     index.predicate = Some(want);
                 }
             }
@@ -193,4 +203,10 @@ impl DataFlow {
         })?;
         out.ok_or_else(|| Error::Database("transaction callback did not run".into()))
     }
+}
+
+fn poisoned() -> crate::error::Error {
+    crate::error::Error::Database(
+        "a thread panicked while holding dataflow's predicate cache".into(),
+    )
 }

@@ -199,13 +199,6 @@ pub trait Dialect: Send + Sync + std::fmt::Debug {
         kind.is_btree()
     }
 
-    /// Whether a partial-index condition as the database reports it (`live`) is
-    /// the condition the model declares (`target`). Databases that re-print
-    /// conditions (casts, parentheses) compare them in a canonical form.
-    fn same_predicate(&self, live: &str, target: &str) -> bool {
-        live.trim() == target.trim()
-    }
-
     /// An `INSERT` of many rows taking each column as one array bind (for
     /// example `INSERT … SELECT * FROM unnest($1, $2)`), for
     /// [`Connection::execute_columns`]; `None` where the database has no such

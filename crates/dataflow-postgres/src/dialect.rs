@@ -357,10 +357,6 @@ impl Dialect for PgDialect {
         true
     }
 
-    fn same_predicate(&self, live: &str, target: &str) -> bool {
-        canonical_predicate(live) == canonical_predicate(target)
-    }
-
     fn normalize(&self, schema: &mut Schema) {
         for table in schema.tables.values_mut() {
             for c in &mut table.columns {
@@ -378,128 +374,6 @@ impl Dialect for PgDialect {
             }
         }
     }
-}
-
-/// A partial-index condition in a form where PostgreSQL's re-printing of it
-/// (`pg_get_expr` adds parentheses and `::type` casts, drops identifier quotes,
-/// upper-cases nothing) compares equal to the model's spelling: keywords and
-/// unquoted identifiers lower-cased, casts and parentheses removed, quotes
-/// dropped from plain lower-case identifiers, whitespace collapsed. String
-/// literals are kept as written.
-pub(crate) fn canonical_predicate(sql: &str) -> String {
-    const TYPE_WORDS: &[&str] = &["varying", "without", "with", "time", "zone", "precision"];
-    let mut out = String::new();
-    let chars: Vec<char> = sql.chars().collect();
-    let mut i = 0;
-    // Every token is pushed with a space before it; the final join collapses them.
-    let push = |out: &mut String, s: &str| {
-        out.push(' ');
-        out.push_str(s);
-    };
-    while i < chars.len() {
-        let c = chars[i];
-        if c == '\'' {
-            let start = i;
-            i += 1;
-            while i < chars.len() {
-                if chars[i] == '\'' {
-                    if chars.get(i + 1) == Some(&'\'') {
-                        i += 2;
-                        continue;
-                    }
-                    break;
-                }
-                i += 1;
-            }
-            let lit: String = chars[start..=i.min(chars.len() - 1)].iter().collect();
-            // PostgreSQL prints negative numbers as quoted literals: '-5'::integer.
-            let inner = lit.trim_matches('\'');
-            let numeric = !inner.is_empty()
-                && inner.parse::<f64>().is_ok()
-                && inner
-                    .chars()
-                    .all(|c| c.is_ascii_digit() || matches!(c, '-' | '.'));
-            push(&mut out, if numeric { inner } else { &lit });
-            i += 1;
-        } else if c == '"' {
-            let start = i + 1;
-            i += 1;
-            while i < chars.len() && chars[i] != '"' {
-                i += 1;
-            }
-            let ident: String = chars[start..i.min(chars.len())].iter().collect();
-            let plain = !ident.is_empty()
-                && ident
-                    .chars()
-                    .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_');
-            let spelled = if plain { ident } else { format!("\"{ident}\"") };
-            push(&mut out, &spelled);
-            i += 1;
-        } else if c == ':' && chars.get(i + 1) == Some(&':') {
-            // Skip the cast's type name, multi-word ones included.
-            i += 2;
-            let mut first = true;
-            loop {
-                while i < chars.len() && chars[i].is_whitespace() {
-                    i += 1;
-                }
-                let start = i;
-                while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_') {
-                    i += 1;
-                }
-                let word: String = chars[start..i].iter().collect::<String>().to_lowercase();
-                if word.is_empty() {
-                    break;
-                }
-                if !first && !TYPE_WORDS.contains(&word.as_str()) {
-                    i = start;
-                    break;
-                }
-                first = false;
-            }
-            while i < chars.len() && chars[i] == '[' {
-                while i < chars.len() && chars[i] != ']' {
-                    i += 1;
-                }
-                i += 1;
-            }
-        } else if c == '(' || c == ')' || c.is_whitespace() {
-            i += 1;
-        } else {
-            let start = i;
-            let word_char = |ch: char| ch.is_alphanumeric() || ch == '_' || ch == '.';
-            // A minus after an operator (or at the start) is a negative number's sign.
-            let sign = c == '-'
-                && chars.get(i + 1).is_some_and(char::is_ascii_digit)
-                && out
-                    .trim_end()
-                    .chars()
-                    .last()
-                    .is_none_or(|p| !(p.is_alphanumeric() || p == '_' || p == '\''));
-            if sign {
-                i += 1;
-            }
-            if sign || word_char(c) {
-                while i < chars.len() && word_char(chars[i]) {
-                    i += 1;
-                }
-            } else {
-                while i < chars.len()
-                    && !word_char(chars[i])
-                    && !chars[i].is_whitespace()
-                    && !matches!(chars[i], '(' | ')' | '\'' | '"' | ':')
-                {
-                    i += 1;
-                }
-                if i == start {
-                    i += 1;
-                }
-            }
-            let tok: String = chars[start..i].iter().collect::<String>().to_lowercase();
-            push(&mut out, &tok);
-        }
-    }
-    out.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Maps `format_type()` output back to a logical type and length.
@@ -626,27 +500,6 @@ mod tests {
             parse_default("'x::y'::character varying", T::Text),
             SchemaDefault::Text("x::y".into())
         );
-    }
-
-    #[test]
-    fn predicates_compare_through_postgres_reprinting() {
-        let same = |a: &str, b: &str| canonical_predicate(a) == canonical_predicate(b);
-        assert!(same("(deleted_at IS NULL)", "deleted_at IS NULL"));
-        assert!(same("(status = 'active'::text)", "\"status\" = 'active'"));
-        assert!(same(
-            "((status)::text = 'active'::text)",
-            "status = 'active'"
-        ));
-        assert!(same("(age > 18)", "age>18"));
-        assert!(same("(n > '-5'::integer)", "n > -5"));
-        assert!(same(
-            "(created_at > '2020-01-01 00:00:00'::timestamp without time zone)",
-            "created_at > '2020-01-01 00:00:00'"
-        ));
-        assert!(same("(\"Name\" IS NOT NULL)", "\"Name\" is not null"));
-        assert!(!same("(status = 'Active'::text)", "status = 'active'"));
-        assert!(!same("(age > 18)", "age > 19"));
-        assert!(!same("(\"Name\" IS NOT NULL)", "name IS NOT NULL"));
     }
 
     #[test]
