@@ -484,3 +484,28 @@ fn while_another_process_finishes_the_online_phase_a_start_with_the_same_models_
     );
     different.check().unwrap();
 }
+
+#[test]
+fn indexes_are_dropped_concurrently_after_the_commit() {
+    let Some(t) = db() else { return };
+    let v2 = handle::<PersonIndexed>(&t);
+    v2.auto_migrate(MigrateOptions::default()).unwrap();
+    people(&v2, 20);
+    let v1 = handle::<PersonV1>(&t);
+    let r = v1.auto_migrate(opted_in()).unwrap();
+    assert_eq!(r.steps.len(), 2, "{}", r.preview());
+    for s in &r.steps {
+        assert_eq!(s.operation, Operation::DropIndex);
+        assert!(s.sql_up.is_empty(), "{:?}", s.sql_up);
+        assert!(
+            matches!(&s.sql_online[..], [OnlineSql::Statement { sql }] if sql.starts_with("DROP INDEX CONCURRENTLY IF EXISTS")),
+            "{:?}",
+            s.sql_online
+        );
+    }
+    assert!(v1.describe().unwrap().tables["people"].indexes.is_empty());
+    v1.check().unwrap();
+    // Undoing it builds both again.
+    v1.rollback_last().unwrap();
+    v2.check().unwrap();
+}

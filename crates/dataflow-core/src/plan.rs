@@ -246,10 +246,17 @@ pub fn plan(input: &PlanInput<'_>, facts: &mut dyn Facts) -> Result<Vec<Migratio
     Ok(steps)
 }
 
-/// Whether a foreign key added by the same plan needs this unique index to
-/// exist inside the transaction (a key must reference a unique column), so it
-/// cannot wait for the online phase.
+/// Whether this change must run inside the transaction even in online mode:
+/// a unique index that a foreign key added by the same plan references (a key
+/// needs its unique index to exist), or the drop of an index whose name such an
+/// index takes over.
 fn needed_by_foreign_key(change: &Change, changes: &[Change]) -> bool {
+    if let Change::DropIndex { index, .. } = change {
+        return changes.iter().any(|c| {
+            matches!(c, Change::CreateIndex { index: i, .. } if i.name == index.name)
+                && needed_by_foreign_key(c, changes)
+        });
+    }
     let Change::CreateIndex { table, index } = change else {
         return false;
     };

@@ -218,6 +218,17 @@ impl Dialect for PgDialect {
                     note: "built CONCURRENTLY after the commit; writes continue meanwhile".into(),
                 })
             }
+            Change::DropIndex { index, .. } => Some(OnlineRendering {
+                in_transaction: Vec::new(),
+                // IF EXISTS: a column or table dropped in the transaction takes
+                // its indexes with it.
+                after_commit: vec![OnlineSql::Statement {
+                    sql: format!("DROP INDEX CONCURRENTLY IF EXISTS {}", q(&index.name)),
+                }],
+                note:
+                    "dropped CONCURRENTLY after the commit; queries and writes continue meanwhile"
+                        .into(),
+            }),
             Change::AddForeignKey { table, foreign_key } => {
                 let mut add = format!("ALTER TABLE {} ADD ", q(table));
                 self.foreign_key_clause(table, foreign_key, &mut add);
