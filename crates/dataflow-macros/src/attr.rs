@@ -268,9 +268,7 @@ pub fn parse_model_attrs(attrs: &[Attribute], errors: &mut Errors) -> ModelAttrs
                     ));
                     skip_value(&meta)?;
                 } else {
-                    let content;
-                    syn::parenthesized!(content in meta.input);
-                    let list = content.parse_terminated(|p| p.parse::<LitStr>(), syn::Token![,])?;
+                    let list = string_list(&meta)?;
                     if list.is_empty() {
                         errors.push(meta.error("`jsonb_gin_indexes` needs at least one field"));
                     }
@@ -293,6 +291,14 @@ pub fn parse_model_attrs(attrs: &[Attribute], errors: &mut Errors) -> ModelAttrs
     out
 }
 
+/// `("a", "b", …)` after an attribute's name.
+fn string_list(meta: &ParseNestedMeta<'_>) -> syn::Result<Vec<LitStr>> {
+    let content;
+    syn::parenthesized!(content in meta.input);
+    let list = content.parse_terminated(|p| p.parse::<LitStr>(), syn::Token![,])?;
+    Ok(list.into_iter().collect())
+}
+
 fn parse_text_search(
     meta: &ParseNestedMeta<'_>,
     errors: &mut Errors,
@@ -312,10 +318,7 @@ fn parse_text_search(
     }
     meta.parse_nested_meta(|inner| {
         if inner.path.is_ident("fields") {
-            let content;
-            syn::parenthesized!(content in inner.input);
-            let list = content.parse_terminated(|p| p.parse::<LitStr>(), syn::Token![,])?;
-            ts.fields.extend(list);
+            ts.fields.extend(string_list(&inner)?);
         } else if inner.path.is_ident("name") {
             if let Some(v) = value::<LitStr>(&inner, "\"index_name\"", errors)? {
                 set_once(&mut ts.name, v, &inner, errors);
@@ -355,10 +358,7 @@ fn parse_index(
     }
     meta.parse_nested_meta(|inner| {
         if inner.path.is_ident("fields") {
-            let content;
-            syn::parenthesized!(content in inner.input);
-            let list = content.parse_terminated(|p| p.parse::<LitStr>(), syn::Token![,])?;
-            idx.fields.extend(list);
+            idx.fields.extend(string_list(&inner)?);
         } else if inner.path.is_ident("name") {
             if let Some(v) = value::<LitStr>(&inner, "\"index_name\"", errors)? {
                 set_once(&mut idx.name, v, &inner, errors);
