@@ -146,12 +146,17 @@ struct Planned {
     target: Schema,
 }
 
+/// Plans against the live database. With `probe`, only learns whether there is
+/// anything to do: `None` when there is (the caller plans again under the
+/// lock, where the facts it asks must be fresh), without asking any fact, so
+/// the row counts of a big table are not taken twice.
 fn plan_with(
     db: &DataFlow,
     conn: &mut dyn Connection,
     options: &MigrateOptions,
     version: &str,
-) -> Result<Planned> {
+    probe: bool,
+) -> Result<Option<Planned>> {
     let backend = db.backend();
     let dialect = db.dialect();
     let models = db.models();
@@ -176,6 +181,31 @@ fn plan_with(
     } else {
         Droppable::new()
     };
+    let unmanaged = |droppable: &Droppable| -> Vec<String> {
+        unregistered
+            .iter()
+            .filter(|t| !droppable.contains(*t))
+            .cloned()
+            .collect()
+    };
+    if probe {
+        let pending = crate::diff::diff(&live, &target, &hints, &droppable)
+            .iter()
+            .any(|c| options.includes(c.table()) && options.allows(c.operation()));
+        if pending {
+            return Ok(None);
+        }
+        return Ok(Some(Planned {
+            report: MigrationReport {
+                applied: false,
+                version: None,
+                steps: Vec::new(),
+                unmanaged_tables: unmanaged(&droppable),
+                in_progress: None,
+            },
+            target,
+        }));
+    }
     let input = PlanInput {
         live: &live,
         target: &target,
@@ -193,20 +223,27 @@ fn plan_with(
         cache: BTreeMap::new(),
     };
     let steps = plan(&input, &mut facts)?;
-    let unmanaged_tables = unregistered
-        .into_iter()
-        .filter(|t| !droppable.contains(t))
-        .collect();
-    Ok(Planned {
+    Ok(Some(Planned {
         report: MigrationReport {
             applied: false,
             version: None,
             steps,
-            unmanaged_tables,
+            unmanaged_tables: unmanaged(&droppable),
             in_progress: None,
         },
         target,
-    })
+    }))
+}
+
+/// A full plan (never `None` without `probe`).
+fn full_plan(
+    db: &DataFlow,
+    conn: &mut dyn Connection,
+    options: &MigrateOptions,
+    version: &str,
+) -> Result<Planned> {
+    plan_with(db, conn, options, version, false)?
+        .ok_or_else(|| Error::Database("the planner returned no plan".into()))
 }
 
 /// Is this error a lock wait that gave up (worth retrying)?
@@ -411,7 +448,7 @@ impl DataFlow {
         if options.dry_run {
             return self.with_conn(|conn| {
                 let version = new_version();
-                let mut report = plan_with(self, conn, &options, &version)?.report;
+                let mut report = full_plan(self, conn, &options, &version)?.report;
                 report.in_progress = history::in_progress(backend, conn)?
                     .into_iter()
                     .next()
@@ -431,10 +468,10 @@ impl DataFlow {
         // under the lock.
         let quick = self.with_conn(|conn| {
             let version = new_version();
-            Ok(plan_with(self, conn, &options, &version)?.report)
+            plan_with(self, conn, &options, &version, true)
         })?;
-        if quick.steps.is_empty() {
-            return Ok(quick);
+        if let Some(nothing) = quick {
+            return Ok(nothing.report);
         }
         let interactive = !options.auto_confirm
             && std::io::stdin().is_terminal()
@@ -468,8 +505,7 @@ impl DataFlow {
                         return Ok(true);
                     }
                     let version = new_version();
-                    let Planned { mut report, target } =
-                        plan_with(self, conn, &options, &version)?;
+                    let Planned { mut report, target } = full_plan(self, conn, &options, &version)?;
                     if report.steps.is_empty() {
                         result = Some(report);
                         return Ok(false);
