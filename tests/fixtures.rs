@@ -201,6 +201,10 @@ on_every_backend!(
     sql_fixture_runs_verbatim,
     dump_then_load_gives_equal_rows,
     dump_then_load_random_rows,
+    table_given_twice_is_refused,
+    field_given_twice_is_refused,
+    transaction_control_in_sql_fixture_is_refused,
+    transaction_words_in_strings_and_comments_are_data,
 );
 
 fn fixture(name: &str) -> PathBuf {
@@ -617,4 +621,91 @@ mod random {
 
 fn dump_then_load_random_rows(kind: Kind) {
     random::run(kind);
+}
+
+// ---------------------------------------------------------------------------
+// Ambiguous or unsafe fixture files
+
+/// Writes `text` to a temporary file named `name`, loads it, expects
+/// `Error::InvalidInput` naming the file and containing every one of `parts`,
+/// and checks that nothing was loaded.
+fn refused_text(kind: Kind, name: &str, text: &str, parts: &[&str]) {
+    let Some(db) = fresh(kind) else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    std::fs::write(&path, text).unwrap();
+    let err = load_fixtures(&db, &path).expect_err("the fixture must be refused");
+    let Error::InvalidInput(message) = &err else {
+        panic!("expected InvalidInput, got {err:?}");
+    };
+    assert!(
+        message.contains(&path.display().to_string()),
+        "the message names the file: {message}"
+    );
+    for part in parts {
+        assert!(message.contains(part), "{part:?} not in: {message}");
+    }
+    assert_eq!(counts(&db), [0; 5], "nothing may be loaded");
+}
+
+fn table_given_twice_is_refused(kind: Kind) {
+    refused_text(
+        kind,
+        "twice.json",
+        "{\n  \"tags\": [{\"code\": \"a\", \"label\": \"A\"}],\n  \"users\": [],\n  \"tags\": [{\"code\": \"b\", \"label\": \"B\"}]\n}\n",
+        &["line 4", "table \"tags\" given twice"],
+    );
+}
+
+fn field_given_twice_is_refused(kind: Kind) {
+    refused_text(
+        kind,
+        "twice.json",
+        "{\"tags\": [\n  {\"code\": \"a\", \"label\": \"A\"},\n  {\"code\": \"b\",\n   \"label\": \"B\", \"label\": \"again\"}\n]}\n",
+        &["line 4", "field \"label\" given twice"],
+    );
+}
+
+fn transaction_control_in_sql_fixture_is_refused(kind: Kind) {
+    let insert = "INSERT INTO tags (code, label) VALUES ('a', 'A');\n";
+    for (word, line) in [
+        ("COMMIT;", 2),
+        ("commit", 2),
+        ("  Begin;", 2),
+        ("ROLLBACK;", 2),
+        ("SAVEPOINT s1;", 2),
+        ("END;", 2),
+        ("/* c */ -- x\n  END TRANSACTION;", 3),
+        ("START TRANSACTION;", 2),
+        ("RELEASE SAVEPOINT s1;", 2),
+    ] {
+        // A later failure must not leave the first insert committed.
+        let text = format!("{insert}{word}\nINSERT INTO nope VALUES (1);\n");
+        refused_text(
+            kind,
+            "tx.sql",
+            &text,
+            &[
+                &format!("line {line}"),
+                "transaction control is not allowed in a .sql fixture",
+            ],
+        );
+    }
+}
+
+fn transaction_words_in_strings_and_comments_are_data(kind: Kind) {
+    let Some(db) = fresh(kind) else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("words.sql");
+    std::fs::write(
+        &path,
+        "-- COMMIT;\n/* ROLLBACK; */\nINSERT INTO tags (code, label) VALUES ('c', 'x; COMMIT; y');\n\
+         INSERT INTO tags (code, label) VALUES ('it''s; begin', 'end');\n\
+         INSERT INTO tags (\"code\", label) VALUES ('commit', 'savepoint');\n",
+    )
+    .unwrap();
+    assert_eq!(load_fixtures(&db, &path).unwrap(), 0);
+    assert_eq!(counts(&db), [0, 0, 0, 3, 0]);
+    let label = Tag::read(&db, "c".to_owned()).unwrap().unwrap().label;
+    assert_eq!(label, "x; COMMIT; y");
 }

@@ -15,8 +15,10 @@
 //! Tables load in foreign-key order whatever their order in the file; fields left
 //! out take a generated key (auto-increment keys), the current time (managed
 //! `created_at` / `updated_at`), NULL (`deleted_at`), the declared default, or
-//! NULL (nullable fields) — any other missing field is an error. A `.sql` file is
-//! executed verbatim (it must not contain transaction control).
+//! NULL (nullable fields) — any other missing field is an error; a table or a
+//! field given twice in one object is an error too. A `.sql` file is executed
+//! verbatim; transaction control in it (`COMMIT`, `BEGIN`, `SAVEPOINT`, …) is
+//! refused, since it would break the all-or-nothing load.
 //!
 //! Every problem is an [`Error::InvalidInput`] naming the file, the table, the row
 //! index (counted from 0, as in the array) and the field, and nothing is loaded.
@@ -228,17 +230,34 @@ fn parse_json_file(
     now: &Value,
     tables: &mut BTreeMap<&'static str, TableLoad>,
 ) -> Result<()> {
-    let doc: Json = serde_json::from_str(text).map_err(|e| {
+    let json_error = |e: serde_json::Error| {
         let message = e.to_string();
         let message = message
             .rsplit_once(" at line ")
             .map_or(message.as_str(), |(m, _)| m);
+        if e.classify() == serde_json::error::Category::Data {
+            // Only `NoDuplicates` reports data errors.
+            return Error::InvalidInput(format!(
+                "{file}: line {}, column {}: {message}",
+                e.line(),
+                e.column()
+            ));
+        }
         Error::InvalidInput(format!(
             "{file}: malformed JSON at line {}, column {}: {message}",
             e.line(),
             e.column()
         ))
-    })?;
+    };
+    // serde_json's maps keep the last of duplicate keys without a word, so a
+    // first pass refuses them (with the position serde_json attaches to the
+    // error) before the document is parsed for real.
+    serde::de::DeserializeSeed::deserialize(
+        NoDuplicates(0),
+        &mut serde_json::Deserializer::from_str(text),
+    )
+    .map_err(json_error)?;
+    let doc: Json = serde_json::from_str(text).map_err(json_error)?;
     let Json::Object(doc) = doc else {
         return Err(Error::InvalidInput(format!(
             "{file}: expected an object mapping table names to arrays of rows, found {}",
@@ -284,6 +303,76 @@ fn parse_json_file(
         }
     }
     Ok(())
+}
+
+/// Walks a JSON document, refusing any object that gives a key twice. The
+/// number is the nesting depth in objects and arrays: depth 0 is the object of
+/// tables, depth 2 the row objects.
+#[derive(Clone, Copy)]
+struct NoDuplicates(usize);
+
+impl<'de> serde::de::DeserializeSeed<'de> for NoDuplicates {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> std::result::Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for NoDuplicates {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> std::result::Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> std::result::Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> std::result::Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> std::result::Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> std::result::Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> std::result::Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(
+        self,
+        mut seq: A,
+    ) -> std::result::Result<(), A::Error> {
+        while seq.next_element_seed(NoDuplicates(self.0 + 1))?.is_some() {}
+        Ok(())
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(
+        self,
+        mut map: A,
+    ) -> std::result::Result<(), A::Error> {
+        let mut seen = std::collections::HashSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if !seen.insert(key.clone()) {
+                let what = match self.0 {
+                    0 => "table",
+                    2 => "field",
+                    _ => "key",
+                };
+                return Err(serde::de::Error::custom(format!(
+                    "{what} {key:?} given twice in one object (only one of them could be used)"
+                )));
+            }
+            map.next_value_seed(NoDuplicates(self.0 + 1))?;
+        }
+        Ok(())
+    }
 }
 
 /// A complete row of values for `d`, or `(field, problem)`.
@@ -588,6 +677,12 @@ fn run_sql(
     file: &str,
     text: &str,
 ) -> Result<()> {
+    if let Some((line, words)) = transaction_control(text) {
+        return Err(Error::InvalidInput(format!(
+            "{file}: line {line}: transaction control is not allowed in a .sql fixture \
+             (found {words}); fixtures load in one transaction of their own, all or nothing"
+        )));
+    }
     c.batch_execute(text).map_err(|e| match e {
         Error::UniqueViolation { .. }
         | Error::ForeignKeyViolation { .. }
@@ -605,6 +700,146 @@ fn run_sql(
         }
     }
     Ok(())
+}
+
+/// The line and first words of the first statement of `sql` that controls the
+/// transaction (`BEGIN`, `COMMIT`, `END`, `ROLLBACK`, `ABORT`, `SAVEPOINT`,
+/// `RELEASE`, `START TRANSACTION`), in any case; words inside string literals,
+/// quoted identifiers and comments do not count, nor `BEGIN … END` blocks inside
+/// a statement (trigger bodies, `BEGIN ATOMIC`).
+///
+/// Hand-rolled rather than a SQL parser crate: only the lexical structure
+/// matters here, and fixture files hold dialect-specific SQL (dollar quotes,
+/// trigger bodies) that a full parser could refuse although the database runs it.
+fn transaction_control(sql: &str) -> Option<(usize, String)> {
+    let b = sql.as_bytes();
+    let line_at = |i: usize| 1 + b[..i].iter().filter(|&&c| c == b'\n').count();
+    let is_word = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80;
+    // Words of the current statement so far (only the first two matter), and
+    // the depth of BEGIN … END blocks and CASE … END expressions inside it.
+    let mut first: Option<(usize, String)> = None;
+    let mut second: Option<String> = None;
+    let (mut blocks, mut cases) = (0usize, 0usize);
+    let mut i = 0;
+    let check = |first: &Option<(usize, String)>, second: &Option<String>| {
+        let (at, w) = first.as_ref()?;
+        let refused = match w.as_str() {
+            "BEGIN" | "COMMIT" | "END" | "ROLLBACK" | "ABORT" | "SAVEPOINT" | "RELEASE" => true,
+            "START" => second.as_deref() == Some("TRANSACTION"),
+            _ => false,
+        };
+        refused.then(|| {
+            let words = match second {
+                Some(s) => format!("{w} {s}"),
+                None => w.clone(),
+            };
+            (line_at(*at), words)
+        })
+    };
+    while i < b.len() {
+        let c = b[i];
+        if b[i..].starts_with(b"--") {
+            while i < b.len() && b[i] != b'\n' {
+                i += 1;
+            }
+        } else if b[i..].starts_with(b"/*") {
+            // PostgreSQL nests block comments.
+            let mut depth = 0;
+            while i < b.len() {
+                if b[i..].starts_with(b"/*") {
+                    depth += 1;
+                    i += 2;
+                } else if b[i..].starts_with(b"*/") {
+                    depth -= 1;
+                    i += 2;
+                    if depth == 0 {
+                        break;
+                    }
+                } else {
+                    i += 1;
+                }
+            }
+        } else if c == b'\'' || c == b'"' || c == b'`' || c == b'[' {
+            // E'…' strings (PostgreSQL) take backslash escapes.
+            let backslash = c == b'\''
+                && i > 0
+                && (b[i - 1] == b'E' || b[i - 1] == b'e')
+                && (i < 2 || !is_word(b[i - 2]));
+            let close = if c == b'[' { b']' } else { c };
+            i += 1;
+            while i < b.len() {
+                if backslash && b[i] == b'\\' {
+                    i += 2;
+                } else if b[i] == close {
+                    // A doubled quote is one quote inside the literal.
+                    if close != b']' && b.get(i + 1) == Some(&close) {
+                        i += 2;
+                    } else {
+                        break;
+                    }
+                } else {
+                    i += 1;
+                }
+            }
+            i += 1;
+            if first.is_none() {
+                first = Some((i, String::new()));
+            }
+        } else if c == b'$' && (i == 0 || !is_word(b[i - 1])) {
+            // A dollar quote `$tag$ … $tag$`; `$1` is a parameter.
+            let tag_end = b[i + 1..]
+                .iter()
+                .position(|&c| !is_word(c))
+                .map(|n| i + 1 + n);
+            match tag_end {
+                Some(e) if b[e] == b'$' && !b.get(i + 1).is_some_and(u8::is_ascii_digit) => {
+                    let tag = &b[i..=e];
+                    let body = e + 1;
+                    i = b[body..]
+                        .windows(tag.len())
+                        .position(|w| w == tag)
+                        .map_or(b.len(), |n| body + n + tag.len());
+                }
+                _ => i += 1,
+            }
+            if first.is_none() {
+                first = Some((i, String::new()));
+            }
+        } else if is_word(c) {
+            let start = i;
+            while i < b.len() && is_word(b[i]) {
+                i += 1;
+            }
+            let word = sql[start..i].to_ascii_uppercase();
+            match &first {
+                None => first = Some((start, word)),
+                Some(_) => {
+                    if second.is_none() {
+                        second = Some(word.clone());
+                    }
+                    match word.as_str() {
+                        "BEGIN" => blocks += 1,
+                        "CASE" => cases += 1,
+                        "END" if cases > 0 => cases -= 1,
+                        "END" => blocks = blocks.saturating_sub(1),
+                        _ => {}
+                    }
+                }
+            }
+        } else if c == b';' && blocks == 0 {
+            if let Some(found) = check(&first, &second) {
+                return Some(found);
+            }
+            (first, second, cases) = (None, None, 0);
+            i += 1;
+        } else {
+            if first.is_none() && !c.is_ascii_whitespace() {
+                first = Some((i, String::new()));
+            }
+            i += 1;
+        }
+    }
+    check(&first, &second)
 }
 
 /// A key naming a model set together with its fixture files' contents: test
@@ -627,4 +862,47 @@ pub fn template_key(models: &[&'static ModelDescriptor], fixtures: &[PathBuf]) -
         .take(8)
         .map(|b| format!("{b:02x}"))
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::transaction_control;
+
+    #[test]
+    fn transaction_control_is_found_at_statement_starts_only() {
+        let found = |sql: &str| transaction_control(sql).map(|(line, w)| format!("{line} {w}"));
+        assert_eq!(
+            found("INSERT INTO t VALUES (1);\ncommit"),
+            Some("2 COMMIT".into())
+        );
+        assert_eq!(
+            found("begin transaction;"),
+            Some("1 BEGIN TRANSACTION".into())
+        );
+        assert_eq!(
+            found("start transaction;"),
+            Some("1 START TRANSACTION".into())
+        );
+        assert_eq!(
+            found("SELECT 1; Rollback To s"),
+            Some("1 ROLLBACK TO".into())
+        );
+        assert_eq!(found("SELECT 'a'';COMMIT;';"), None);
+        assert_eq!(found("SELECT E'\\';COMMIT;';"), None);
+        assert_eq!(found("SELECT \"x;commit\" FROM t;"), None);
+        assert_eq!(found("SELECT $$;COMMIT;$$, $t$;END;$t$;"), None);
+        assert_eq!(found("/* /* ; */ COMMIT; */ SELECT 1;"), None);
+        assert_eq!(found("SELECT $1; -- ;commit\n"), None);
+        // Trigger bodies and SQL-standard function bodies are blocks.
+        let trigger = "CREATE TRIGGER tr AFTER INSERT ON t BEGIN \
+                       UPDATE t SET a = CASE WHEN 1 THEN 2 ELSE 3 END; DELETE FROM u; END;\n\
+                       INSERT INTO t VALUES (1);";
+        assert_eq!(found(trigger), None);
+        assert_eq!(found(&format!("{trigger}\nEND;")), Some("3 END".into()));
+        assert_eq!(
+            found("CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; END;"),
+            None
+        );
+        assert_eq!(found("SELECT 1;   "), None);
+    }
 }
