@@ -7,6 +7,7 @@ mod crud;
 mod indexes;
 mod migrate;
 mod models;
+mod rollback;
 mod schema;
 
 /// Declares one `#[test]` per backend for each scenario function.
@@ -117,6 +118,10 @@ conformance! {
         changing_a_partial_condition_replaces_the_index,
         gin_and_text_search_indexes_reconcile,
         dropping_a_gin_index_is_planned_and_undone,
+    },
+    rollback::{
+        resolve_failed_refuses_unknown_and_applied_versions,
+        resolve_failed_resolves_a_failed_migration,
     },
     schema::{
         auto_migrate_creates_tables_once,

@@ -763,10 +763,27 @@ impl DataFlow {
         Ok(undone)
     }
 
-    /// Marks a failed migration as dealt with, so automatic migration resumes.
+    /// Marks a failed migration as dealt with (after you have inspected and
+    /// repaired the database), so automatic migration resumes. Only a migration
+    /// recorded as `failed` can be resolved: any other version, or one no
+    /// migration has, is `Error::InvalidInput` naming it and its status, and
+    /// nothing is changed. To undo an applied migration, roll it back.
     pub fn resolve_failed(&self, version: &str) -> Result<()> {
+        let backend = self.backend();
         let d = self.dialect();
-        self.with_conn(|conn| history::set_status(conn, d, version, MigrationStatus::RolledBack))
+        self.with_conn(|conn| {
+            if history::resolve(conn, d, version)? {
+                return Ok(());
+            }
+            Err(Error::InvalidInput(
+                match history::status_of(backend, conn, version)? {
+                    None => format!("no migration has version {version}"),
+                    Some(status) => format!(
+                        "migration {version} is {status}, not failed: only a failed migration can be resolved"
+                    ),
+                },
+            ))
+        })
     }
 }
 

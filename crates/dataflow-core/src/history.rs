@@ -78,6 +78,12 @@ pub enum MigrationStatus {
     InProgress,
 }
 
+impl std::fmt::Display for MigrationStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl MigrationStatus {
     fn as_str(self) -> &'static str {
         match self {
@@ -199,6 +205,56 @@ pub fn set_status(
     let s = w.finish();
     conn.execute(&s.text, &s.binds)?;
     Ok(())
+}
+
+/// Marks a failed migration as rolled back, and only a failed one: the
+/// status is checked by the `UPDATE` itself, so a migration that changed state
+/// meanwhile is left alone. Returns whether it was marked.
+pub fn resolve(conn: &mut dyn Connection, d: &dyn Dialect, version: &str) -> Result<bool> {
+    let mut w = SqlWriter::new(d);
+    w.push("UPDATE ")
+        .ident(HISTORY)
+        .push(" SET ")
+        .ident("status")
+        .push(" = ");
+    w.bind(Value::Text(MigrationStatus::RolledBack.as_str().into()));
+    w.push(" WHERE ").ident("version").push(" = ");
+    w.bind(Value::Text(version.into()));
+    w.push(" AND ").ident("status").push(" = ");
+    w.bind(Value::Text(MigrationStatus::Failed.as_str().into()));
+    let s = w.finish();
+    Ok(conn.execute(&s.text, &s.binds)? == 1)
+}
+
+/// The status of one recorded migration, `None` when no migration has that
+/// version (or there is no history yet).
+pub fn status_of(
+    backend: &dyn Backend,
+    conn: &mut dyn Connection,
+    version: &str,
+) -> Result<Option<MigrationStatus>> {
+    if !backend.has_table(conn, HISTORY)? {
+        return Ok(None);
+    }
+    let d = backend.dialect();
+    let mut w = SqlWriter::new(d);
+    w.push("SELECT ")
+        .ident("status")
+        .push(" FROM ")
+        .ident(HISTORY)
+        .push(" WHERE ")
+        .ident("version")
+        .push(" = ");
+    w.bind(Value::Text(version.into()));
+    let s = w.finish();
+    let mut out = None;
+    conn.query(&s.text, &s.binds, &[T::Text], &mut |row| {
+        if let Value::Text(s) = std::mem::take(&mut row[0]) {
+            out = Some(MigrationStatus::parse(&s));
+        }
+        Ok(())
+    })?;
+    Ok(out)
 }
 
 /// Every recorded migration, oldest first. Empty when the history table does not
