@@ -3,6 +3,7 @@
 //! PostgreSQL tests read `DATABASE_URL` and run in a private schema each.
 
 mod backends;
+mod comparisons;
 mod crud;
 mod indexes;
 mod migrate;
@@ -122,6 +123,11 @@ conformance! {
     rollback::{
         resolve_failed_refuses_unknown_and_applied_versions,
         resolve_failed_resolves_a_failed_migration,
+    },
+    comparisons::{
+        decimals_compare_and_order_as_numbers,
+        dates_outside_years_0000_to_9999_are_refused_before_writing,
+        like_has_one_meaning_with_backslash_escapes,
     },
     schema::{
         auto_migrate_creates_tables_once,

@@ -75,7 +75,7 @@ fn prepare_insert(d: &ModelDescriptor, values: &mut [Value], now: &Value) -> Res
             }
         }
     }
-    check_lengths(
+    check_values(
         d,
         d.columns
             .iter()
@@ -85,13 +85,22 @@ fn prepare_insert(d: &ModelDescriptor, values: &mut [Value], now: &Value) -> Res
     )
 }
 
-/// SQLite does not enforce `VARCHAR(n)`; dataflow does, so every backend refuses
-/// the same values, before anything is written.
-fn check_lengths<'v>(
+/// Refuses, before anything is written, values some backend would store or
+/// compare differently: text over `max_length` (SQLite does not enforce
+/// `VARCHAR(n)`), dates and times outside the range every backend orders alike
+/// ([`Value::check_portable`]).
+fn check_values<'v>(
     d: &ModelDescriptor,
     values: impl Iterator<Item = (usize, &'v Value)>,
 ) -> Result<()> {
     for (i, v) in values {
+        v.check_portable().map_err(|why| {
+            Error::InvalidInput(format!(
+                "{}.{}: {why}",
+                d.name,
+                d.columns[i].field.unwrap_or(d.columns[i].name)
+            ))
+        })?;
         if let (Some(max), Value::Text(s)) = (d.columns[i].max_length, v) {
             let len = s.chars().count();
             if len > max as usize {
@@ -188,7 +197,7 @@ pub fn update<M: Model>(db: &DataFlow, key: M::Key, patch: M::Patch) -> Result<M
     let sql = d.sql(dialect);
     let key = key.into_value();
     let assignments = patch.into_assignments();
-    check_lengths(d, assignments.iter().map(|(i, v)| (*i, v)))?;
+    check_values(d, assignments.iter().map(|(i, v)| (*i, v)))?;
     let found = if assignments.is_empty() {
         let binds = [key.clone()];
         db.with_conn(|c| query_one::<M>(c, &sql.read_by_pk, &binds, &sql.types))?
@@ -540,11 +549,11 @@ pub fn bulk_update<M: Model>(db: &DataFlow, filter: Filter<M>, patch: M::Patch) 
     if assignments.is_empty() {
         return Ok(0);
     }
-    check_lengths(d, assignments.iter().map(|(i, v)| (*i, v)))?;
-    let mut w = SqlWriter::new(dialect);
+    check_values(d, assignments.iter().map(|(i, v)| (*i, v)))?;
+    let mut w = SqlWriter::new(dialect).for_model(d);
     w.push("UPDATE ").ident(d.table);
     render_assignments(&mut w, d, with_touch(d, assignments));
-    where_clause(&mut w, filter.expr(), sql.live_only.as_deref());
+    where_clause(&mut w, filter.expr(), sql.live_only.as_deref())?;
     let s = w.finish();
     db.with_conn(|c| c.execute(&s.text, &s.binds))
 }
@@ -555,7 +564,7 @@ pub fn bulk_delete<M: Model>(db: &DataFlow, filter: Filter<M>) -> Result<usize> 
     let d = M::DESCRIPTOR;
     let dialect = db.dialect();
     let sql = d.sql(dialect);
-    let mut w = SqlWriter::new(dialect);
+    let mut w = SqlWriter::new(dialect).for_model(d);
     match d.managed(Managed::DeletedAt) {
         Some(col) => {
             w.push("UPDATE ")
@@ -569,13 +578,20 @@ pub fn bulk_delete<M: Model>(db: &DataFlow, filter: Filter<M>) -> Result<usize> 
             w.push("DELETE FROM ").ident(d.table);
         }
     }
-    where_clause(&mut w, filter.expr(), sql.live_only.as_deref());
+    where_clause(&mut w, filter.expr(), sql.live_only.as_deref())?;
     let s = w.finish();
     db.with_conn(|c| c.execute(&s.text, &s.binds))
 }
 
-/// Appends ` WHERE <filter> [AND <live only>]`, omitting what matches everything.
-pub(crate) fn where_clause(w: &mut SqlWriter<'_>, expr: &crate::filter::Expr, live: Option<&str>) {
+/// Appends ` WHERE <filter> [AND <live only>]`, omitting what matches everything;
+/// refuses a filter that would not mean the same on every backend (see
+/// [`Expr::check`](crate::filter::Expr::check)).
+pub(crate) fn where_clause(
+    w: &mut SqlWriter<'_>,
+    expr: &crate::filter::Expr,
+    live: Option<&str>,
+) -> Result<()> {
+    expr.check()?;
     match (expr.is_true(), live) {
         (true, None) => {}
         (true, Some(l)) => {
@@ -591,4 +607,5 @@ pub(crate) fn where_clause(w: &mut SqlWriter<'_>, expr: &crate::filter::Expr, li
             w.push(" AND ").push(l);
         }
     }
+    Ok(())
 }

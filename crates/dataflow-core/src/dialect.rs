@@ -47,6 +47,16 @@ pub trait Dialect: Send + Sync + std::fmt::Debug {
     /// The most bound parameters one statement may carry.
     fn max_bind_params(&self) -> usize;
 
+    /// The collation that makes this database compare and order stored values
+    /// of `ty` by their meaning, where its own comparison of the stored form
+    /// would not (SQLite stores decimals as text). Filters and `ORDER BY` on
+    /// such columns are rendered `"column" COLLATE <name>`; the backend
+    /// registers the collation on every connection. `None`: native comparison.
+    fn collation(&self, ty: LogicalType) -> Option<&'static str> {
+        let _ = ty;
+        None
+    }
+
     /// The native column type of a logical type.
     fn column_type(&self, column: &Column) -> String;
 

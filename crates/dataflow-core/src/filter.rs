@@ -72,7 +72,8 @@ pub enum Expr {
         /// `IS NOT NULL`.
         negated: bool,
     },
-    /// `column LIKE pattern` (`%` and `_` wildcards, case sensitivity per backend).
+    /// `column LIKE pattern ESCAPE '\'`: `%` and `_` wildcards, `\` escapes
+    /// the next character, case-sensitive on every backend.
     Like {
         /// Column name.
         column: &'static str,
@@ -128,6 +129,53 @@ impl Expr {
     pub fn is_true(&self) -> bool {
         matches!(self, Expr::True)
     }
+
+    /// Refuses what would not mean the same on every backend: values outside
+    /// the range every backend orders alike (see [`Value::check_portable`]) and
+    /// `LIKE` patterns ending in a lone escape (PostgreSQL rejects them, SQLite
+    /// matches nothing). Walks the tree without recursion, so any depth is safe.
+    pub fn check(&self) -> Result<(), crate::error::Error> {
+        let bad = |column: &str, why: String| {
+            crate::error::Error::InvalidInput(format!("filter on column {column:?}: {why}"))
+        };
+        let mut stack = vec![self];
+        while let Some(e) = stack.pop() {
+            match e {
+                Expr::True | Expr::IsNull { .. } => {}
+                Expr::Compare { column, value, .. } => {
+                    value.check_portable().map_err(|why| bad(column, why))?;
+                }
+                Expr::In { column, values, .. } => {
+                    for v in values {
+                        v.check_portable().map_err(|why| bad(column, why))?;
+                    }
+                }
+                Expr::Like { column, pattern } => {
+                    if ends_in_lone_escape(pattern) {
+                        return Err(bad(
+                            column,
+                            format!(
+                                "LIKE pattern {pattern:?} ends with the escape character \
+                                 `{LIKE_ESCAPE}`; write `{LIKE_ESCAPE}{LIKE_ESCAPE}` for a literal one"
+                            ),
+                        ));
+                    }
+                }
+                Expr::And(items) | Expr::Or(items) => stack.extend(items),
+                Expr::Not(inner) => stack.push(inner),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether a `LIKE` pattern ends with an escape that escapes nothing.
+fn ends_in_lone_escape(pattern: &str) -> bool {
+    let mut escaped = false;
+    for ch in pattern.chars() {
+        escaped = !escaped && ch == LIKE_ESCAPE;
+    }
+    escaped
 }
 
 /// A typed filter over the rows of model `M`.
@@ -303,13 +351,49 @@ impl<M, T: FieldType> Column<M, T> {
 }
 
 impl<M, T: FieldType<Inner = String>> Column<M, T> {
-    /// `column LIKE pattern`, with `%` and `_` as wildcards. Text columns only.
+    /// `column LIKE pattern ESCAPE '\'`, case-sensitive: `%` matches any run of
+    /// characters, `_` one character, and `\` makes the character after it
+    /// literal (`like("50\\%")` matches the text `50%`). The same meaning on every
+    /// backend; a pattern ending in a lone `\` is refused with
+    /// `Error::InvalidInput` when the query runs. Text columns only.
     pub fn like(self, pattern: impl Into<String>) -> Filter<M> {
         Filter::from_expr(Expr::Like {
             column: self.name,
             pattern: pattern.into(),
         })
     }
+
+    /// Rows whose text contains `text` (taken literally: `%`, `_` and `\` in
+    /// it are not wildcards). Case-sensitive.
+    pub fn contains(self, text: &str) -> Filter<M> {
+        self.like(format!("%{}%", escape_like(text)))
+    }
+
+    /// Rows whose text starts with `text` (taken literally). Case-sensitive.
+    pub fn starts_with(self, text: &str) -> Filter<M> {
+        self.like(format!("{}%", escape_like(text)))
+    }
+
+    /// Rows whose text ends with `text` (taken literally). Case-sensitive.
+    pub fn ends_with(self, text: &str) -> Filter<M> {
+        self.like(format!("%{}", escape_like(text)))
+    }
+}
+
+/// The escape character of every `LIKE` dataflow renders (`ESCAPE '\'`).
+pub const LIKE_ESCAPE: char = '\\';
+
+/// `text` as a `LIKE` pattern that matches exactly `text`: `%`, `_` and the
+/// escape character itself are escaped.
+pub fn escape_like(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    for ch in text.chars() {
+        if matches!(ch, '%' | '_' | LIKE_ESCAPE) {
+            out.push(LIKE_ESCAPE);
+        }
+        out.push(ch);
+    }
+    out
 }
 
 impl<M, T: crate::field::Scalar> Column<M, Option<T>> {
@@ -376,4 +460,52 @@ pub struct OrderTerm {
     pub column: &'static str,
     /// `DESC` instead of `ASC`.
     pub descending: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaped_text_matches_only_itself() {
+        assert_eq!(escape_like("50%_a\\b"), "50\\%\\_a\\\\b");
+        assert_eq!(escape_like(""), "");
+    }
+
+    #[test]
+    fn a_lone_trailing_escape_is_refused() {
+        let like = |p: &str| Expr::Like {
+            column: "t",
+            pattern: p.to_owned(),
+        };
+        for ok in ["", "a", "a\\\\", "\\%", "%\\\\\\_"] {
+            assert!(like(ok).check().is_ok(), "{ok:?}");
+        }
+        for bad in ["\\", "a\\", "a\\\\\\"] {
+            let nested = Expr::Not(Box::new(Expr::True.and(like("x")).and(like(bad))));
+            assert!(
+                matches!(nested.check(), Err(crate::Error::InvalidInput(m)) if m.contains("escape")),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn dates_outside_four_digit_years_are_refused_in_filters() {
+        let day = |y| Value::Date(chrono::NaiveDate::from_ymd_opt(y, 1, 1).unwrap());
+        let cmp = |v| Expr::Compare {
+            column: "d",
+            op: CmpOp::Lt,
+            value: v,
+        };
+        assert!(cmp(day(0)).check().is_ok());
+        assert!(cmp(day(9999)).check().is_ok());
+        assert!(cmp(day(10_000)).check().is_err());
+        let within_in = Expr::In {
+            column: "d",
+            values: vec![day(2000), day(-1)],
+            negated: true,
+        };
+        assert!(Expr::True.or(cmp(day(1))).and(within_in).check().is_err());
+    }
 }

@@ -171,7 +171,7 @@ fn from_json(
         };
     }
     let text = || json.as_str().ok_or_else(bad);
-    Ok(match ty {
+    let value = match ty {
         LogicalType::SmallInt | LogicalType::Int | LogicalType::BigInt => {
             let Json::Number(n) = json else {
                 return Err(bad());
@@ -254,7 +254,9 @@ fn from_json(
             Some(why) => bad_because(&why),
             None => bad(),
         })?,
-    })
+    };
+    value.check_portable().map_err(|why| bad_because(&why))?;
+    Ok(value)
 }
 
 /// `Err(None)` for a JSON kind that is not a decimal, `Err(Some(why))` for a
@@ -408,6 +410,16 @@ mod tests {
             Value::Date(NaiveDate::from_ymd_opt(2024, 2, 29).unwrap())
         );
         assert!(err(LogicalType::Date, json!("2023-02-29")).contains("\"YYYY-MM-DD\""));
+        for outside in ["+10000-01-01", "-0001-12-31"] {
+            assert!(
+                err(LogicalType::Date, json!(outside)).contains("0000-9999"),
+                "{outside}"
+            );
+        }
+        assert_eq!(
+            ok(LogicalType::Date, json!("9999-12-31")),
+            Value::Date(NaiveDate::from_ymd_opt(9999, 12, 31).unwrap())
+        );
         let t = NaiveDate::from_ymd_opt(2024, 1, 2)
             .unwrap()
             .and_hms_micro_opt(3, 4, 5, 600_000)

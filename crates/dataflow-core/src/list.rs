@@ -94,8 +94,8 @@ impl<'a, M: Model> List<'a, M> {
     pub fn all(self) -> Result<Vec<M>> {
         let dialect = self.db.dialect();
         let sql = M::DESCRIPTOR.sql(dialect);
-        let mut w = SqlWriter::from_text(dialect, &sql.select, Vec::new());
-        where_clause(&mut w, &self.filter, self.live());
+        let mut w = SqlWriter::from_text(dialect, &sql.select, Vec::new()).for_model(M::DESCRIPTOR);
+        where_clause(&mut w, &self.filter, self.live())?;
         w.order_by(&self.order);
         dialect.limit_offset(
             Self::bound(self.limit, "limit")?,
@@ -118,9 +118,9 @@ impl<'a, M: Model> List<'a, M> {
     pub fn count(self) -> Result<i64> {
         let dialect = self.db.dialect();
         let d = M::DESCRIPTOR;
-        let mut w = SqlWriter::new(dialect);
+        let mut w = SqlWriter::new(dialect).for_model(d);
         w.push("SELECT COUNT(*) FROM ").ident(d.table);
-        where_clause(&mut w, &self.filter, self.live());
+        where_clause(&mut w, &self.filter, self.live())?;
         let s = w.finish();
         let mut n = 0;
         self.db.with_conn(|c| {

@@ -15,6 +15,7 @@ use crate::value::{LogicalType, Value};
 pub struct SqlWriter<'d> {
     dialect: &'d dyn Dialect,
     sql: Sql,
+    model: Option<&'static ModelDescriptor>,
 }
 
 impl<'d> SqlWriter<'d> {
@@ -23,7 +24,16 @@ impl<'d> SqlWriter<'d> {
         SqlWriter {
             dialect,
             sql: Sql::default(),
+            model: None,
         }
+    }
+
+    /// Takes column types from `model` (the table the statement reads or
+    /// writes), so filters and orderings compare by meaning where the dialect
+    /// needs a collation for that (see [`Dialect::collation`]).
+    pub fn for_model(mut self, model: &'static ModelDescriptor) -> Self {
+        self.model = Some(model);
+        self
     }
 
     /// Starts from fixed text that carries `binds` placeholders already.
@@ -33,7 +43,11 @@ impl<'d> SqlWriter<'d> {
             binds,
         };
         sql.text.push_str(text);
-        SqlWriter { dialect, sql }
+        SqlWriter {
+            dialect,
+            sql,
+            model: None,
+        }
     }
 
     /// Appends raw SQL text (keywords and punctuation only; never user data).
@@ -45,6 +59,22 @@ impl<'d> SqlWriter<'d> {
     /// Appends a quoted identifier.
     pub fn ident(&mut self, ident: &str) -> &mut Self {
         self.dialect.quote_ident(ident, &mut self.sql.text);
+        self
+    }
+
+    /// Appends a column as an operand of a comparison or ordering: quoted, with
+    /// the dialect's collation for its type. The type comes from the model, or
+    /// else from the value it is compared with.
+    fn compared(&mut self, column: &str, value_type: Option<LogicalType>) -> &mut Self {
+        let ty = self
+            .model
+            .and_then(|d| d.column(column))
+            .map(|c| c.ty)
+            .or(value_type);
+        self.ident(column);
+        if let Some(collation) = ty.and_then(|t| self.dialect.collation(t)) {
+            self.push(" COLLATE ").push(collation);
+        }
         self
     }
 
@@ -63,7 +93,10 @@ impl<'d> SqlWriter<'d> {
                 self.push("1 = 1");
             }
             Expr::Compare { column, op, value } => {
-                self.ident(column).push(" ").push(op.sql()).push(" ");
+                self.compared(column, value.logical_type())
+                    .push(" ")
+                    .push(op.sql())
+                    .push(" ");
                 self.bind(value.clone());
             }
             Expr::In {
@@ -74,7 +107,8 @@ impl<'d> SqlWriter<'d> {
                 if values.is_empty() {
                     self.push(if *negated { "1 = 1" } else { "1 = 0" });
                 } else {
-                    self.ident(column)
+                    let ty = values.iter().find_map(Value::logical_type);
+                    self.compared(column, ty)
                         .push(if *negated { " NOT IN (" } else { " IN (" });
                     for (i, v) in values.iter().enumerate() {
                         if i > 0 {
@@ -92,6 +126,9 @@ impl<'d> SqlWriter<'d> {
             Expr::Like { column, pattern } => {
                 self.ident(column).push(" LIKE ");
                 self.bind(Value::Text(pattern.clone()));
+                // Explicit, so `\` escapes on every backend (SQLite has no
+                // default escape character; PostgreSQL's is `\`).
+                self.push(" ESCAPE '\\'");
             }
             Expr::And(items) | Expr::Or(items) => {
                 let joiner = if matches!(expr, Expr::And(_)) {
@@ -126,7 +163,7 @@ impl<'d> SqlWriter<'d> {
     pub fn order_by(&mut self, terms: &[OrderTerm]) -> &mut Self {
         for (i, t) in terms.iter().enumerate() {
             self.push(if i == 0 { " ORDER BY " } else { ", " });
-            self.ident(t.column);
+            self.compared(t.column, None);
             self.push(if t.descending { " DESC" } else { " ASC" });
         }
         self

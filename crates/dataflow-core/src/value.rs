@@ -148,7 +148,43 @@ impl Value {
     pub fn kind(&self) -> &'static str {
         self.logical_type().map_or("null", LogicalType::name)
     }
+
+    /// Checks that every backend stores this value and compares it the same
+    /// way; the error says why not.
+    ///
+    /// Dates and timestamps must fall in the years [`MIN_YEAR`]..=[`MAX_YEAR`]
+    /// (UTC for `TimestampTz`). chrono reaches further, PostgreSQL stores most of
+    /// that, but SQLite stores times as text whose order is time order only for
+    /// four-digit years (`+10000-01-01` sorts before `2024-01-01`), and ordering
+    /// such text by its meaning would keep indexes from serving range filters.
+    /// Four-digit years are also what ISO 8601 and RFC 3339 write without
+    /// extensions, and what dataflow's JSON formats read.
+    pub fn check_portable(&self) -> Result<(), String> {
+        use chrono::Datelike;
+        let year = match self {
+            Value::Date(d) => d.year(),
+            Value::Timestamp(t) => t.year(),
+            Value::TimestampTz(t) => t.year(),
+            _ => return Ok(()),
+        };
+        if (MIN_YEAR..=MAX_YEAR).contains(&year) {
+            Ok(())
+        } else {
+            Err(format!(
+                "{self} is outside the years {MIN_YEAR:04}-{MAX_YEAR} that every backend stores \
+                 and orders alike"
+            ))
+        }
+    }
 }
+
+/// The first year of the dates and timestamps dataflow accepts (year 0 is 1 BC;
+/// PostgreSQL prints it `0001-01-01 BC`). See [`Value::check_portable`].
+pub const MIN_YEAR: i32 = 0;
+
+/// The last year of the dates and timestamps dataflow accepts. See
+/// [`Value::check_portable`].
+pub const MAX_YEAR: i32 = 9999;
 
 impl fmt::Display for Value {
     /// Renders the value for humans (previews, error messages); never used to build SQL.

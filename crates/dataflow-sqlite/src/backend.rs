@@ -10,6 +10,7 @@ use diesel::{Connection as _, SqliteConnection};
 use dataflow_core::schema::Schema;
 use dataflow_core::{Backend, Connection, DataFlow, Dialect, Error, Result};
 
+use crate::collation::{compare_decimal_text, DECIMAL_COLLATION};
 use crate::connection::{map_error, SqliteConn};
 use crate::dialect::SQLITE;
 
@@ -76,6 +77,12 @@ struct Setup {
 
 impl Setup {
     fn apply(&self, conn: &mut SqliteConnection) -> diesel::QueryResult<()> {
+        // diesel 2.3 hands the collation its operands swapped (right, left): flip
+        // them back. The conformance suite's decimal ordering test fails if this
+        // ever changes.
+        conn.register_collation(DECIMAL_COLLATION, |right, left| {
+            compare_decimal_text(left, right)
+        })?;
         // busy_timeout first, so the journal-mode switch itself waits for a lock.
         conn.batch_execute(&format!(
             "PRAGMA busy_timeout = {}; PRAGMA foreign_keys = ON; \

@@ -40,6 +40,10 @@ impl Dialect for SqliteDialect {
         32_766
     }
 
+    fn collation(&self, ty: LogicalType) -> Option<&'static str> {
+        (ty == LogicalType::Decimal).then_some(crate::collation::DECIMAL_COLLATION)
+    }
+
     fn column_type(&self, column: &Column) -> String {
         match column.ty {
             LogicalType::SmallInt => "SMALLINT".into(),

@@ -4,8 +4,9 @@
 //! a pooled, thread-safe [`DataFlow`] handle.
 //!
 //! Every connection runs with `foreign_keys = ON`, a busy timeout (writers wait
-//! instead of failing), `synchronous = NORMAL` and case-sensitive `LIKE` (the same
-//! semantics as PostgreSQL); files use WAL so readers never block the writer.
+//! instead of failing), `synchronous = NORMAL`, case-sensitive `LIKE` (the same
+//! semantics as PostgreSQL) and the `dataflow_decimal` collation, under which
+//! filters and ordering compare decimals (stored as exact text) as numbers; files use WAL so readers never block the writer.
 //! Write transactions start with `BEGIN IMMEDIATE`, so two writers queue on the
 //! busy timeout instead of deadlocking on a lock upgrade.
 //!
@@ -15,6 +16,7 @@
 //! ```
 
 mod backend;
+mod collation;
 mod connection;
 mod decode;
 mod describe;
