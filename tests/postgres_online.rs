@@ -509,3 +509,109 @@ fn indexes_are_dropped_concurrently_after_the_commit() {
     v1.rollback_last().unwrap();
     v2.check().unwrap();
 }
+
+#[derive(Model, Debug, Clone, PartialEq)]
+#[dataflow(table = "people")]
+struct PersonNickIndexed {
+    id: i64,
+    email: String,
+    #[dataflow(index)]
+    nickname: Option<String>,
+}
+
+/// Holds a lock on `people` that a concurrent index build waits for.
+fn hold_build_lock(t: &TestDb, hold: Duration) -> std::thread::JoinHandle<()> {
+    let other = handle::<PersonV1>(t);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let j = std::thread::spawn(move || {
+        other
+            .with_tx(|c| {
+                c.batch_execute("LOCK TABLE people IN SHARE UPDATE EXCLUSIVE MODE")?;
+                tx.send(()).unwrap();
+                std::thread::sleep(hold);
+                Ok(())
+            })
+            .unwrap();
+    });
+    rx.recv().unwrap();
+    j
+}
+
+#[test]
+fn an_online_statement_that_cannot_get_its_lock_stays_in_progress_and_resumes() {
+    let Some(t) = db() else { return };
+    let v1 = handle::<PersonV1>(&t);
+    v1.auto_migrate(MigrateOptions::default()).unwrap();
+    people(&v1, 50);
+    let v2 = handle::<PersonNickIndexed>(&t);
+    let j = hold_build_lock(&t, Duration::from_millis(1_500));
+    let err = v2
+        .auto_migrate(
+            MigrateOptions::default()
+                .step_lock_timeout(Duration::from_millis(100))
+                .step_retries(0),
+        )
+        .unwrap_err();
+    j.join().unwrap();
+    assert!(
+        matches!(err, Error::Busy { .. } | Error::LockTimeout { .. }),
+        "{err:?}"
+    );
+    // Contention is not a failure: nothing blocks the next start.
+    let rec = v2.migration_history().unwrap().pop().unwrap();
+    assert_eq!(rec.status, MigrationStatus::InProgress, "{rec:?}");
+    assert_eq!(rec.steps[0].online_done, 0);
+    let why = rec.error.clone().unwrap_or_default();
+    assert!(
+        why.contains("statement 1 of 1 of step 1 of 1") && why.contains("resumes"),
+        "{why}"
+    );
+    let again = handle::<PersonNickIndexed>(&t)
+        .auto_migrate(MigrateOptions::default())
+        .unwrap();
+    assert!(!again.applied && again.in_progress.is_none(), "{again:?}");
+    let rec = v2.migration_history().unwrap().pop().unwrap();
+    assert_eq!(rec.status, MigrationStatus::Applied);
+    assert_eq!(rec.error, None);
+    assert_eq!(rec.steps[0].online_done, 1);
+    v2.check().unwrap();
+}
+
+#[test]
+fn an_online_statement_that_fails_records_what_is_committed() {
+    let Some(t) = db() else { return };
+    let v1 = handle::<PersonV1>(&t);
+    v1.auto_migrate(MigrateOptions::default()).unwrap();
+    people(&v1, 20);
+    let v2 = handle::<PersonIndexed>(&t);
+    // Committed, no online statement run yet (as if the process died).
+    let r = v2.auto_migrate(opted_in().stop_online_after(0)).unwrap();
+    let version = r.version.unwrap();
+    // A duplicate written meanwhile makes the unique build fail.
+    v1.with_conn(|c| c.batch_execute("INSERT INTO people (email) VALUES ('p1@x')"))
+        .unwrap();
+    let err = handle::<PersonIndexed>(&t)
+        .auto_migrate(opted_in())
+        .unwrap_err();
+    assert!(matches!(err, Error::UniqueViolation { .. }), "{err:?}");
+    let rec = v2.migration_history().unwrap().pop().unwrap();
+    assert_eq!(rec.version, version);
+    assert_eq!(rec.status, MigrationStatus::Failed);
+    let why = rec.error.clone().unwrap_or_default();
+    assert!(
+        why.contains("failed") && why.contains("of 2 online statements"),
+        "{why}"
+    );
+    let done: usize = rec.steps.iter().map(|s| s.online_done).sum();
+    assert!(
+        why.contains(&format!("{done} of 2 online statements")),
+        "{why}"
+    );
+    // The next start is refused, naming the migration and where it failed.
+    match handle::<PersonIndexed>(&t).auto_migrate(opted_in()) {
+        Err(Error::MigrationRefused { steps }) => {
+            assert!(steps[0].contains(&version) && steps[0].contains("online statement"))
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}

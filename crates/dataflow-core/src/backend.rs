@@ -95,14 +95,20 @@ pub trait Backend: Send + Sync + 'static {
 
     /// Like [`Backend::with_migration`], then, when `tx` returns `true`, runs
     /// `after` on the same connection after the commit, outside any
-    /// transaction, still holding the migration lock (taken for the session
-    /// before the commit, so no other process can start in between).
+    /// transaction, still holding the migration lock (held for the session, so
+    /// no other process can start in between).
+    ///
+    /// A backend that waits for the lock by polling calls `stop_waiting`
+    /// between polls, outside any transaction; when it answers `true` the wait
+    /// ends, nothing runs, and the result is `Ok(false)`. `Ok(true)`: `tx` ran.
     fn with_migration_then(
         &self,
         lock_timeout: std::time::Duration,
+        stop_waiting: &mut dyn FnMut(&mut dyn Connection) -> Result<bool>,
         tx: &mut dyn FnMut(&mut dyn Connection) -> Result<bool>,
         after: &mut dyn FnMut(&mut dyn Connection) -> Result<()>,
-    ) -> Result<()> {
+    ) -> Result<bool> {
+        let _ = stop_waiting;
         let mut online = false;
         self.with_migration(lock_timeout, &mut |c| {
             online = tx(c)?;
@@ -114,7 +120,7 @@ pub trait Backend: Send + Sync + 'static {
             ));
         }
         let _ = after;
-        Ok(())
+        Ok(true)
     }
 
     /// Runs `f` outside any transaction holding the migration lock for the

@@ -397,6 +397,37 @@ fn backfill(
     Ok(())
 }
 
+/// Where an online phase stopped, for the history row's `error`: the statement,
+/// what is committed, and what happens next.
+fn stopped_at(
+    record: &MigrationRecord,
+    step: usize,
+    statement: usize,
+    e: &Error,
+    resumable: bool,
+) -> String {
+    let s = &record.steps[step];
+    let done: usize = record.steps.iter().map(|s| s.online_done).sum();
+    let total: usize = record.steps.iter().map(|s| s.sql_online.len()).sum();
+    format!(
+        "online statement {} of {} of step {} of {} ({} {}) {}: {e}; committed: the \
+         migration's transaction and {done} of {total} online statements (each \
+         step's online_done); {}",
+        statement + 1,
+        s.sql_online.len(),
+        step + 1,
+        record.steps.len(),
+        s.operation,
+        s.table,
+        if resumable { "stopped" } else { "failed" },
+        if resumable {
+            "the next auto_migrate resumes at this statement"
+        } else {
+            "the rest did not run"
+        }
+    )
+}
+
 /// What the options allow, and whether to ask first.
 fn policy(options: &MigrateOptions, interactive: bool) -> (RiskLevel, bool) {
     if interactive {
@@ -479,6 +510,7 @@ impl DataFlow {
         let (ceiling, ask) = policy(&options, interactive);
         let dialect = self.dialect();
         let mut result: Option<MigrationReport> = None;
+        let checksum = self.target_schema().checksum();
         // Set when the lock holder finds an unfinished online phase (its process
         // died after our check): finish it, then plan again.
         let mut resume_first = false;
@@ -486,8 +518,20 @@ impl DataFlow {
             resume_first = false;
             result = None;
             let mut left: Option<String> = None;
-            backend.with_migration_then(
+            let mut finishing: Option<String> = None;
+            let ran = backend.with_migration_then(
                 options.lock_timeout,
+                // Another process committed this very target while we waited and
+                // is finishing its online phase: nothing is left for this start,
+                // which need not wait for the phase to end (however long the
+                // index builds and backfills take).
+                &mut |conn| {
+                    finishing = history::in_progress(backend, conn)?
+                        .into_iter()
+                        .find(|(_, c)| *c == checksum)
+                        .map(|(v, _)| v);
+                    Ok(finishing.is_some())
+                },
                 &mut |conn| {
                     history::ensure(backend, conn)?;
                     if let Some((version, name, error)) =
@@ -556,6 +600,17 @@ impl DataFlow {
                     Ok(())
                 },
             )?;
+            if !ran {
+                tracing::info!(target: "dataflow::migrate", version = ?finishing,
+                    "another process is finishing this migration's online phase");
+                return Ok(MigrationReport {
+                    applied: false,
+                    version: None,
+                    steps: Vec::new(),
+                    unmanaged_tables: Vec::new(),
+                    in_progress: finishing,
+                });
+            }
             if !resume_first {
                 if let Some(r) = &mut result {
                     r.in_progress = left;
@@ -642,11 +697,18 @@ impl DataFlow {
                     let j = record.steps[i].online_done;
                     let stmt = record.steps[i].sql_online[j].clone();
                     if let Err(e) = run_online_sql(conn, &stmt, &record.steps[i].table, options) {
-                        record.status = MigrationStatus::Failed;
-                        record.error = Some(e.to_string());
-                        record.finished_at = Some(chrono::Utc::now());
+                        // Waiting on other sessions is not a fault of the
+                        // migration: it stays in progress and the next start
+                        // resumes at this statement. Anything else needs a
+                        // person, so it is recorded as failed.
+                        let resumable = lock_timed_out(&e) || matches!(e, Error::Connection(_));
+                        record.error = Some(stopped_at(&record, i, j, &e, resumable));
+                        if !resumable {
+                            record.status = MigrationStatus::Failed;
+                            record.finished_at = Some(chrono::Utc::now());
+                        }
                         if let Err(e2) = history::update_online(conn, d, &record) {
-                            tracing::error!(target: "dataflow::migrate", %version, error = %e2, "cannot record the failure");
+                            tracing::error!(target: "dataflow::migrate", %version, error = %e2, "cannot record where the online phase stopped");
                         }
                         return Err(e);
                     }
@@ -657,6 +719,8 @@ impl DataFlow {
             }
             let now = chrono::Utc::now();
             record.status = MigrationStatus::Applied;
+            // Where an earlier attempt stopped no longer matters.
+            record.error = None;
             record.finished_at = Some(now);
             record.duration_ms = Some((now - record.started_at).num_milliseconds());
             history::update_online(conn, d, &record)?;

@@ -283,16 +283,24 @@ impl Backend for PgBackend {
         crate::describe::reprint_predicates(conn, table, predicates)
     }
 
-    /// `pg_advisory_xact_lock` inside the migration's transaction, waiting at most
-    /// `lock_timeout`; released by the commit or rollback. DDL is transactional,
-    /// so every step commits together or not at all.
+    /// The migration lock is waited for outside any transaction (see
+    /// [`lock_session`]), then the migration runs in one transaction on that
+    /// connection; the lock is released when the dedicated connection closes.
+    /// DDL is transactional, so every step commits together or not at all.
     fn with_migration(
         &self,
         lock_timeout: Duration,
         f: &mut dyn FnMut(&mut dyn Connection) -> Result<()>,
     ) -> Result<()> {
-        let mut conn = self.get()?;
-        conn.run(|c| migrate_on(c, lock_timeout, f))
+        if self.test_transaction {
+            // Everything already runs inside the test's one transaction: there
+            // is no outside to wait in.
+            let mut conn = self.get()?;
+            return conn.run(|c| migrate_on(c, lock_timeout, f));
+        }
+        let mut conn = self.dedicated()?;
+        lock_session(&mut conn, lock_timeout, None)?;
+        migrate_on(&mut conn, lock_timeout, f)
     }
 
     fn online_capable(&self) -> bool {
@@ -300,16 +308,17 @@ impl Backend for PgBackend {
         !self.test_transaction
     }
 
-    /// The migration's transaction on a dedicated connection; when online work
-    /// follows, the session-level advisory lock is taken before the commit (the
-    /// transaction-level one is still held, so it is granted at once) and kept
-    /// until the connection closes after `after`.
+    /// The migration's transaction on a dedicated connection that first waited
+    /// for the session-level migration lock outside any transaction (see
+    /// [`lock_session`]); the lock is kept through `after` and released when the
+    /// connection closes.
     fn with_migration_then(
         &self,
         lock_timeout: Duration,
+        stop_waiting: &mut dyn FnMut(&mut dyn Connection) -> Result<bool>,
         tx: &mut dyn FnMut(&mut dyn Connection) -> Result<bool>,
         after: &mut dyn FnMut(&mut dyn Connection) -> Result<()>,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         if self.test_transaction {
             let mut online = false;
             self.with_migration(lock_timeout, &mut |c| {
@@ -321,22 +330,22 @@ impl Backend for PgBackend {
                     "online steps cannot run inside a test transaction".into(),
                 ))
             } else {
-                Ok(())
+                Ok(true)
             };
         }
         let mut conn = self.dedicated()?;
+        if !lock_session(&mut conn, lock_timeout, Some(stop_waiting))? {
+            return Ok(false);
+        }
         let mut online = false;
         migrate_on(&mut conn, lock_timeout, &mut |c| {
             online = tx(c)?;
-            if online {
-                c.execute(&session_lock_sql("pg_advisory_lock"), &[])?;
-            }
             Ok(())
         })?;
         if online {
             after(&mut PgConn(&mut conn))?;
         }
-        Ok(())
+        Ok(true)
     }
 
     fn with_online_lock(
@@ -346,43 +355,74 @@ impl Backend for PgBackend {
         f: &mut dyn FnMut(&mut dyn Connection) -> Result<()>,
     ) -> Result<bool> {
         let mut conn = self.dedicated()?;
-        let mut c = PgConn(&mut conn);
         if wait {
-            c.batch_execute(&format!(
-                "SET lock_timeout = '{}ms'",
-                lock_timeout.as_millis().max(1)
-            ))?;
-            c.execute(&session_lock_sql("pg_advisory_lock"), &[])
-                .map_err(|e| match e {
-                    Error::Busy { .. } => Error::LockTimeout {
-                        waited: lock_timeout,
-                    },
-                    other => other,
-                })?;
-            c.batch_execute("SET lock_timeout = 0")?;
-        } else {
-            let mut got = false;
-            c.query(
-                &session_lock_sql("pg_try_advisory_lock"),
-                &[],
-                &[LogicalType::Bool],
-                &mut |row| {
-                    got = matches!(row[0], Value::Bool(true));
-                    Ok(())
-                },
-            )?;
-            if !got {
-                return Ok(false);
-            }
+            lock_session(&mut conn, lock_timeout, None)?;
+        } else if !try_lock_session(&mut conn)? {
+            return Ok(false);
         }
-        f(&mut c)?;
+        f(&mut PgConn(&mut conn))?;
         Ok(true)
     }
 }
 
-/// `SELECT <function>(class, schema key)` for the migration lock.
-fn session_lock_sql(function: &str) -> String {
-    format!("SELECT {function}({LOCK_CLASS}, hashtext(current_schema()))")
+/// Asked between polls for the migration lock: `true` ends the wait.
+type StopWaiting<'a> = dyn FnMut(&mut dyn Connection) -> Result<bool> + 'a;
+
+/// Takes the session-level migration lock once it is free (`Ok(true)`), or
+/// gives up with `Error::LockTimeout` after `lock_timeout`, or stops waiting
+/// (`Ok(false)`) as soon as `stop_waiting`, asked between polls, says so.
+/// `conn` must not be inside a transaction.
+///
+/// It polls `pg_try_advisory_lock` instead of blocking in `pg_advisory_lock`:
+/// a statement blocked on a lock keeps its snapshot for as long as it waits,
+/// and the holder's `CREATE INDEX CONCURRENTLY` waits for every transaction
+/// with an older snapshot to end. A blocked waiter and a concurrent build would
+/// wait for each other (`deadlock detected`, or both stuck until a timeout);
+/// a poll holds its snapshot for a moment only, outside any transaction, so
+/// the build waits at most for that moment. Polling is a few lines, so no
+/// crate is brought in for it.
+fn lock_session(
+    conn: &mut PgConnection,
+    lock_timeout: Duration,
+    mut stop_waiting: Option<&mut StopWaiting<'_>>,
+) -> Result<bool> {
+    let started = std::time::Instant::now();
+    let mut delay = Duration::from_millis(5);
+    loop {
+        if try_lock_session(conn)? {
+            return Ok(true);
+        }
+        if let Some(stop) = stop_waiting.as_mut() {
+            if stop(&mut PgConn(conn))? {
+                return Ok(false);
+            }
+        }
+        let left = lock_timeout.saturating_sub(started.elapsed());
+        if left.is_zero() {
+            return Err(Error::LockTimeout {
+                waited: lock_timeout,
+            });
+        }
+        std::thread::sleep(delay.min(left));
+        // Backs off to a few polls a second: cheap for the server with many
+        // waiters, and a waiter starts soon after the holder is done.
+        delay = (delay * 2).min(Duration::from_millis(200));
+    }
+}
+
+/// `pg_try_advisory_lock` on the migration lock: whether this session holds it now.
+fn try_lock_session(conn: &mut PgConnection) -> Result<bool> {
+    let mut got = false;
+    PgConn(conn).query(
+        &format!("SELECT pg_try_advisory_lock({LOCK_CLASS}, hashtext(current_schema()))"),
+        &[],
+        &[LogicalType::Bool],
+        &mut |row| {
+            got = matches!(row[0], Value::Bool(true));
+            Ok(())
+        },
+    )?;
+    Ok(got)
 }
 
 /// Whether a table exists in the connection's current schema.
@@ -401,7 +441,9 @@ pub(crate) fn has_table(conn: &mut dyn Connection, name: &str) -> Result<bool> {
 }
 
 /// Runs a migration on `conn`: a transaction (a savepoint when one is already
-/// open) holding the schema's advisory lock.
+/// open) holding the schema's advisory lock. Waiting for that lock here holds
+/// a snapshot, so outside test transactions the session lock is taken first
+/// ([`lock_session`]) and this one is then granted at once.
 pub(crate) fn migrate_on(
     conn: &mut PgConnection,
     lock_timeout: Duration,

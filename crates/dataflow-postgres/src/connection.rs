@@ -132,9 +132,12 @@ pub(crate) fn map_error(e: DieselError) -> Error {
                 DatabaseErrorKind::SerializationFailure => Error::Busy {
                     message: format!("serialization failure, retry the transaction: {message}"),
                 },
-                // 55P03 (lock_not_available) has no kind of its own in diesel.
+                // 55P03 (lock_not_available) and 40P01 (deadlock_detected)
+                // have no kind of their own in diesel; both are contention,
+                // worth retrying.
                 _ if message.contains("lock timeout")
-                    || message.contains("could not obtain lock") =>
+                    || message.contains("could not obtain lock")
+                    || message.contains("deadlock detected") =>
                 {
                     Error::Busy { message }
                 }
