@@ -5,6 +5,7 @@
 mod backends;
 mod comparisons;
 mod crud;
+mod errors;
 mod indexes;
 mod migrate;
 mod models;
@@ -128,6 +129,13 @@ conformance! {
         decimals_compare_and_order_as_numbers,
         dates_outside_years_0000_to_9999_are_refused_before_writing,
         like_has_one_meaning_with_backslash_escapes,
+    },
+    errors::{
+        limit_zero_returns_no_row,
+        undecodable_values_are_decode_errors,
+        in_list_over_the_bind_limit_works,
+        long_in_lists_match_like_short_ones,
+        very_many_or_terms_work_or_are_invalid_input,
     },
     schema::{
         auto_migrate_creates_tables_once,

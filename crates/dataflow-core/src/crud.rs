@@ -41,6 +41,7 @@ pub(crate) fn query_models<M: Model>(
         out.push(M::from_row(row)?);
         Ok(())
     })
+    .map_err(|e| e.for_model(M::DESCRIPTOR))
 }
 
 fn query_one<M: Model>(
@@ -55,7 +56,8 @@ fn query_one<M: Model>(
             found = Some(M::from_row(row)?);
         }
         Ok(())
-    })?;
+    })
+    .map_err(|e| e.for_model(M::DESCRIPTOR))?;
     Ok(found)
 }
 

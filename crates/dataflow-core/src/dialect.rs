@@ -228,6 +228,17 @@ pub trait Dialect: Send + Sync + std::fmt::Debug {
         out
     }
 
+    /// A subquery yielding the values of an `IN` list longer than
+    /// [`LONG_IN_LIST`](crate::statement::LONG_IN_LIST), with the whole list
+    /// bound as one value: `(sql before the placeholder, the value, sql after)`,
+    /// written as `column IN (before ? after)`. `None` where the values cannot
+    /// be bound so; the list is then bound value by value. The rows must equal
+    /// the plain list's values, NULLs included.
+    fn long_in_list(&self, values: &[Value]) -> Option<(String, Value, String)> {
+        let _ = values;
+        None
+    }
+
     /// Appends ` LIMIT … OFFSET …` with bound values.
     fn limit_offset(&self, limit: Option<i64>, offset: Option<i64>, out: &mut SqlWriter<'_>) {
         if let Some(l) = limit {

@@ -112,4 +112,44 @@ impl Error {
     pub fn invalid(message: impl Into<String>) -> Self {
         Error::InvalidInput(message.into())
     }
+
+    /// A value of result column `column` that cannot be decoded, as a backend
+    /// reports it: an [`Error::Decode`] that names no model yet (`model` and
+    /// `field` empty). Reading rows of a model attributes it to the model's
+    /// field ([`Error::for_model`]).
+    pub fn undecodable(column: &str, message: impl std::fmt::Display) -> Self {
+        Error::Decode {
+            model: "",
+            field: "",
+            message: format!("column {column:?}: {message}"),
+        }
+    }
+
+    /// Names the model and field in a decode error a backend raised while
+    /// reading rows of `model` ([`Error::undecodable`]); other errors are
+    /// returned unchanged.
+    pub fn for_model(self, model: &crate::descriptor::ModelDescriptor) -> Self {
+        let Error::Decode {
+            model: "",
+            field: "",
+            message,
+        } = self
+        else {
+            return self;
+        };
+        for c in model.columns {
+            if let Some(rest) = message.strip_prefix(&format!("column {:?}: ", c.name)) {
+                return Error::Decode {
+                    model: model.name,
+                    field: c.field.unwrap_or(c.name),
+                    message: rest.to_owned(),
+                };
+            }
+        }
+        Error::Decode {
+            model: model.name,
+            field: "",
+            message,
+        }
+    }
 }

@@ -109,9 +109,11 @@ impl<'a, M: Model> List<'a, M> {
         Ok(out)
     }
 
-    /// Runs the query with `LIMIT 1`.
+    /// Runs the query with `LIMIT 1` (or the smaller limit given: after
+    /// `limit(0)`, `None`).
     pub fn first(self) -> Result<Option<M>> {
-        Ok(self.limit(1).all()?.into_iter().next())
+        let n = self.limit.map_or(1, |l| l.min(1));
+        Ok(self.limit(n).all()?.into_iter().next())
     }
 
     /// Counts the matching rows (ignores order, limit and offset).

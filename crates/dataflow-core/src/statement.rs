@@ -11,6 +11,12 @@ use crate::dialect::{Dialect, Sql, DIALECT_SLOTS};
 use crate::filter::{Expr, OrderTerm};
 use crate::value::{LogicalType, Value};
 
+/// `IN` lists longer than this are offered to [`Dialect::long_in_list`], which
+/// can bind the whole list as one value: a statement takes at most a few tens
+/// of thousands of binds (SQLite 32 766, PostgreSQL 65 535), and several long
+/// lists in one filter must stay below that together.
+pub const LONG_IN_LIST: usize = 256;
+
 /// Builds SQL text and its binds together, so placeholders are numbered right.
 pub struct SqlWriter<'d> {
     dialect: &'d dyn Dialect,
@@ -106,6 +112,18 @@ impl<'d> SqlWriter<'d> {
             } => {
                 if values.is_empty() {
                     self.push(if *negated { "1 = 1" } else { "1 = 0" });
+                } else if let Some((before, list, after)) = (values.len() > LONG_IN_LIST)
+                    .then(|| self.dialect.long_in_list(values))
+                    .flatten()
+                {
+                    // Bound as one value: no bind limit, one placeholder.
+                    let ty = values.iter().find_map(Value::logical_type);
+                    self.compared(column, ty)
+                        .push(if *negated { " NOT IN (" } else { " IN (" })
+                        .push(&before)
+                        .bind(list)
+                        .push(&after)
+                        .push(")");
                 } else {
                     let ty = values.iter().find_map(Value::logical_type);
                     self.compared(column, ty)

@@ -41,13 +41,15 @@ impl PgOptions {
         }
     }
 
-    /// Whether a checkout first proves a pooled connection alive with a
-    /// `SELECT 1` when the connection has been idle for more than a second (a
-    /// connection that answered a call within the last second is trusted, as
-    /// HikariCP does). On (default): a connection the server dropped while
-    /// idle (restart, idle timeout) is replaced before use. Off: never pinged;
-    /// a dead connection fails the one call that finds it and is then
-    /// discarded. Either way a hot pool pays no extra round trip.
+    /// Whether a checkout first proves a pooled connection alive. On
+    /// (default): what the server sent while the connection was idle is read
+    /// without a round trip, and a connection idle for more than a second is
+    /// also pinged with `SELECT 1` (one that answered a call within the last
+    /// second is trusted, as HikariCP does); a connection the server dropped
+    /// (terminated, restart, idle timeout) is replaced before any statement
+    /// runs on it. Off: never checked; a dead connection fails the one call
+    /// that finds it and is then discarded. Either way a hot pool pays no extra
+    /// round trip.
     pub fn check_on_checkout(mut self, yes: bool) -> Self {
         self.check_on_checkout = yes;
         self
@@ -118,6 +120,21 @@ impl ManageConnection for Manager {
     }
 
     fn is_valid(&self, c: &mut Pooled) -> std::result::Result<(), Self::Error> {
+        // Without a round trip: read what the server sent while the connection
+        // sat in the pool. A server that dropped the session (terminated
+        // backend, shutdown, idle timeout) has sent its FATAL message and closed
+        // the socket, which libpq's non-blocking `PQconsumeInput` (behind
+        // diesel's notification polling) reports as an error. So even a
+        // connection inside the bypass window is replaced before a statement
+        // runs on it, rather than failing the caller's call. Twice: the first
+        // read takes the FATAL message (which libpq hands to the notice
+        // processor), only the next one meets the end of the stream.
+        for _ in 0..2 {
+            if let Some(Err(e)) = c.conn.notifications_iter().next() {
+                c.lost = true;
+                return Err(diesel::r2d2::Error::QueryError(e));
+            }
+        }
         if c.last_ok.elapsed() < VALIDATION_BYPASS {
             return Ok(());
         }

@@ -53,12 +53,8 @@ impl Connection for PgConn<'_> {
                     None => Value::Null,
                     Some(raw) => {
                         let d = *decoder.get_or_insert_with(|| Decoder::for_value(&raw));
-                        decode(raw, d).map_err(|m| {
-                            Error::Database(format!(
-                                "column {}: {m}",
-                                field.field_name().unwrap_or("?")
-                            ))
-                        })?
+                        decode(raw, d)
+                            .map_err(|m| Error::undecodable(field.field_name().unwrap_or("?"), m))?
                     }
                 };
                 *slot = v;

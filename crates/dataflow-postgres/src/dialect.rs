@@ -4,7 +4,7 @@
 
 use dataflow_core::dialect::{create_index_head, foreign_key_name};
 use dataflow_core::schema::{Column, Index, IndexKind, Schema, SchemaDefault};
-use dataflow_core::{Change, Dialect, LogicalType, OnlineRendering, OnlineSql};
+use dataflow_core::{Change, Dialect, LogicalType, OnlineRendering, OnlineSql, Value};
 
 /// The PostgreSQL dialect.
 #[derive(Debug, Clone, Copy)]
@@ -16,6 +16,29 @@ pub static POSTGRES: PgDialect = PgDialect;
 impl Dialect for PgDialect {
     fn name(&self) -> &'static str {
         "postgres"
+    }
+
+    /// One `jsonb` array of the values' text forms, each cast back by the
+    /// type's own input function. Values without a text form PostgreSQL reads
+    /// back exactly (JSON, dates outside years 1–9999) are bound value by value.
+    fn long_in_list(&self, values: &[Value]) -> Option<(String, Value, String)> {
+        let mut ty = None;
+        let mut items = Vec::with_capacity(values.len());
+        for v in values {
+            let (t, text) = text_form(v)?;
+            match (ty, t) {
+                (_, None) => {}
+                (None, Some(t)) => ty = Some(t),
+                (Some(a), Some(b)) if a == b => {}
+                _ => return None,
+            }
+            items.push(text.map_or(serde_json::Value::Null, serde_json::Value::String));
+        }
+        Some((
+            format!("SELECT CAST(e AS {}) FROM jsonb_array_elements_text(", ty?),
+            Value::Json(serde_json::Value::Array(items)),
+            ") AS e".to_owned(),
+        ))
     }
 
     fn slot(&self) -> usize {
@@ -475,6 +498,55 @@ fn find_cast(s: &str) -> Option<usize> {
         i += 1;
     }
     last
+}
+
+/// A value's SQL type and its text form PostgreSQL's input function reads
+/// back as the same value (`None` text for NULL); `None` when it has none.
+fn text_form(v: &Value) -> Option<(Option<&'static str>, Option<String>)> {
+    use chrono::Datelike;
+    let float = |f: f64| {
+        if f.is_nan() {
+            "NaN".to_owned()
+        } else if f.is_infinite() {
+            if f > 0.0 { "Infinity" } else { "-Infinity" }.to_owned()
+        } else {
+            f.to_string()
+        }
+    };
+    let year_ok = |y: i32| (1..=9999).contains(&y);
+    Some(match v {
+        Value::Null => (None, None),
+        Value::Bool(b) => (Some("boolean"), Some(b.to_string())),
+        Value::I16(i) => (Some("smallint"), Some(i.to_string())),
+        Value::I32(i) => (Some("integer"), Some(i.to_string())),
+        Value::I64(i) => (Some("bigint"), Some(i.to_string())),
+        Value::F32(f) if f.is_finite() => (Some("real"), Some(f.to_string())),
+        Value::F32(f) => (Some("real"), Some(float(f64::from(*f)))),
+        Value::F64(f) => (Some("double precision"), Some(float(*f))),
+        Value::Text(t) => (Some("text"), Some(t.clone())),
+        Value::Bytes(b) => {
+            let mut s = String::with_capacity(2 + 2 * b.len());
+            s.push_str("\\x");
+            for byte in b {
+                s.push_str(&format!("{byte:02x}"));
+            }
+            (Some("bytea"), Some(s))
+        }
+        Value::Date(d) if year_ok(d.year()) => {
+            (Some("date"), Some(d.format("%Y-%m-%d").to_string()))
+        }
+        Value::Timestamp(t) if year_ok(t.year()) => (
+            Some("timestamp"),
+            Some(t.format("%Y-%m-%dT%H:%M:%S%.6f").to_string()),
+        ),
+        Value::TimestampTz(t) if year_ok(t.year()) => (
+            Some("timestamptz"),
+            Some(t.format("%Y-%m-%dT%H:%M:%S%.6f+00:00").to_string()),
+        ),
+        Value::Uuid(u) => (Some("uuid"), Some(u.hyphenated().to_string())),
+        Value::Decimal(d) => (Some("numeric"), Some(d.to_string())),
+        _ => return None,
+    })
 }
 
 #[cfg(test)]

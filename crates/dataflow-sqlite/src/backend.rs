@@ -124,6 +124,69 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for Setup {
 pub struct SqliteBackend {
     pool: Pool<ConnectionManager<SqliteConnection>>,
     busy_timeout: Duration,
+    /// The directory of a file database (not in-memory, not opened read-only).
+    dir: Option<std::path::PathBuf>,
+}
+
+/// The directory holding the database file `raw` (a path or a `file:` URI),
+/// where SQLite creates the file and its journal / WAL files; `None` for
+/// in-memory and read-only databases.
+fn database_dir(raw: &str, memory: bool) -> Option<std::path::PathBuf> {
+    if memory {
+        return None;
+    }
+    let (path, query) = match raw.strip_prefix("file:") {
+        Some(uri) => uri.split_once('?').unwrap_or((uri, "")),
+        None => (raw, ""),
+    };
+    if query
+        .split('&')
+        .any(|p| p == "mode=ro" || p == "immutable=1")
+    {
+        return None;
+    }
+    let path = std::path::Path::new(path);
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
+        _ => std::path::PathBuf::from("."),
+    };
+    Some(dir)
+}
+
+/// Whether this process may create files in `dir` (`false` only when it
+/// exists and refuses; a missing directory is SQLite's own error to report).
+fn dir_is_unwritable(dir: &std::path::Path) -> bool {
+    #[cfg(unix)]
+    {
+        use rustix::fs::{access, Access};
+        dir.is_dir() && access(dir, Access::WRITE_OK | Access::EXEC_OK).is_err()
+    }
+    #[cfg(not(unix))]
+    {
+        dir.metadata()
+            .is_ok_and(|m| m.is_dir() && m.permissions().readonly())
+    }
+}
+
+/// SQLite says "attempt to write a readonly database" (or "unable to open
+/// database file") when it cannot create its journal next to the database;
+/// say what is actually wrong.
+fn explain_unwritable_dir(dir: Option<&std::path::Path>, e: Error) -> Error {
+    let Some(dir) = dir.filter(|d| dir_is_unwritable(d)) else {
+        return e;
+    };
+    let because = format!(
+        "the directory {} is not writable by this process (SQLite creates the \
+         database's journal files next to it)",
+        dir.display()
+    );
+    match e {
+        Error::Database(m) if m.contains("readonly database") || m.contains("unable to open") => {
+            Error::Database(format!("cannot write: {because}; SQLite said: {m}"))
+        }
+        Error::Connection(m) => Error::Connection(format!("{m}: {because}")),
+        other => other,
+    }
 }
 
 impl std::fmt::Debug for SqliteBackend {
@@ -162,11 +225,19 @@ impl SqliteBackend {
         };
         // Connect once up front: a bad path fails now with SQLite's message instead
         // of inside the pool's retry loop.
-        let mut first = SqliteConnection::establish(raw)
-            .map_err(|e| Error::Connection(format!("cannot open SQLite database {raw:?}: {e}")))?;
-        setup
-            .apply(&mut first)
-            .map_err(|e| Error::Connection(format!("cannot set up {raw:?}: {e}")))?;
+        let dir = database_dir(raw, memory);
+        let mut first = SqliteConnection::establish(raw).map_err(|e| {
+            explain_unwritable_dir(
+                dir.as_deref(),
+                Error::Connection(format!("cannot open SQLite database {raw:?}: {e}")),
+            )
+        })?;
+        setup.apply(&mut first).map_err(|e| {
+            explain_unwritable_dir(
+                dir.as_deref(),
+                Error::Connection(format!("cannot set up {raw:?}: {e}")),
+            )
+        })?;
         drop(first);
         let manager = ConnectionManager::<SqliteConnection>::new(raw);
         // No `SELECT 1` ping per checkout: a local file connection does not go
@@ -192,6 +263,7 @@ impl SqliteBackend {
         Ok(SqliteBackend {
             pool,
             busy_timeout: options.busy_timeout,
+            dir,
         })
     }
 
@@ -209,7 +281,7 @@ impl Backend for SqliteBackend {
 
     fn with_connection(&self, f: &mut dyn FnMut(&mut dyn Connection) -> Result<()>) -> Result<()> {
         let mut conn = self.get()?;
-        f(&mut SqliteConn(&mut conn))
+        f(&mut SqliteConn(&mut conn)).map_err(|e| explain_unwritable_dir(self.dir.as_deref(), e))
     }
 
     fn with_transaction(&self, f: &mut dyn FnMut(&mut dyn Connection) -> Result<()>) -> Result<()> {
@@ -219,6 +291,7 @@ impl Backend for SqliteBackend {
                 TxError::App(e) => e,
                 TxError::Diesel(e) => map_error(e),
             })
+            .map_err(|e| explain_unwritable_dir(self.dir.as_deref(), e))
     }
 
     fn describe(&self, conn: &mut dyn Connection) -> Result<Schema> {

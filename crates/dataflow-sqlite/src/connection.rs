@@ -38,12 +38,8 @@ impl Connection for SqliteConn<'_> {
                     .ok_or_else(|| Error::Database(format!("row has no column {i}")))?;
                 let v = match field.value() {
                     None => Value::Null,
-                    Some(raw) => decode(raw, *ty).map_err(|m| {
-                        Error::Database(format!(
-                            "column {}: {m}",
-                            field.field_name().unwrap_or("?")
-                        ))
-                    })?,
+                    Some(raw) => decode(raw, *ty)
+                        .map_err(|m| Error::undecodable(field.field_name().unwrap_or("?"), m))?,
                 };
                 buf.push(v);
             }
@@ -91,6 +87,21 @@ pub(crate) fn map_error(e: DieselError) -> Error {
                     || message.contains("database table is locked") =>
                 {
                     Error::Busy { message }
+                }
+                // SQLite parses `a OR b OR c …` into a tree as deep as the
+                // terms are many, and refuses trees deeper than 1000.
+                _ if message.starts_with("Expression tree is too large") => {
+                    Error::InvalidInput(format!(
+                        "the filter is too large for SQLite ({message}): SQLite refuses expressions \
+                         nested deeper than its limit, and each OR/AND term or NOT adds a level; \
+                         use is_in for many alternatives"
+                    ))
+                }
+                _ if message.starts_with("too many SQL variables") => {
+                    Error::InvalidInput(format!(
+                        "the statement has more values than SQLite binds in one statement \
+                         ({message}); split the call"
+                    ))
                 }
                 _ => Error::Database(message),
             }

@@ -109,6 +109,35 @@ impl Dialect for SqliteDialect {
         }
     }
 
+    /// One JSON array read back by `json_each`: the elements carry the very
+    /// values (integer, real, text) the plain list would bind, and like bound
+    /// parameters they have no affinity, so the column's affinity decides the
+    /// comparison exactly as for `IN (?, ?, …)`. Blobs have no JSON form: a
+    /// list holding one is bound value by value.
+    fn long_in_list(
+        &self,
+        values: &[dataflow_core::Value],
+    ) -> Option<(String, dataflow_core::Value, String)> {
+        use crate::query::Bind;
+        use serde_json::Value as Json;
+        let mut items = Vec::with_capacity(values.len());
+        for v in values {
+            items.push(match Bind::from_value(v).ok()? {
+                Bind::Null => Json::Null,
+                Bind::Integer(i) => Json::from(i),
+                Bind::Real(f) => Json::Number(serde_json::Number::from_f64(f)?),
+                Bind::Text(t) => Json::from(t),
+                Bind::OwnedText(t) => Json::from(t),
+                Bind::Blob(_) => return None,
+            });
+        }
+        Some((
+            "SELECT value FROM json_each(".to_owned(),
+            dataflow_core::Value::Text(Json::Array(items).to_string()),
+            ")".to_owned(),
+        ))
+    }
+
     fn limit_offset(
         &self,
         limit: Option<i64>,
