@@ -403,3 +403,34 @@ pub fn like_has_one_meaning_with_backslash_escapes(db: &TestBackend) {
         texts.len() - 3
     );
 }
+
+pub fn nulls_sort_last_ascending_and_first_descending(db: &TestBackend) {
+    let h = handle(db);
+    for day in [Some(ymd(2000, 1, 1)), None, Some(ymd(1999, 1, 1))] {
+        Event::create(
+            &h,
+            Event {
+                o_day: day,
+                ..event(ymd(2020, 1, 1))
+            },
+        )
+        .unwrap();
+    }
+    let order = |o: Order<Event>| -> Vec<Option<NaiveDate>> {
+        Event::list(&h)
+            .order_by(o)
+            .all()
+            .unwrap()
+            .into_iter()
+            .map(|e| e.o_day)
+            .collect()
+    };
+    assert_eq!(
+        order(Event::O_DAY.asc()),
+        [Some(ymd(1999, 1, 1)), Some(ymd(2000, 1, 1)), None]
+    );
+    assert_eq!(
+        order(Event::O_DAY.desc()),
+        [None, Some(ymd(2000, 1, 1)), Some(ymd(1999, 1, 1))]
+    );
+}

@@ -129,6 +129,7 @@ conformance! {
         decimals_compare_and_order_as_numbers,
         dates_outside_years_0000_to_9999_are_refused_before_writing,
         like_has_one_meaning_with_backslash_escapes,
+        nulls_sort_last_ascending_and_first_descending,
     },
     errors::{
         limit_zero_returns_no_row,

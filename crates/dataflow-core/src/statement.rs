@@ -177,12 +177,26 @@ impl<'d> SqlWriter<'d> {
         self
     }
 
-    /// Appends ` ORDER BY …`, if there are terms.
+    /// Appends ` ORDER BY …`, if there are terms. NULLs sort after every value
+    /// ascending and before every value descending, on every backend.
     pub fn order_by(&mut self, terms: &[OrderTerm]) -> &mut Self {
         for (i, t) in terms.iter().enumerate() {
             self.push(if i == 0 { " ORDER BY " } else { ", " });
             self.compared(t.column, None);
             self.push(if t.descending { " DESC" } else { " ASC" });
+            // PostgreSQL's placement (NULLs count as larger than every value),
+            // spelled out because SQLite's default is the opposite.
+            let nullable = self
+                .model
+                .and_then(|d| d.column(t.column))
+                .is_none_or(|c| c.nullable);
+            if nullable {
+                self.push(if t.descending {
+                    " NULLS FIRST"
+                } else {
+                    " NULLS LAST"
+                });
+            }
         }
         self
     }
