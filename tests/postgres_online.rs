@@ -615,3 +615,34 @@ fn an_online_statement_that_fails_records_what_is_committed() {
         other => panic!("expected a refusal, got {other:?}"),
     }
 }
+
+#[test]
+fn a_start_waiting_for_the_lock_stops_when_its_target_is_committed_by_another() {
+    let Some(t) = db() else { return };
+    let v1 = handle::<PersonV1>(&t);
+    v1.auto_migrate(MigrateOptions::default()).unwrap();
+    let holder = hold_migration_lock(&t);
+    let v2 = handle::<PersonNickIndexed>(&t);
+    let checksum = v2.target_schema().checksum();
+    let waiter = std::thread::spawn(move || {
+        v2.auto_migrate(MigrateOptions::default().lock_timeout(Duration::from_secs(3)))
+    });
+    // Let the waiter get past its lock-free checks and start waiting.
+    std::thread::sleep(Duration::from_millis(700));
+    // As if the holder had committed the same target and were now building.
+    holder
+        .with_conn(|c| {
+            c.execute(
+                "INSERT INTO _dataflow_migrations \
+                 (version, name, checksum, started_at, steps, status) \
+                 VALUES ('29990101000000000000', 'create index people', $1, now(), '[]', 'in_progress')",
+                &[Value::Text(checksum)],
+            )
+            .map(|_| ())
+        })
+        .unwrap();
+    let r = waiter.join().unwrap().unwrap();
+    assert!(!r.applied && r.steps.is_empty(), "{r:?}");
+    assert_eq!(r.in_progress.as_deref(), Some("29990101000000000000"));
+    drop(holder);
+}
