@@ -646,3 +646,46 @@ fn a_start_waiting_for_the_lock_stops_when_its_target_is_committed_by_another() 
     assert_eq!(r.in_progress.as_deref(), Some("29990101000000000000"));
     drop(holder);
 }
+
+/// The online phase treats contention as resumable; a deadlock is contention.
+#[test]
+fn a_deadlock_is_reported_as_busy() {
+    let Some(t) = db() else { return };
+    let v1 = handle::<PersonV1>(&t);
+    v1.auto_migrate(MigrateOptions::default()).unwrap();
+    people(&v1, 2);
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(2));
+    let run = |first: i64, second: i64| {
+        let h = handle::<PersonV1>(&t);
+        let barrier = std::sync::Arc::clone(&barrier);
+        std::thread::spawn(move || {
+            h.with_tx(|c| {
+                let lock = |c: &mut dyn dataflow_core::Connection, id: i64| {
+                    c.execute(
+                        "SELECT id FROM people WHERE id = $1 FOR UPDATE",
+                        &[Value::I64(id)],
+                    )
+                    .map(|_| ())
+                };
+                lock(c, first)?;
+                barrier.wait();
+                lock(c, second)
+            })
+        })
+    };
+    let ids: Vec<i64> = PersonV1::list(&v1)
+        .all()
+        .unwrap()
+        .iter()
+        .map(|p| p.id)
+        .collect();
+    let a = run(ids[0], ids[1]);
+    let b = run(ids[1], ids[0]);
+    let results = [a.join().unwrap(), b.join().unwrap()];
+    let errors: Vec<&Error> = results.iter().filter_map(|r| r.as_ref().err()).collect();
+    assert_eq!(errors.len(), 1, "{results:?}");
+    assert!(
+        matches!(errors[0], Error::Busy { message } if message.contains("deadlock")),
+        "{errors:?}"
+    );
+}

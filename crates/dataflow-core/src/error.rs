@@ -59,7 +59,9 @@ pub enum Error {
         message: String,
     },
 
-    /// The database stayed locked by another writer longer than the busy timeout.
+    /// The database stayed locked by another writer longer than the busy
+    /// timeout; on PostgreSQL also a lock timeout, a serialization failure or
+    /// a deadlock. Contention: the same work may succeed when retried.
     #[error("database is busy: {message}")]
     Busy {
         /// The database's message.
