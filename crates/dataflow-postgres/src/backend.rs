@@ -25,8 +25,51 @@ pub struct PgOptions {
     url: String,
     pool_size: u32,
     connect_timeout: Duration,
+    statement_timeout: Option<Duration>,
     test_transaction: bool,
     check_on_checkout: bool,
+}
+
+/// TCP keepalive and user-timeout settings every connection gets unless the
+/// URL sets them itself (libpq parameter, value). A server that vanishes
+/// (crash, network partition, dropped NAT entry) is noticed within about a
+/// minute instead of never: keepalive probes start after 30 s of silence and
+/// repeat every 10 s, and data the server has not acknowledged for 60 s ends
+/// the connection.
+pub const TCP_DEFAULTS: [(&str, &str); 5] = [
+    ("keepalives", "1"),
+    ("keepalives_idle", "30"),
+    ("keepalives_interval", "10"),
+    ("keepalives_count", "3"),
+    ("tcp_user_timeout", "60000"),
+];
+
+/// `url` with libpq's `connect_timeout` (whole seconds, at least 2, as libpq
+/// rounds) and [`TCP_DEFAULTS`] added where the URL does not set them.
+fn conninfo(url: &str, connect_timeout: Duration) -> String {
+    let given: Vec<&str> = url
+        .split_once('?')
+        .map(|(_, q)| {
+            q.split('&')
+                .map(|p| p.split('=').next().unwrap_or(p))
+                .collect()
+        })
+        .unwrap_or_default();
+    let seconds = connect_timeout.as_secs_f64().ceil().max(2.0) as u64;
+    let seconds = seconds.to_string();
+    let mut out = url.to_owned();
+    for (key, value) in [("connect_timeout", seconds.as_str())]
+        .into_iter()
+        .chain(TCP_DEFAULTS)
+    {
+        if !given.contains(&key) {
+            out.push(if out.contains('?') { '&' } else { '?' });
+            out.push_str(key);
+            out.push('=');
+            out.push_str(value);
+        }
+    }
+    out
 }
 
 impl PgOptions {
@@ -36,6 +79,7 @@ impl PgOptions {
             url: url.into(),
             pool_size: 10,
             connect_timeout: Duration::from_secs(10),
+            statement_timeout: None,
             test_transaction: false,
             check_on_checkout: true,
         }
@@ -61,9 +105,26 @@ impl PgOptions {
         self
     }
 
-    /// How long to wait for a pooled connection.
+    /// How long to wait for a connection (default 10 s): for a pooled one to
+    /// be free, and for every new connection — the first, the pool's and the
+    /// migration's own — to be established (libpq's `connect_timeout`, in
+    /// whole seconds, at least 2). A server that accepts TCP but never answers
+    /// gives `Error::Connection` ("timeout expired") instead of a hang.
+    ///
+    /// Every connection also gets TCP keepalives and a TCP user timeout
+    /// ([`TCP_DEFAULTS`]) unless the URL sets those parameters itself.
     pub fn connect_timeout(mut self, t: Duration) -> Self {
         self.connect_timeout = t;
+        self
+    }
+
+    /// The longest a statement of a pooled connection may run (default: no
+    /// limit); the server cancels it past that, and the call returns
+    /// `Error::Connection` saying the statement timeout was exceeded. The
+    /// migration's own connection is not limited (index builds and backfills
+    /// may take long); its waits are bounded by the migration lock timeout.
+    pub fn statement_timeout(mut self, t: Duration) -> Self {
+        self.statement_timeout = Some(t);
         self
     }
 
@@ -161,15 +222,29 @@ impl Pooled {
     }
 }
 
-/// Begins the never-committed transaction of a test connection.
+/// Sets up each new pooled connection: its statement timeout, and for a test
+/// handle the never-committed transaction.
 #[derive(Debug)]
-struct BeginTestTransaction;
+struct OnAcquire {
+    statement_timeout: Option<Duration>,
+    test_transaction: bool,
+}
 
-impl diesel::r2d2::CustomizeConnection<Pooled, diesel::r2d2::Error> for BeginTestTransaction {
+impl diesel::r2d2::CustomizeConnection<Pooled, diesel::r2d2::Error> for OnAcquire {
     fn on_acquire(&self, conn: &mut Pooled) -> std::result::Result<(), diesel::r2d2::Error> {
-        conn.conn
-            .begin_test_transaction()
-            .map_err(diesel::r2d2::Error::QueryError)
+        if let Some(t) = self.statement_timeout {
+            // At least 1 ms: 0 would mean no limit.
+            let ms = t.as_millis().max(1);
+            conn.conn
+                .batch_execute(&format!("SET statement_timeout = {ms}"))
+                .map_err(diesel::r2d2::Error::QueryError)?;
+        }
+        if self.test_transaction {
+            conn.conn
+                .begin_test_transaction()
+                .map_err(diesel::r2d2::Error::QueryError)?;
+        }
+        Ok(())
     }
 }
 
@@ -212,14 +287,19 @@ impl PgBackend {
                 options.url
             )));
         }
+        let url = conninfo(&options.url, options.connect_timeout);
         // Connect once up front for a clear error instead of the pool's retries.
-        PgConnection::establish(&options.url)
+        PgConnection::establish(&url)
             .map_err(|e| Error::Connection(format!("cannot connect to PostgreSQL: {e}")))?;
         let builder = Pool::builder()
             .max_size(options.pool_size)
             .min_idle(Some(1))
             .connection_timeout(options.connect_timeout)
-            .test_on_check_out(options.check_on_checkout);
+            .test_on_check_out(options.check_on_checkout)
+            .connection_customizer(Box::new(OnAcquire {
+                statement_timeout: options.statement_timeout,
+                test_transaction: options.test_transaction,
+            }));
         // A test transaction lives exactly as long as its one connection.
         let builder = if options.test_transaction {
             builder
@@ -227,19 +307,16 @@ impl PgBackend {
                 .idle_timeout(None)
                 .max_lifetime(None)
                 .test_on_check_out(false)
-                .connection_customizer(Box::new(BeginTestTransaction))
         } else {
             builder
         };
         let pool = builder
-            .build(Manager(ConnectionManager::<PgConnection>::new(
-                &options.url,
-            )))
+            .build(Manager(ConnectionManager::<PgConnection>::new(&url)))
             .map_err(|e| Error::Connection(format!("cannot connect to PostgreSQL: {e}")))?;
         Ok(PgBackend {
             pool,
             test_transaction: options.test_transaction,
-            url: options.url,
+            url,
         })
     }
 
@@ -486,4 +563,29 @@ pub(crate) fn migrate_on(
         f(&mut PgConn(c)).map_err(TxError::App)
     })
     .map_err(TxError::into_error)
+}
+
+#[cfg(test)]
+mod conninfo_tests {
+    use super::conninfo;
+    use std::time::Duration;
+
+    #[test]
+    fn timeouts_and_keepalives_are_added_unless_given() {
+        let url = conninfo("postgres://u@h:1/db", Duration::from_millis(500));
+        assert_eq!(
+            url,
+            "postgres://u@h:1/db?connect_timeout=2&keepalives=1&keepalives_idle=30\
+             &keepalives_interval=10&keepalives_count=3&tcp_user_timeout=60000"
+        );
+        let url = conninfo(
+            "postgres://u@h/db?options=-csearch_path%3Dx&keepalives_idle=5&connect_timeout=7",
+            Duration::from_secs(10),
+        );
+        assert_eq!(
+            url,
+            "postgres://u@h/db?options=-csearch_path%3Dx&keepalives_idle=5&connect_timeout=7\
+             &keepalives=1&keepalives_interval=10&keepalives_count=3&tcp_user_timeout=60000"
+        );
+    }
 }

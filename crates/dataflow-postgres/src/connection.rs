@@ -137,6 +137,10 @@ pub(crate) fn map_error(e: DieselError) -> Error {
                 {
                     Error::Busy { message }
                 }
+                // 57014 after `PgOptions::statement_timeout`.
+                _ if message.contains("statement timeout") => Error::Connection(format!(
+                    "statement timeout exceeded, the statement was cancelled: {message}"
+                )),
                 _ if message.contains("invalid byte sequence") => Error::InvalidInput(message),
                 _ => Error::Database(message),
             }

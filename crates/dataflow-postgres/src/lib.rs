@@ -21,7 +21,7 @@ mod query;
 mod test_tx;
 pub mod testing;
 
-pub use backend::{PgBackend, PgOptions};
+pub use backend::{PgBackend, PgOptions, TCP_DEFAULTS};
 pub use connection::PgConn;
 pub use dataflow_core::DataFlow;
 pub use dialect::{PgDialect, POSTGRES};
