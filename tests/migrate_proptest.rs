@@ -884,6 +884,15 @@ fn precondition(state: &Schema, change: &Change) -> Result<(), String> {
             if state.tables.contains_key(&t.name) {
                 return Err(format!("table {} already exists", t.name));
             }
+            // PostgreSQL resolves a key's table when the key is created.
+            if let Some(f) = t.foreign_keys.iter().find(|f| {
+                f.references_table != t.name && !state.tables.contains_key(&f.references_table)
+            }) {
+                return Err(format!(
+                    "{}.{} references {}, which does not exist yet",
+                    t.name, f.column, f.references_table
+                ));
+            }
         }
         Change::DropTable { table: t } => {
             table(&t.name)?;
@@ -939,6 +948,19 @@ fn precondition(state: &Schema, change: &Change) -> Result<(), String> {
                 return Err(format!("index {} is not on {t}", index.name));
             }
         }
+        Change::RenameIndex { table: t, from, to } => {
+            let tb = table(t)?;
+            if !tb.indexes.iter().any(|i| &i.name == from) {
+                return Err(format!("index {from} is not on {t}"));
+            }
+            if state
+                .tables
+                .values()
+                .any(|x| x.indexes.iter().any(|i| &i.name == to))
+            {
+                return Err(format!("index {to} already exists"));
+            }
+        }
         Change::AddForeignKey {
             table: t,
             foreign_key,
@@ -949,6 +971,13 @@ fn precondition(state: &Schema, change: &Change) -> Result<(), String> {
             }
             if tb.foreign_keys.contains(foreign_key) {
                 return Err("the foreign key already exists".into());
+            }
+            let target = table(&foreign_key.references_table)?;
+            if target.column(&foreign_key.references_column).is_none() {
+                return Err(format!(
+                    "{}.{} does not exist",
+                    foreign_key.references_table, foreign_key.references_column
+                ));
             }
         }
         Change::DropForeignKey {

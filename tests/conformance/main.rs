@@ -9,6 +9,7 @@ mod errors;
 mod indexes;
 mod migrate;
 mod models;
+mod planning;
 mod rollback;
 mod schema;
 
@@ -100,7 +101,7 @@ conformance! {
         adds_unique_index_over_duplicates_is_blocked,
         adds_unique_index_without_duplicates_is_medium,
         drops_index_is_medium,
-        renames_indexed_column_and_recreates_its_index,
+        renames_indexed_column_and_its_index,
         adds_foreign_key_over_valid_data_is_medium,
         adds_foreign_key_over_orphans_is_blocked,
         drops_foreign_key_is_medium,
@@ -137,6 +138,15 @@ conformance! {
         in_list_over_the_bind_limit_works,
         long_in_lists_match_like_short_ones,
         very_many_or_terms_work_or_are_invalid_input,
+    },
+    planning::{
+        foreign_key_on_an_added_column_is_judged_on_its_nulls,
+        foreign_key_on_a_renamed_column_reads_its_old_values,
+        foreign_key_on_a_renamed_column_over_orphans_is_blocked,
+        foreign_key_to_a_renamed_table_and_column_reads_the_old_ones,
+        new_tables_with_circular_foreign_keys,
+        renamed_primary_key_is_a_rename,
+        renamed_table_keeps_its_indexes_and_constraints,
     },
     schema::{
         auto_migrate_creates_tables_once,

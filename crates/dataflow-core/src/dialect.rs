@@ -279,6 +279,14 @@ pub trait Dialect: Send + Sync + std::fmt::Debug {
         None
     }
 
+    /// Whether `CREATE TABLE` may name, in a foreign key, a table that does not
+    /// exist yet (SQLite resolves a key's table only when the key is used).
+    /// Where it may not, new tables that reference each other are created
+    /// first and their keys added after.
+    fn forward_references(&self) -> bool {
+        false
+    }
+
     /// What this database does when it runs the change (locks, rewrites), added
     /// to the step's reason so the preview tells operators what to expect.
     fn risk_note(&self, change: &Change) -> Option<String> {
@@ -456,6 +464,9 @@ pub fn render_standard<D: Dialect + ?Sized>(
         Change::AlterColumn { table, from, to } => d.alter_column(table, from, to),
         Change::CreateIndex { table, index } => vec![d.create_index(table, index)],
         Change::DropIndex { index, .. } => vec![format!("DROP INDEX {}", q(&index.name))],
+        Change::RenameIndex { from, to, .. } => {
+            vec![format!("ALTER INDEX {} RENAME TO {}", q(from), q(to))]
+        }
         Change::AddForeignKey { table, foreign_key } => {
             let mut c = format!("ALTER TABLE {} ADD ", q(table));
             d.foreign_key_clause(table, foreign_key, &mut c);

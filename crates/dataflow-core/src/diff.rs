@@ -79,6 +79,16 @@ pub enum Change {
         /// The index as it was.
         index: Index,
     },
+    /// Rename an index whose definition stays (its name followed a renamed
+    /// table or column): the index is kept, never dropped and built again.
+    RenameIndex {
+        /// Table name.
+        table: String,
+        /// Old name.
+        from: String,
+        /// New name.
+        to: String,
+    },
     /// Add a foreign key.
     AddForeignKey {
         /// Table name.
@@ -114,6 +124,7 @@ impl Change {
             | Change::AlterColumn { table, .. }
             | Change::CreateIndex { table, .. }
             | Change::DropIndex { table, .. }
+            | Change::RenameIndex { table, .. }
             | Change::AddForeignKey { table, .. }
             | Change::DropForeignKey { table, .. }
             | Change::Unsupported { table, .. } => table,
@@ -140,6 +151,11 @@ impl Change {
             },
             Change::CreateIndex { table, index } => Change::DropIndex { table, index },
             Change::DropIndex { table, index } => Change::CreateIndex { table, index },
+            Change::RenameIndex { table, from, to } => Change::RenameIndex {
+                table,
+                from: to,
+                to: from,
+            },
             Change::AddForeignKey { table, foreign_key } => {
                 Change::DropForeignKey { table, foreign_key }
             }
@@ -152,21 +168,23 @@ impl Change {
 
     /// Execution rank: table renames first (every later step, drops included,
     /// names the table by its new name), then drops of constraints, column
-    /// renames, creations, column changes, new indexes and keys; table drops last.
+    /// renames, index renames (after the drops that free their new names),
+    /// creations, column changes, new indexes and keys; table drops last.
     fn rank(&self) -> u8 {
         match self {
             Change::RenameTable { .. } => 0,
             Change::DropForeignKey { .. } => 1,
             Change::DropIndex { .. } => 2,
             Change::RenameColumn { .. } => 3,
-            Change::CreateTable { .. } => 4,
-            Change::AddColumn { .. } => 5,
-            Change::AlterColumn { .. } => 6,
-            Change::DropColumn { .. } => 7,
-            Change::CreateIndex { .. } => 8,
-            Change::AddForeignKey { .. } => 9,
-            Change::DropTable { .. } => 10,
-            Change::Unsupported { .. } => 11,
+            Change::RenameIndex { .. } => 4,
+            Change::CreateTable { .. } => 5,
+            Change::AddColumn { .. } => 6,
+            Change::AlterColumn { .. } => 7,
+            Change::DropColumn { .. } => 8,
+            Change::CreateIndex { .. } => 9,
+            Change::AddForeignKey { .. } => 10,
+            Change::DropTable { .. } => 11,
+            Change::Unsupported { .. } => 12,
         }
     }
 }
@@ -229,6 +247,23 @@ pub fn diff(live: &Schema, target: &Schema, hints: &Hints, droppable: &Droppable
             }
         }
     }
+    // Keys that reference a column renamed by a hint follow it (the database
+    // rewrites them itself), so they are compared under the new name.
+    let renamed_columns: Vec<(&String, String, String)> = target
+        .tables
+        .iter()
+        .filter_map(|(name, t)| Some((name, live.tables.get(name)?, t)))
+        .flat_map(|(name, l, t)| {
+            column_renames(l, t, hints)
+                .into_iter()
+                .map(move |(from, to)| (name, from, to))
+        })
+        .collect();
+    for (table, from, to) in &renamed_columns {
+        for other in live.tables.values_mut() {
+            rename_column_references(other, table, from, to);
+        }
+    }
     let mut created: Vec<&Table> = Vec::new();
     for (name, t) in &target.tables {
         match live.tables.get(name) {
@@ -243,9 +278,28 @@ pub fn diff(live: &Schema, target: &Schema, hints: &Hints, droppable: &Droppable
             .map(|t| (t.name.clone(), (*t).clone()))
             .collect(),
     };
+    // A key to a new table not created yet (tables that reference each
+    // other) is added once both exist.
+    let mut later_keys = Vec::new();
+    let mut made: BTreeSet<&str> = BTreeSet::new();
     for t in crate::migrate::creation_order(&created_schema) {
-        changes.push(Change::CreateTable { table: t.clone() });
+        let mut table = t.clone();
+        table.foreign_keys.retain(|fk| {
+            let forward = fk.references_table != t.name
+                && created_schema.tables.contains_key(&fk.references_table)
+                && !made.contains(fk.references_table.as_str());
+            if forward {
+                later_keys.push(Change::AddForeignKey {
+                    table: t.name.clone(),
+                    foreign_key: fk.clone(),
+                });
+            }
+            !forward
+        });
+        made.insert(&t.name);
+        changes.push(Change::CreateTable { table });
     }
+    changes.extend(later_keys);
     // Drops: referrers before the tables they reference.
     let drop_schema = Schema {
         tables: live
@@ -275,9 +329,42 @@ fn rename_references(t: &mut Table, from: &str, to: &str) {
     }
 }
 
+/// The hinted column renames from `live` to `target` (same table), old name
+/// to new, in the target's column order.
+fn column_renames(live: &Table, target: &Table, hints: &Hints) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for c in &target.columns {
+        if live.column(&c.name).is_some() {
+            continue;
+        }
+        if let Some(old) = hints.columns.get(&(target.name.clone(), c.name.clone())) {
+            if target.column(old).is_none()
+                && live.column(old).is_some()
+                && !out.iter().any(|(from, _)| from == old)
+            {
+                out.push((old.clone(), c.name.clone()));
+            }
+        }
+    }
+    out
+}
+
+fn rename_column_references(t: &mut Table, table: &str, from: &str, to: &str) {
+    for fk in &mut t.foreign_keys {
+        if fk.references_table == table && fk.references_column == from {
+            fk.references_column = to.to_owned();
+        }
+    }
+}
+
 fn diff_table(live: &Table, target: &Table, hints: &Hints, out: &mut Vec<Change>) {
     let name = &target.name;
-    if live.primary_key != target.primary_key {
+    // Column renames first, so later comparisons see the new names.
+    let renames: BTreeMap<String, String> =
+        column_renames(live, target, hints).into_iter().collect();
+    let renamed = |c: &str| renames.get(c).cloned().unwrap_or_else(|| c.to_owned());
+    let live_pk: Vec<String> = live.primary_key.iter().map(|c| renamed(c)).collect();
+    if live_pk != target.primary_key {
         out.push(Change::Unsupported {
             table: name.clone(),
             detail: format!(
@@ -288,28 +375,24 @@ fn diff_table(live: &Table, target: &Table, hints: &Hints, out: &mut Vec<Change>
         });
         return;
     }
-    // Column renames first, so later comparisons see the new names.
-    let mut renames: BTreeMap<String, String> = BTreeMap::new();
     let mut live_cols: Vec<Column> = live.columns.clone();
     for c in &target.columns {
-        if live.column(&c.name).is_some() {
+        let Some(old) = renames
+            .iter()
+            .find(|(_, to)| *to == &c.name)
+            .map(|(from, _)| from)
+        else {
             continue;
-        }
-        if let Some(old) = hints.columns.get(&(name.clone(), c.name.clone())) {
-            if target.column(old).is_none() {
-                if let Some(lc) = live_cols.iter_mut().find(|lc| &lc.name == old) {
-                    out.push(Change::RenameColumn {
-                        table: name.clone(),
-                        from: old.clone(),
-                        to: c.name.clone(),
-                    });
-                    renames.insert(old.clone(), c.name.clone());
-                    lc.name = c.name.clone();
-                }
-            }
+        };
+        if let Some(lc) = live_cols.iter_mut().find(|lc| &lc.name == old) {
+            out.push(Change::RenameColumn {
+                table: name.clone(),
+                from: old.clone(),
+                to: c.name.clone(),
+            });
+            lc.name = c.name.clone();
         }
     }
-    let renamed = |c: &str| renames.get(c).cloned().unwrap_or_else(|| c.to_owned());
 
     for c in &target.columns {
         match live_cols.iter().find(|l| l.name == c.name) {
@@ -347,16 +430,42 @@ fn diff_table(live: &Table, target: &Table, hints: &Hints, out: &mut Vec<Change>
             (i.clone(), seen)
         })
         .collect();
+    // An index whose definition stays while its name changes (a name derived
+    // from a renamed table or column) is renamed, never rebuilt: a rebuild
+    // leaves the column without its uniqueness while it runs.
+    let mut taken: Vec<&Index> = Vec::new();
     for (orig, seen) in &live_indexes {
-        if !target.indexes.contains(seen) {
-            out.push(Change::DropIndex {
+        if target.indexes.contains(seen) {
+            continue;
+        }
+        let same = target.indexes.iter().find(|i| {
+            !taken.contains(i)
+                && !live_indexes.iter().any(|(_, s)| s == *i)
+                && &Index {
+                    name: i.name.clone(),
+                    ..seen.clone()
+                } == *i
+                // A name a live index holds (a swap of names) is freed only
+                // by dropping that index: build it again instead.
+                && !live.indexes.iter().any(|l| l.name == i.name)
+        });
+        match same {
+            Some(i) => {
+                taken.push(i);
+                out.push(Change::RenameIndex {
+                    table: name.clone(),
+                    from: orig.name.clone(),
+                    to: i.name.clone(),
+                });
+            }
+            None => out.push(Change::DropIndex {
                 table: name.clone(),
                 index: orig.clone(),
-            });
+            }),
         }
     }
     for i in &target.indexes {
-        if !live_indexes.iter().any(|(_, seen)| seen == i) {
+        if !live_indexes.iter().any(|(_, seen)| seen == i) && !taken.contains(&i) {
             out.push(Change::CreateIndex {
                 table: name.clone(),
                 index: i.clone(),
@@ -437,6 +546,15 @@ pub fn apply(schema: &mut Schema, change: &Change) {
                             f.column = to.clone();
                         }
                     }
+                    for k in &mut t.primary_key {
+                        if k == from {
+                            *k = to.clone();
+                        }
+                    }
+                    let table = t.name.clone();
+                    for other in schema.tables.values_mut() {
+                        rename_column_references(other, &table, from, to);
+                    }
                 }
                 Change::AlterColumn { to, .. } => {
                     if let Some(c) = t.columns.iter_mut().find(|c| c.name == to.name) {
@@ -448,6 +566,14 @@ pub fn apply(schema: &mut Schema, change: &Change) {
                     t.indexes.sort_by(|a, b| a.name.cmp(&b.name));
                 }
                 Change::DropIndex { index, .. } => t.indexes.retain(|i| i.name != index.name),
+                Change::RenameIndex { from, to, .. } => {
+                    for i in &mut t.indexes {
+                        if &i.name == from {
+                            i.name = to.clone();
+                        }
+                    }
+                    t.indexes.sort_by(|a, b| a.name.cmp(&b.name));
+                }
                 Change::AddForeignKey { foreign_key, .. } => {
                     t.foreign_keys.push(foreign_key.clone());
                     t.foreign_keys.sort_by(|a, b| a.column.cmp(&b.column));

@@ -7,120 +7,41 @@ use std::time::{Duration, Instant};
 
 use crate::backend::Connection;
 use crate::dataflow::DataFlow;
-use crate::dialect::Dialect;
+use crate::dialect::{Dialect, Sql};
 use crate::diff::{Droppable, Hints};
 use crate::error::{Error, Result};
+use crate::facts::LiveCounts;
 use crate::history::{self, MigrationRecord, MigrationStatus};
 use crate::migrate::{MigrateOptions, MigrationReport, MigrationStep, OnlineSql, RiskLevel};
 use crate::plan::{plan, PlanInput};
-use crate::risk::Facts;
-use crate::schema::{Column, ForeignKey, Schema};
-use crate::statement::SqlWriter;
+use crate::schema::Schema;
 use crate::value::{LogicalType, Value};
 
-/// Facts answered by `COUNT` queries on a connection, each asked once.
-struct ConnFacts<'a> {
+/// `COUNT` queries on a connection, each asked once.
+struct ConnCounts<'a> {
     conn: &'a mut dyn Connection,
-    dialect: &'a dyn Dialect,
-    live: &'a Schema,
     cache: BTreeMap<String, i64>,
 }
 
-impl ConnFacts<'_> {
-    fn count(&mut self, w: SqlWriter<'_>) -> Result<i64> {
-        let s = w.finish();
-        if let Some(v) = self.cache.get(&s.text) {
+impl LiveCounts for ConnCounts<'_> {
+    fn count(&mut self, query: &Sql) -> Result<i64> {
+        if let Some(v) = self.cache.get(&query.text) {
             return Ok(*v);
         }
         let mut n = 0;
-        self.conn
-            .query(&s.text, &s.binds, &[LogicalType::BigInt], &mut |row| {
+        self.conn.query(
+            &query.text,
+            &query.binds,
+            &[LogicalType::BigInt],
+            &mut |row| {
                 if let Value::I64(v) = row[0] {
                     n = v;
                 }
                 Ok(())
-            })?;
-        self.cache.insert(s.text, n);
+            },
+        )?;
+        self.cache.insert(query.text.clone(), n);
         Ok(n)
-    }
-    fn q(&self, s: &str) -> String {
-        let mut o = String::new();
-        self.dialect.quote_ident(s, &mut o);
-        o
-    }
-}
-
-impl Facts for ConnFacts<'_> {
-    fn row_count(&mut self, table: &str) -> Result<i64> {
-        if !self.live.tables.contains_key(table) {
-            return Ok(0);
-        }
-        let mut w = SqlWriter::new(self.dialect);
-        w.push("SELECT COUNT(*) FROM ").ident(table);
-        self.count(w)
-    }
-
-    fn non_null_count(&mut self, table: &str, column: &str) -> Result<i64> {
-        let mut w = SqlWriter::new(self.dialect);
-        w.push("SELECT COUNT(")
-            .ident(column)
-            .push(") FROM ")
-            .ident(table);
-        self.count(w)
-    }
-
-    fn duplicate_groups(&mut self, table: &str, columns: &[String]) -> Result<i64> {
-        let mut w = SqlWriter::new(self.dialect);
-        w.push("SELECT COUNT(*) FROM (SELECT 1 AS one FROM ")
-            .ident(table)
-            .push(" WHERE ");
-        for (i, c) in columns.iter().enumerate() {
-            if i > 0 {
-                w.push(" AND ");
-            }
-            w.ident(c).push(" IS NOT NULL");
-        }
-        w.push(" GROUP BY ");
-        for (i, c) in columns.iter().enumerate() {
-            if i > 0 {
-                w.push(", ");
-            }
-            w.ident(c);
-        }
-        w.push(" HAVING COUNT(*) > 1) ").ident("dups");
-        self.count(w)
-    }
-
-    fn values_not_fitting(&mut self, table: &str, from: &Column, to: &Column) -> Result<i64> {
-        let c = self.q(&from.name);
-        match self.dialect.not_fitting_predicate(&c, from, to) {
-            Some(pred) => {
-                let mut w = SqlWriter::new(self.dialect);
-                w.push("SELECT COUNT(*) FROM ").ident(table).push(" WHERE ");
-                w.ident(&from.name)
-                    .push(" IS NOT NULL AND (")
-                    .push(&pred)
-                    .push(")");
-                self.count(w)
-            }
-            None => self.non_null_count(table, &from.name),
-        }
-    }
-
-    fn orphans(&mut self, table: &str, fk: &ForeignKey) -> Result<i64> {
-        if !self.live.tables.contains_key(&fk.references_table) {
-            return self.non_null_count(table, &fk.column);
-        }
-        let mut w = SqlWriter::new(self.dialect);
-        w.push("SELECT COUNT(*) FROM ").ident(table).push(" WHERE ");
-        w.ident(&fk.column)
-            .push(" IS NOT NULL AND ")
-            .ident(&fk.column);
-        w.push(" NOT IN (SELECT ")
-            .ident(&fk.references_column)
-            .push(" FROM ");
-        w.ident(&fk.references_table).push(")");
-        self.count(w)
     }
 }
 
@@ -216,13 +137,11 @@ fn plan_with(
         version,
         online: options.online.unwrap_or(true) && backend.online_capable(),
     };
-    let mut facts = ConnFacts {
+    let mut counts = ConnCounts {
         conn,
-        dialect,
-        live: &live,
         cache: BTreeMap::new(),
     };
-    let steps = plan(&input, &mut facts)?;
+    let steps = plan(&input, &mut counts)?;
     Ok(Some(Planned {
         report: MigrationReport {
             applied: false,

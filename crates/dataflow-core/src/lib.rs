@@ -31,6 +31,7 @@ pub mod dialect;
 pub mod diff;
 pub mod error;
 pub mod executor;
+pub mod facts;
 pub mod field;
 pub mod filter;
 pub mod history;

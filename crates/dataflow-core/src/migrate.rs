@@ -56,6 +56,8 @@ pub enum Operation {
     CreateIndex,
     /// `DROP INDEX`
     DropIndex,
+    /// Rename an index (its definition stays).
+    RenameIndex,
     /// Add a foreign key.
     AddForeignKey,
     /// Drop a foreign key.
@@ -76,6 +78,7 @@ impl fmt::Display for Operation {
             Operation::RenameTable => "rename table",
             Operation::CreateIndex => "create index",
             Operation::DropIndex => "drop index",
+            Operation::RenameIndex => "rename index",
             Operation::AddForeignKey => "add foreign key",
             Operation::DropForeignKey => "drop foreign key",
             Operation::Unsupported => "unsupported",

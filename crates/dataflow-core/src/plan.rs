@@ -1,13 +1,12 @@
 //! The planner: changes → steps with risk, reason, backup and SQL both ways.
-//! Pure apart from the [`Facts`] it asks for.
-
-use std::collections::BTreeMap;
+//! Pure apart from the facts it asks for (see [`crate::facts`]).
 
 use crate::dialect::Dialect;
 use crate::diff::{self, Change, Droppable, Hints};
 use crate::error::Result;
+use crate::facts::{LiveCounts, ProjectedFacts};
 use crate::migrate::{MigrateOptions, MigrationStep, Operation};
-use crate::risk::{assess, Facts};
+use crate::risk::assess;
 use crate::schema::{Column, IndexKind, Schema};
 
 impl Change {
@@ -23,6 +22,7 @@ impl Change {
             Change::AlterColumn { .. } => Operation::AlterColumn,
             Change::CreateIndex { .. } => Operation::CreateIndex,
             Change::DropIndex { .. } => Operation::DropIndex,
+            Change::RenameIndex { .. } => Operation::RenameIndex,
             Change::AddForeignKey { .. } => Operation::AddForeignKey,
             Change::DropForeignKey { .. } => Operation::DropForeignKey,
             Change::Unsupported { .. } => Operation::Unsupported,
@@ -56,7 +56,9 @@ impl Change {
             Change::RenameTable { from, to } => format!("{from} → {to}"),
             Change::AddColumn { column, .. } => col(column),
             Change::DropColumn { column, .. } => col(column),
-            Change::RenameColumn { from, to, .. } => format!("{from} → {to}"),
+            Change::RenameColumn { from, to, .. } | Change::RenameIndex { from, to, .. } => {
+                format!("{from} → {to}")
+            }
             Change::AlterColumn { from, to, .. } => format!("{} → {}", col(from), col(to)),
             Change::CreateIndex { index, .. } | Change::DropIndex { index, .. } => {
                 let kind = match &index.kind {
@@ -108,87 +110,45 @@ pub struct PlanInput<'a> {
     pub online: bool,
 }
 
-/// Maps names in a change back to the live database's names, for fact queries
-/// made before any earlier rename step has run.
-struct LiveNames {
-    tables: BTreeMap<String, String>,
-    columns: BTreeMap<(String, String), String>,
-}
-
-impl LiveNames {
-    fn table(&self, t: &str) -> String {
-        self.tables.get(t).cloned().unwrap_or_else(|| t.to_owned())
-    }
-    fn column(&self, t: &str, c: &str) -> String {
-        self.columns
-            .get(&(t.to_owned(), c.to_owned()))
-            .cloned()
-            .unwrap_or_else(|| c.to_owned())
-    }
-    fn translate(&self, change: &Change) -> Change {
-        let mut c = change.clone();
-        match &mut c {
-            Change::AddColumn { table, .. }
-            | Change::CreateIndex { table, .. }
-            | Change::AddForeignKey { table, .. } => {
-                *table = self.table(table);
-            }
-            Change::DropColumn { table, column } => {
-                column.name = self.column(table, &column.name);
-                *table = self.table(table);
-            }
-            Change::AlterColumn { table, from, to } => {
-                from.name = self.column(table, &from.name);
-                to.name = from.name.clone();
-                *table = self.table(table);
-            }
-            _ => {}
-        }
-        if let Change::CreateIndex { table, index } = &mut c {
-            for col in &mut index.columns {
-                *col = self.column(table, col);
-            }
-        }
-        if let Change::AddForeignKey { table, foreign_key } = &mut c {
-            foreign_key.column = self.column(table, &foreign_key.column);
-        }
-        c
-    }
-}
-
 /// Builds the steps of a plan. Changes excluded by the options are left out.
-pub fn plan(input: &PlanInput<'_>, facts: &mut dyn Facts) -> Result<Vec<MigrationStep>> {
+/// Each step's facts are asked of the schema as the steps before it leave it
+/// (see [`crate::facts`]), through `counts` on the live database.
+pub fn plan(input: &PlanInput<'_>, counts: &mut dyn LiveCounts) -> Result<Vec<MigrationStep>> {
     let changes = diff::diff(input.live, input.target, input.hints, input.droppable);
-    let d = input.dialect;
-    let mut state = input.live.clone();
-    let mut names = LiveNames {
-        tables: BTreeMap::new(),
-        columns: BTreeMap::new(),
+    plan_changes(input, changes, counts)
+}
+
+/// Builds the steps for `changes`, which run in this order on `input.live`
+/// (`input.target`, `hints` and `droppable` are not read): the planner behind
+/// [`plan`], for callers that have their changes already (undoing a
+/// migration plans the inverse changes).
+pub fn plan_changes(
+    input: &PlanInput<'_>,
+    changes: Vec<Change>,
+    counts: &mut dyn LiveCounts,
+) -> Result<Vec<MigrationStep>> {
+    let changes = if input.dialect.forward_references() {
+        inline_new_table_keys(changes)
+    } else {
+        changes
     };
+    let d = input.dialect;
+    let mut facts = ProjectedFacts::new(input.live, d, counts);
+    let mut state = input.live.clone();
     let mut steps = Vec::new();
     for change in changes.clone() {
         let op = change.operation();
         if !input.options.includes(change.table()) || !input.options.allows(op) {
             continue;
         }
-        let mut assessment = assess(&names.translate(&change), facts)?;
+        let mut assessment = assess(&change, &mut facts)?;
+        // Only tables that hold rows before the plan need the online rendering.
+        let existing = facts.projection().live_table(change.table()).is_some()
+            && !matches!(change, Change::CreateTable { .. });
+        facts.advance(&change);
         let before = state.clone();
         diff::apply(&mut state, &change);
-        match &change {
-            Change::RenameTable { from, to } => {
-                names.tables.insert(to.clone(), from.clone());
-            }
-            Change::RenameColumn { table, from, to } => {
-                names
-                    .columns
-                    .insert((table.clone(), to.clone()), from.clone());
-            }
-            _ => {}
-        }
-        let online = if input.online
-            && input.live.tables.contains_key(&names.table(change.table()))
-            && !needed_by_foreign_key(&change, &changes)
-        {
+        let online = if input.online && existing && !needed_by_foreign_key(&change, &changes) {
             d.render_online(&change, &before, &state, input.options.batch_size)
         } else {
             None
@@ -244,6 +204,28 @@ pub fn plan(input: &PlanInput<'_>, facts: &mut dyn Facts) -> Result<Vec<Migratio
         });
     }
     Ok(steps)
+}
+
+/// Puts keys that the differ added after creating their tables (because they
+/// reference a table created later) back into the `CREATE TABLE`, for
+/// databases that resolve a key's table only when the key is used.
+fn inline_new_table_keys(changes: Vec<Change>) -> Vec<Change> {
+    let mut out: Vec<Change> = Vec::with_capacity(changes.len());
+    for c in changes {
+        if let Change::AddForeignKey { table, foreign_key } = &c {
+            let created = out.iter_mut().find_map(|o| match o {
+                Change::CreateTable { table: t } if &t.name == table => Some(t),
+                _ => None,
+            });
+            if let Some(t) = created {
+                t.foreign_keys.push(foreign_key.clone());
+                t.foreign_keys.sort_by(|a, b| a.column.cmp(&b.column));
+                continue;
+            }
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Whether this change must run inside the transaction even in online mode:

@@ -232,6 +232,10 @@ pub fn assess(change: &Change, facts: &mut dyn Facts) -> Result<Assessment> {
                 }
             }
         }
+        Change::RenameIndex { from, to, .. } => Assessment::new(
+            Safe,
+            format!("renames index {from} to {to}: the index and its data stay"),
+        ),
         Change::DropIndex { index, .. } => Assessment::new(
             Medium,
             if index.unique {

@@ -194,6 +194,77 @@ impl Dialect for PgDialect {
         ))
     }
 
+    /// Renames keep what hangs off the table: constraint names derived from
+    /// the table or column (its foreign keys, its primary key) follow, so a
+    /// later step that names them by the new names finds them.
+    fn render_change(&self, change: &Change, before: &Schema, after: &Schema) -> Vec<String> {
+        let mut out = dataflow_core::dialect::render_standard(self, change, before, after);
+        let q = |s: &str| {
+            let mut o = String::new();
+            self.quote_ident(s, &mut o);
+            o
+        };
+        let rename = |table: &str, from: &str, to: &str| {
+            format!(
+                "ALTER TABLE {} RENAME CONSTRAINT {} TO {}",
+                q(table),
+                q(from),
+                q(to)
+            )
+        };
+        match change {
+            Change::RenameTable { from, to } => {
+                let Some(t) = before.tables.get(from) else {
+                    return out;
+                };
+                for fk in &t.foreign_keys {
+                    let (old, new) = (foreign_key_name(from, fk), foreign_key_name(to, fk));
+                    if old != new {
+                        out.push(rename(to, &old, &new));
+                    }
+                }
+                // PostgreSQL named the key `<table>_pkey` unless that name was
+                // taken: rename it only when it has that name and the new one
+                // is free.
+                let (old, new) = (format!("{from}_pkey"), format!("{to}_pkey"));
+                let lit = |s: &str| {
+                    let mut o = String::new();
+                    self.string_literal(s, &mut o);
+                    o
+                };
+                let body = format!(
+                    "BEGIN IF EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = {}::regclass AND conname = {}) \
+                     AND NOT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+                     WHERE n.nspname = current_schema() AND c.relname = {}) THEN EXECUTE {}; END IF; END",
+                    lit(&q(to)),
+                    lit(&old),
+                    lit(&new),
+                    lit(&rename(to, &old, &new)),
+                );
+                let mut tag = String::from("$df$");
+                while body.contains(&tag) {
+                    tag.insert(3, 'f');
+                }
+                out.push(format!("DO {tag}{body}{tag}"));
+            }
+            Change::RenameColumn { table, from, to } => {
+                let Some(t) = before.tables.get(table) else {
+                    return out;
+                };
+                for fk in t.foreign_keys.iter().filter(|f| &f.column == from) {
+                    let mut moved = fk.clone();
+                    moved.column = to.clone();
+                    let (old, new) = (foreign_key_name(table, fk), foreign_key_name(table, &moved));
+                    if old != new {
+                        out.push(rename(table, &old, &new));
+                    }
+                }
+            }
+            _ => {}
+        }
+        out
+    }
+
     fn render_online(
         &self,
         change: &Change,

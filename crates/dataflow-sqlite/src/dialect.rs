@@ -181,8 +181,27 @@ impl Dialect for SqliteDialect {
             {
                 rebuild(table)
             }
+            // SQLite cannot rename an index: it is built again under the new
+            // name, inside the migration's transaction, so no other connection
+            // ever sees the table without it.
+            Change::RenameIndex { table, from, to } => {
+                let Some(index) = after
+                    .tables
+                    .get(table)
+                    .and_then(|t| t.indexes.iter().find(|i| &i.name == to))
+                else {
+                    return Vec::new();
+                };
+                let mut drop = String::from("DROP INDEX ");
+                self.quote_ident(from, &mut drop);
+                vec![drop, self.create_index(table, index)]
+            }
             _ => dataflow_core::dialect::render_standard(self, change, before, after),
         }
+    }
+
+    fn forward_references(&self) -> bool {
+        true
     }
 
     fn normalize(&self, schema: &mut Schema) {
