@@ -311,10 +311,26 @@ pub fn diff(live: &Schema, target: &Schema, hints: &Hints, droppable: &Droppable
     };
     let mut order = crate::migrate::creation_order(&drop_schema);
     order.reverse();
-    let drops: Vec<Change> = order
-        .into_iter()
-        .map(|t| Change::DropTable { table: t.clone() })
-        .collect();
+    // A key of a table dropped later that references one dropped earlier
+    // (tables that reference each other) is dropped first: the mirror of
+    // creating such tables, so undoing the drops creates them and then adds
+    // the keys.
+    let mut drops: Vec<Change> = Vec::new();
+    for (i, t) in order.iter().enumerate() {
+        let mut table = (*t).clone();
+        table.foreign_keys.retain(|fk| {
+            let earlier = fk.references_table != t.name
+                && order[..i].iter().any(|d| d.name == fk.references_table);
+            if earlier {
+                changes.push(Change::DropForeignKey {
+                    table: t.name.clone(),
+                    foreign_key: fk.clone(),
+                });
+            }
+            !earlier
+        });
+        drops.push(Change::DropTable { table });
+    }
     // Stable sort keeps the within-rank order established above.
     changes.sort_by_key(Change::rank);
     changes.extend(drops);

@@ -206,22 +206,50 @@ pub fn plan_changes(
     Ok(steps)
 }
 
-/// Puts keys that the differ added after creating their tables (because they
-/// reference a table created later) back into the `CREATE TABLE`, for
-/// databases that resolve a key's table only when the key is used.
+/// Puts keys that the differ split off tables that reference each other back
+/// into the tables, for databases that resolve a key's table only when the
+/// key is used: a key added after its table was created goes into the
+/// `CREATE TABLE`, a key dropped before its table is dropped stays with it.
 fn inline_new_table_keys(changes: Vec<Change>) -> Vec<Change> {
+    let dropped: Vec<String> = changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::DropTable { table } => Some(table.name.clone()),
+            _ => None,
+        })
+        .collect();
     let mut out: Vec<Change> = Vec::with_capacity(changes.len());
+    let mut kept_keys: Vec<(String, crate::schema::ForeignKey)> = Vec::new();
     for c in changes {
-        if let Change::AddForeignKey { table, foreign_key } = &c {
-            let created = out.iter_mut().find_map(|o| match o {
-                Change::CreateTable { table: t } if &t.name == table => Some(t),
-                _ => None,
-            });
-            if let Some(t) = created {
-                t.foreign_keys.push(foreign_key.clone());
-                t.foreign_keys.sort_by(|a, b| a.column.cmp(&b.column));
+        match &c {
+            Change::AddForeignKey { table, foreign_key } => {
+                let created = out.iter_mut().find_map(|o| match o {
+                    Change::CreateTable { table: t } if &t.name == table => Some(t),
+                    _ => None,
+                });
+                if let Some(t) = created {
+                    t.foreign_keys.push(foreign_key.clone());
+                    t.foreign_keys.sort_by(|a, b| a.column.cmp(&b.column));
+                    continue;
+                }
+            }
+            Change::DropForeignKey { table, foreign_key } if dropped.contains(table) => {
+                kept_keys.push((table.clone(), foreign_key.clone()));
                 continue;
             }
+            Change::DropTable { table } => {
+                let mut table = table.clone();
+                table.foreign_keys.extend(
+                    kept_keys
+                        .iter()
+                        .filter(|(t, _)| t == &table.name)
+                        .map(|(_, fk)| fk.clone()),
+                );
+                table.foreign_keys.sort_by(|a, b| a.column.cmp(&b.column));
+                out.push(Change::DropTable { table });
+                continue;
+            }
+            _ => {}
         }
         out.push(c);
     }
