@@ -10,7 +10,12 @@
 //! * Pure: for random schemas, `diff(x, x)` is empty; applying `diff(a, b)` to
 //!   `a` step by step (each step's preconditions holding when it runs) reaches a
 //!   schema whose diff to `b` is empty; applying the inverses backwards returns
-//!   to `a`.
+//!   to `a`. A created table's keys reference tables that exist by then, so
+//!   new tables that reference each other get their keys after both exist.
+//! * On a real SQLite file: foreign keys on columns the same plan adds,
+//!   renames or fills, to a parent whose table and key may be renamed too, next
+//!   to new tables that reference each other: a key step is blocked exactly
+//!   when the values its column will hold have orphans (`planned_keys`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -1302,5 +1307,393 @@ mod renamed_tables {
         v2.check().expect("live schema is v2");
         v2.rollback_last().expect("rollback");
         v1.check().expect("live schema is v1 again");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Foreign keys on columns the same plan adds, renames or fills, and new
+// tables that reference each other (SQLite file). The oracle: the values each
+// key's column will hold, computed here from the rows written, decide whether
+// the key step is blocked (and with how many orphans); an unblocked plan
+// applies, and the key's column then holds exactly those values.
+// ---------------------------------------------------------------------------
+
+mod planned_keys {
+    use super::*;
+    use dataflow_core::descriptor::{ForeignKeyDescriptor, IndexDescriptor, IndexMethod};
+
+    /// Where a key of `t` sits in B.
+    #[derive(Debug, Clone)]
+    pub enum KeyOn {
+        /// A nullable column `n` added by the plan, with this default.
+        Added { default: Option<i64> },
+        /// `c{col}` renamed to `r{col}` by a hint.
+        Renamed { col: usize },
+        /// `c{col}` made NOT NULL, its NULLs filled with `default`.
+        Filled { col: usize, default: i64 },
+        /// `c{col}` as it is.
+        Plain { col: usize },
+    }
+
+    #[derive(Debug, Clone)]
+    pub struct KeyCase {
+        /// Parent rows' `k` values (distinct); their ids are 1, 2, ….
+        parents: Vec<i64>,
+        /// Child rows: `c0`, `c1`.
+        rows: Vec<[Option<i64>; 2]>,
+        /// Keys added in B, each to `p(id)` (false) or `p(k)` (true).
+        keys: Vec<(KeyOn, bool)>,
+        /// B renames `p` to `q`.
+        rename_parent: bool,
+        /// B renames `p.k` to `kk`.
+        rename_k: bool,
+        /// B adds tables `x` and `y` that reference each other (and `t`).
+        circular: bool,
+    }
+
+    fn leak<T>(v: Vec<T>) -> &'static [T] {
+        Box::leak(v.into_boxed_slice())
+    }
+
+    fn s(v: String) -> &'static str {
+        Box::leak(v.into_boxed_str())
+    }
+
+    fn column(name: &'static str, nullable: bool) -> ColumnDescriptor {
+        ColumnDescriptor {
+            name,
+            field: Some(name),
+            ty: LogicalType::BigInt,
+            nullable,
+            primary_key: false,
+            auto_increment: false,
+            unique: false,
+            max_length: None,
+            default: None,
+            renamed_from: None,
+            managed: None,
+        }
+    }
+
+    fn key_column() -> ColumnDescriptor {
+        ColumnDescriptor {
+            primary_key: true,
+            auto_increment: true,
+            ..column("id", false)
+        }
+    }
+
+    fn model(
+        table: &'static str,
+        renamed_from: Option<&'static str>,
+        columns: Vec<ColumnDescriptor>,
+        indexes: Vec<IndexDescriptor>,
+        foreign_keys: Vec<ForeignKeyDescriptor>,
+    ) -> &'static ModelDescriptor {
+        Box::leak(Box::new(ModelDescriptor {
+            name: table,
+            table,
+            renamed_from,
+            columns: leak(columns),
+            primary_key: 0,
+            indexes: leak(indexes),
+            foreign_keys: leak(foreign_keys),
+            timestamps: false,
+            soft_delete: false,
+            statements: StatementCache::new(),
+        }))
+    }
+
+    fn fk(column: &'static str, table: &'static str, to: &'static str) -> ForeignKeyDescriptor {
+        ForeignKeyDescriptor {
+            column,
+            references_table: table,
+            references_column: to,
+            on_delete: FkAction::NoAction,
+            on_update: FkAction::NoAction,
+        }
+    }
+
+    fn parent(
+        table: &'static str,
+        from: Option<&'static str>,
+        k: &'static str,
+        k_from: Option<&'static str>,
+    ) -> &'static ModelDescriptor {
+        model(
+            table,
+            from,
+            vec![
+                key_column(),
+                ColumnDescriptor {
+                    renamed_from: k_from,
+                    ..column(k, false)
+                },
+            ],
+            vec![IndexDescriptor {
+                name: s(format!("ux_{table}_{k}")),
+                columns: leak(vec![k]),
+                unique: true,
+                method: IndexMethod::BTree,
+                predicate: None,
+            }],
+            Vec::new(),
+        )
+    }
+
+    fn models_a() -> Vec<&'static ModelDescriptor> {
+        let child = model(
+            "t",
+            None,
+            vec![key_column(), column("c0", true), column("c1", true)],
+            Vec::new(),
+            Vec::new(),
+        );
+        vec![parent("p", None, "k", None), child]
+    }
+
+    /// The column a key sits on in B.
+    fn key_column_name(on: &KeyOn) -> &'static str {
+        match on {
+            KeyOn::Added { .. } => "n",
+            KeyOn::Renamed { col } => ["r0", "r1"][*col],
+            KeyOn::Filled { col, .. } | KeyOn::Plain { col } => ["c0", "c1"][*col],
+        }
+    }
+
+    fn names(case: &KeyCase) -> (&'static str, &'static str) {
+        (
+            if case.rename_parent { "q" } else { "p" },
+            if case.rename_k { "kk" } else { "k" },
+        )
+    }
+
+    fn models_b(case: &KeyCase) -> Vec<&'static ModelDescriptor> {
+        let (ptable, pk) = names(case);
+        let p = parent(
+            ptable,
+            case.rename_parent.then_some("p"),
+            pk,
+            case.rename_k.then_some("k"),
+        );
+        let mut cols = vec![key_column()];
+        let mut fks = Vec::new();
+        for (i, name) in ["c0", "c1"].into_iter().enumerate() {
+            let on = case.keys.iter().find(|(on, _)| {
+                matches!(on, KeyOn::Renamed { col } | KeyOn::Filled { col, .. } | KeyOn::Plain { col } if *col == i)
+            });
+            cols.push(match on {
+                Some((KeyOn::Renamed { .. }, _)) => ColumnDescriptor {
+                    renamed_from: Some(name),
+                    ..column(["r0", "r1"][i], true)
+                },
+                Some((KeyOn::Filled { default, .. }, _)) => ColumnDescriptor {
+                    default: Some(DefaultValue::Int(*default)),
+                    ..column(name, false)
+                },
+                _ => column(name, true),
+            });
+        }
+        for (on, to_k) in &case.keys {
+            if let KeyOn::Added { default } = on {
+                cols.push(ColumnDescriptor {
+                    default: default.map(DefaultValue::Int),
+                    ..column("n", true)
+                });
+            }
+            fks.push(fk(
+                key_column_name(on),
+                ptable,
+                if *to_k { pk } else { "id" },
+            ));
+        }
+        fks.sort_by_key(|f| f.column);
+        let mut out = vec![p, model("t", None, cols, Vec::new(), fks)];
+        if case.circular {
+            out.push(model(
+                "x",
+                None,
+                vec![key_column(), column("y_id", true), column("t_id", true)],
+                Vec::new(),
+                vec![fk("t_id", "t", "id"), fk("y_id", "y", "id")],
+            ));
+            out.push(model(
+                "y",
+                None,
+                vec![key_column(), column("x_id", true)],
+                Vec::new(),
+                vec![fk("x_id", "x", "id")],
+            ));
+        }
+        out
+    }
+
+    /// What the key's column holds after the plan, row by row.
+    fn values(case: &KeyCase, on: &KeyOn) -> Vec<Option<i64>> {
+        case.rows
+            .iter()
+            .map(|r| match on {
+                KeyOn::Added { default } => *default,
+                KeyOn::Renamed { col } | KeyOn::Plain { col } => r[*col],
+                KeyOn::Filled { col, default } => Some(r[*col].unwrap_or(*default)),
+            })
+            .collect()
+    }
+
+    fn key_case() -> impl Strategy<Value = KeyCase> {
+        let small = || prop::option::of(0i64..8);
+        let on = prop_oneof![
+            prop::option::of(0i64..6).prop_map(|default| KeyOn::Added { default }),
+            (0..2usize).prop_map(|col| KeyOn::Renamed { col }),
+            (0..2usize, 0i64..6).prop_map(|(col, default)| KeyOn::Filled { col, default }),
+            (0..2usize).prop_map(|col| KeyOn::Plain { col }),
+        ];
+        (
+            proptest::sample::subsequence((0i64..7).collect::<Vec<_>>(), 0..5),
+            proptest::collection::vec((small(), small()), 0..6),
+            proptest::collection::vec((on, any::<bool>()), 1..3),
+            any::<bool>(),
+            any::<bool>(),
+            any::<bool>(),
+        )
+            .prop_map(|(parents, rows, keys, rename_parent, rename_k, circular)| {
+                // One key per column.
+                let mut seen: Vec<&'static str> = Vec::new();
+                let keys = keys
+                    .into_iter()
+                    .filter(|(on, _)| {
+                        let c = match on {
+                            KeyOn::Added { .. } => "n",
+                            KeyOn::Renamed { col }
+                            | KeyOn::Filled { col, .. }
+                            | KeyOn::Plain { col } => ["c0", "c1"][*col],
+                        };
+                        !seen.contains(&c) && {
+                            seen.push(c);
+                            true
+                        }
+                    })
+                    .collect();
+                KeyCase {
+                    parents,
+                    rows: rows.into_iter().map(|(a, b)| [a, b]).collect(),
+                    keys,
+                    rename_parent,
+                    rename_k,
+                    circular,
+                }
+            })
+    }
+
+    pub fn run(case: &KeyCase) -> Result<(), TestCaseError> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("k.db");
+        let a = dataflow_sqlite::open(&path).expect("open A");
+        a.register_all(&models_a()).expect("register A");
+        a.auto_migrate(MigrateOptions::default()).expect("create A");
+        a.with_tx(|c| {
+            for k in &case.parents {
+                c.execute("INSERT INTO \"p\" (\"k\") VALUES (?)", &[Value::I64(*k)])?;
+            }
+            for r in &case.rows {
+                let v = |x: Option<i64>| x.map_or(Value::Null, Value::I64);
+                c.execute(
+                    "INSERT INTO \"t\" (\"c0\", \"c1\") VALUES (?, ?)",
+                    &[v(r[0]), v(r[1])],
+                )?;
+            }
+            Ok(())
+        })
+        .expect("rows of A");
+
+        let b = dataflow_sqlite::open(&path).expect("open B");
+        b.register_all(&models_b(case)).expect("register B");
+        let plan = b
+            .plan()
+            .map_err(|e| TestCaseError::fail(format!("plan: {e}")))?;
+        let context = format!("{case:?}\n{}", plan.preview());
+        let (ptable, pk) = names(case);
+        let ids: Vec<i64> = (1..=case.parents.len() as i64).collect();
+        let mut expect_blocked = false;
+        for (on, to_k) in &case.keys {
+            let column = key_column_name(on);
+            let step = plan
+                .steps
+                .iter()
+                .find(|s| {
+                    s.operation == Operation::AddForeignKey
+                        && s.table == "t"
+                        && s.detail.starts_with(&format!("{column} →"))
+                })
+                .ok_or_else(|| {
+                    TestCaseError::fail(format!("no key step on {column}\n{context}"))
+                })?;
+            let referenced = if *to_k { &case.parents } else { &ids };
+            let orphans = values(case, on)
+                .iter()
+                .filter(|v| v.is_some_and(|v| !referenced.contains(&v)))
+                .count();
+            let to = if *to_k { pk } else { "id" };
+            let expected = (orphans > 0)
+                .then(|| format!("{orphans} rows of t reference a missing {ptable}.{to}"));
+            prop_assert_eq!(&step.blocked, &expected, "{}", context);
+            expect_blocked |= orphans > 0;
+        }
+        let options = MigrateOptions::default()
+            .auto_confirm(true)
+            .max_risk(RiskLevel::High);
+        if expect_blocked {
+            prop_assert!(
+                matches!(b.auto_migrate(options), Err(Error::MigrationRefused { .. })),
+                "{}",
+                context
+            );
+            return Ok(());
+        }
+        prop_assert!(
+            plan.steps.iter().all(|s| s.blocked.is_none()),
+            "{}",
+            context
+        );
+        let report = b
+            .auto_migrate(options)
+            .map_err(|e| TestCaseError::fail(format!("migrate: {e}\n{context}")))?;
+        prop_assert!(report.applied || plan.steps.is_empty());
+        b.check()
+            .map_err(|e| TestCaseError::fail(format!("check: {e}\n{context}")))?;
+        for (on, _) in &case.keys {
+            let column = key_column_name(on);
+            let mut got = Vec::new();
+            b.with_conn(|c| {
+                c.query(
+                    &format!("SELECT \"{column}\" FROM \"t\" ORDER BY \"id\""),
+                    &[],
+                    &[LogicalType::BigInt],
+                    &mut |row| {
+                        got.push(match row[0] {
+                            Value::I64(v) => Some(v),
+                            _ => None,
+                        });
+                        Ok(())
+                    },
+                )
+            })
+            .expect("read the key's column");
+            prop_assert_eq!(got, values(case, on), "{}", context);
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(Config {
+            cases: cases(48),
+            failure_persistence: None,
+            ..Config::default()
+        })]
+
+        #[test]
+        fn keys_on_added_renamed_and_filled_columns_are_judged_on_their_values(case in key_case()) {
+            run(&case)?;
+        }
     }
 }
