@@ -147,6 +147,8 @@ conformance! {
         new_tables_with_circular_foreign_keys,
         renamed_primary_key_is_a_rename,
         renamed_table_keeps_its_indexes_and_constraints,
+        unique_index_on_a_filled_column_counts_the_filled_values,
+        pruning_tables_that_reference_each_other,
     },
     schema::{
         auto_migrate_creates_tables_once,

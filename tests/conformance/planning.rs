@@ -538,3 +538,90 @@ pub fn renamed_table_keeps_its_indexes_and_constraints(db: &TestBackend) {
     back.register_all(models![PlanUser, MemberV1]).unwrap();
     back.check().unwrap();
 }
+
+mod filled {
+    use super::*;
+
+    #[derive(Model, Debug, Clone, PartialEq)]
+    #[dataflow(table = "plan_slots")]
+    pub struct SlotV1 {
+        pub id: i64,
+        pub rank: Option<i64>,
+    }
+
+    #[derive(Model, Debug, Clone, PartialEq)]
+    #[dataflow(table = "plan_slots")]
+    pub struct SlotV2 {
+        pub id: i64,
+        #[dataflow(unique, default = 0)]
+        pub rank: i64,
+    }
+}
+
+/// A unique index on a column whose NULLs the same plan fills with a default
+/// is judged on the filled values: two NULLs become two zeros.
+pub fn unique_index_on_a_filled_column_counts_the_filled_values(db: &TestBackend) {
+    use filled::*;
+    let v1 = db.reopen();
+    v1.register::<SlotV1>().unwrap();
+    v1.auto_migrate(MigrateOptions::default()).unwrap();
+    for rank in [None, None, Some(1)] {
+        SlotV1::create(&v1, SlotV1 { id: 0, rank }).unwrap();
+    }
+    let v2 = db.reopen();
+    v2.register::<SlotV2>().unwrap();
+    let plan = v2.plan().unwrap();
+    let index = plan
+        .steps
+        .iter()
+        .find(|s| s.operation == Operation::CreateIndex)
+        .unwrap_or_else(|| panic!("{}", plan.preview()));
+    assert_eq!(
+        index.blocked.as_deref(),
+        Some("1 groups of rows in plan_slots share values in (rank): remove the duplicates first"),
+        "{}",
+        plan.preview()
+    );
+    assert!(matches!(
+        v2.auto_migrate(opted_in(RiskLevel::High)),
+        Err(Error::MigrationRefused { .. })
+    ));
+    // Nothing was applied: the NULLs are still there.
+    assert_eq!(
+        SlotV1::list(&v1)
+            .filter(SlotV1::RANK.is_null())
+            .count()
+            .unwrap(),
+        2
+    );
+}
+
+/// Pruning tables that reference each other drops their keys first, and
+/// undoing it brings both back with their keys.
+pub fn pruning_tables_that_reference_each_other(db: &TestBackend) {
+    use crate::models::{Everything, Note, Post, Tag, User};
+    use circular::*;
+    let v1 = db.reopen();
+    v1.register_all(models![A, B]).unwrap();
+    v1.auto_migrate(MigrateOptions::default()).unwrap();
+    let v2 = db.reopen();
+    v2.register_all(models![User, Post, Everything, Note, Tag])
+        .unwrap();
+    let r = v2
+        .auto_migrate(opted_in(RiskLevel::High).prune(true))
+        .unwrap();
+    assert!(r.applied, "{}", r.preview());
+    let live = v2.describe().unwrap();
+    assert!(!live.tables.contains_key("plan_a") && !live.tables.contains_key("plan_b"));
+    v2.rollback_last().unwrap();
+    let back = db.reopen();
+    back.register_all(models![A, B]).unwrap();
+    back.check().unwrap();
+    assert!(is_fk_violation(A::create(
+        &back,
+        A {
+            id: 0,
+            b_id: Some(999)
+        }
+    )));
+}
