@@ -377,10 +377,11 @@ impl Backend for PgBackend {
         crate::describe::reprint_predicates(conn, table, predicates)
     }
 
-    /// The migration lock is waited for outside any transaction, polling so
-    /// that the waiter holds no snapshot, then the migration runs in one transaction on that
-    /// connection; the lock is released when the dedicated connection closes.
-    /// DDL is transactional, so every step commits together or not at all.
+    /// The migration lock is waited for on a dedicated connection outside any
+    /// transaction, polling so that the waiter holds no snapshot; then the
+    /// migration runs in one transaction on that connection, and closing it
+    /// releases the lock. DDL is transactional, so every step commits together
+    /// or not at all.
     fn with_migration(
         &self,
         lock_timeout: Duration,
@@ -404,8 +405,8 @@ impl Backend for PgBackend {
 
     /// The migration's transaction on a dedicated connection that first waited
     /// for the session-level migration lock outside any transaction, polling
-    /// so that it holds no snapshot; the lock is kept through `after` and released when the
-    /// connection closes.
+    /// so that it holds no snapshot; the lock is kept through `after` and
+    /// released when the connection closes.
     fn with_migration_then(
         &self,
         lock_timeout: Duration,
