@@ -835,6 +835,7 @@ fn build(raw: &[RawTable]) -> Schema {
                 primary_key: vec!["id".into()],
                 indexes,
                 foreign_keys,
+                triggers: Vec::new(),
             },
         );
     }

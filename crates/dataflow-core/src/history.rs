@@ -46,6 +46,7 @@ fn history_table() -> Table {
         primary_key: vec!["version".into()],
         indexes: Vec::new(),
         foreign_keys: Vec::new(),
+        triggers: Vec::new(),
     }
 }
 
@@ -59,6 +60,7 @@ fn owned_table() -> Table {
         primary_key: vec!["name".into()],
         indexes: Vec::new(),
         foreign_keys: Vec::new(),
+        triggers: Vec::new(),
     }
 }
 

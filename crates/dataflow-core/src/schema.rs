@@ -31,6 +31,20 @@ pub struct Table {
     pub indexes: Vec<Index>,
     /// Foreign keys, sorted by column.
     pub foreign_keys: Vec<ForeignKey>,
+    /// Triggers defined on the table outside dataflow, as the live database
+    /// reports them (never part of a model, never diffed). Kept so a dialect
+    /// that must rebuild the table can define them again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub triggers: Vec<Trigger>,
+}
+
+/// A trigger on a table, with the SQL that defines it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Trigger {
+    /// Trigger name.
+    pub name: String,
+    /// The complete `CREATE TRIGGER` statement.
+    pub sql: String,
 }
 
 /// One column.
@@ -223,6 +237,7 @@ impl Table {
             primary_key: vec![d.pk().name.to_owned()],
             indexes,
             foreign_keys,
+            triggers: Vec::new(),
         }
     }
 

@@ -57,6 +57,7 @@ pub fn describe(conn: &mut dyn Connection) -> Result<Schema> {
             primary_key: Vec::new(),
             indexes: Vec::new(),
             foreign_keys: Vec::new(),
+            triggers: Vec::new(),
         });
         t.columns.push(Column {
             name: text(&mut row[1]),

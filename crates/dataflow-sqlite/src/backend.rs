@@ -367,9 +367,12 @@ impl Backend for SqliteBackend {
                     other => other,
                 },
             });
+        // legacy_alter_table too: a rebuild that failed between turning it on
+        // and off must not leave it on for the pooled connection's next user.
         let restore = conn
             .batch_execute(&format!(
-                "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {};",
+                "PRAGMA foreign_keys = ON; PRAGMA legacy_alter_table = OFF; \
+                 PRAGMA busy_timeout = {};",
                 self.busy_timeout.as_millis()
             ))
             .map_err(map_error);

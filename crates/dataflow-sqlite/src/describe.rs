@@ -1,13 +1,13 @@
 //! Describing a live SQLite database into dataflow's schema type.
 //!
-//! Three queries whatever the number of tables: SQLite's table-valued pragma
+//! Four queries whatever the number of tables: SQLite's table-valued pragma
 //! functions (`pragma_table_xinfo`, `pragma_index_list`, `pragma_index_info`,
 //! `pragma_foreign_key_list`) join against `sqlite_master`.
 
 use std::collections::BTreeMap;
 
 use dataflow_core::descriptor::FkAction;
-use dataflow_core::schema::{Column, ForeignKey, Index, Schema, Table};
+use dataflow_core::schema::{Column, ForeignKey, Index, Schema, Table, Trigger};
 use dataflow_core::{Connection, LogicalType as T, Result, Value};
 
 use crate::dialect::{logical_type, parse_default};
@@ -85,6 +85,7 @@ pub fn describe(conn: &mut dyn Connection) -> Result<Schema> {
                 primary_key: Vec::new(),
                 indexes: Vec::new(),
                 foreign_keys: Vec::new(),
+                triggers: Vec::new(),
             });
             t.columns.push(Column {
                 name,
@@ -163,6 +164,24 @@ pub fn describe(conn: &mut dyn Connection) -> Result<Schema> {
             Ok(())
         },
     )?;
+
+    // Triggers are not dataflow's, but a table rebuild must define them again
+    // (dropping the old table drops its triggers).
+    let sql = format!(
+        "SELECT m.name, tr.name, tr.sql FROM sqlite_master m \
+         JOIN sqlite_master tr ON tr.type = 'trigger' AND tr.tbl_name = m.name \
+         WHERE {USER_TABLES} AND tr.sql IS NOT NULL ORDER BY m.name, tr.name"
+    );
+    conn.query(&sql, &[], &[T::Text, T::Text, T::Text], &mut |row| {
+        let table = text(&mut row[0]);
+        if let Some(t) = tables.get_mut(&table) {
+            t.triggers.push(Trigger {
+                name: text(&mut row[1]),
+                sql: text(&mut row[2]),
+            });
+        }
+        Ok(())
+    })?;
 
     for t in tables.values_mut() {
         t.indexes.sort_by(|a, b| a.name.cmp(&b.name));

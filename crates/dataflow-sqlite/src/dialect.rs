@@ -222,7 +222,13 @@ impl Dialect for SqliteDialect {
 /// inside the migration's transaction with foreign keys off: create the new
 /// shape, copy rows (NULLs of a newly NOT NULL column take its default), carry
 /// the AUTOINCREMENT counter over, drop the old table, rename the new one,
-/// recreate the indexes. The executor runs `foreign_key_check` before committing.
+/// recreate the indexes and the table's triggers (dropping the old table drops
+/// them). The executor runs `foreign_key_check` before committing.
+///
+/// The rename runs with `legacy_alter_table` on: views and other tables'
+/// triggers name the table, which is briefly missing, and SQLite 3.26+ would
+/// otherwise refuse the rename ("error in view …: no such table") or rewrite
+/// them to the temporary name. Left as they are, they name the rebuilt table.
 fn rebuild_table(d: &SqliteDialect, before: &Table, after: &Table) -> Vec<String> {
     let q = |s: &str| {
         let mut o = String::new();
@@ -273,12 +279,15 @@ fn rebuild_table(d: &SqliteDialect, before: &Table, after: &Table) -> Vec<String
         ));
     }
     out.push(format!("DROP TABLE {}", q(&before.name)));
+    out.push("PRAGMA legacy_alter_table = ON".into());
     out.push(format!(
         "ALTER TABLE {} RENAME TO {}",
         q(&tmp),
         q(&after.name)
     ));
+    out.push("PRAGMA legacy_alter_table = OFF".into());
     out.extend(after.indexes.iter().map(|i| d.create_index(&after.name, i)));
+    out.extend(before.triggers.iter().map(|t| t.sql.clone()));
     out
 }
 
