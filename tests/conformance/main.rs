@@ -9,6 +9,7 @@ mod errors;
 mod indexes;
 mod migrate;
 mod models;
+mod names;
 mod planning;
 mod rollback;
 mod schema;
@@ -149,6 +150,10 @@ conformance! {
         renamed_table_keeps_its_indexes_and_constraints,
         unique_index_on_a_filled_column_counts_the_filled_values,
         pruning_tables_that_reference_each_other,
+    },
+    names::{
+        long_multibyte_table_name_with_two_foreign_keys_migrates_once,
+        two_foreign_keys_on_a_63_byte_table_name_get_distinct_names,
     },
     schema::{
         auto_migrate_creates_tables_once,

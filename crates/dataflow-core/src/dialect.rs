@@ -418,9 +418,39 @@ pub const DIALECT_SLOTS: usize = 4;
 
 /// The constraint name dataflow gives a foreign key.
 pub fn foreign_key_name(table: &str, fk: &ForeignKey) -> String {
-    let mut name = format!("fk_{table}_{}", fk.column);
-    name.truncate(63);
-    name
+    generated_name(&format!("fk_{table}_{}", fk.column))
+}
+
+/// The longest identifier, in bytes, every backend keeps as written
+/// (PostgreSQL's `NAMEDATALEN - 1`; longer names are silently cut there).
+pub const MAX_IDENTIFIER_BYTES: usize = 63;
+
+/// A name dataflow derives from others (a constraint's from its table and
+/// column), made to fit [`MAX_IDENTIFIER_BYTES`]: returned as is when it fits,
+/// otherwise cut on a character boundary and ended with `_` and eight hex digits
+/// of the whole name's SHA-256, so names that share their first 63 bytes stay
+/// distinct and the database keeps the name it is given (a name PostgreSQL cut
+/// itself would read back as drift).
+///
+/// `#[derive(Model)]` shortens the index names it derives the same way.
+pub fn generated_name(name: &str) -> String {
+    use sha2::{Digest, Sha256};
+    if name.len() <= MAX_IDENTIFIER_BYTES {
+        return name.to_owned();
+    }
+    const SUFFIX: usize = 9;
+    let mut cut = MAX_IDENTIFIER_BYTES - SUFFIX;
+    while !name.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let digest = Sha256::digest(name.as_bytes());
+    let mut out = String::with_capacity(MAX_IDENTIFIER_BYTES);
+    out.push_str(&name[..cut]);
+    out.push('_');
+    for b in &digest[..4] {
+        out.push_str(&format!("{b:02x}"));
+    }
+    out
 }
 
 /// The standard-SQL rendering of a change, which [`Dialect::render_change`] uses by
@@ -479,4 +509,33 @@ pub fn render_standard<D: Dialect + ?Sized>(
         )],
         Change::Unsupported { .. } => Vec::new(),
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_names_fit_stay_distinct_and_cut_on_characters() {
+        assert_eq!(generated_name("fk_users_org_id"), "fk_users_org_id");
+        let exact = "x".repeat(MAX_IDENTIFIER_BYTES);
+        assert_eq!(generated_name(&exact), exact);
+        let table = format!("a{}", "ë".repeat(30));
+        let a = generated_name(&format!("fk_{table}_first_parent_id"));
+        let b = generated_name(&format!("fk_{table}_second_parent_id"));
+        for n in [&a, &b] {
+            assert!(n.len() <= MAX_IDENTIFIER_BYTES, "{n}");
+            assert!(n.starts_with("fk_aëë"), "{n}");
+        }
+        assert_ne!(a, b);
+        // The macros crate derives index names with its own copy of this
+        // function: both must give the same name for the same input.
+        assert_eq!(
+            generated_name(&format!("ix_{}_c", "t".repeat(70))),
+            GOLDEN_LONG_NAME
+        );
+    }
+
+    const GOLDEN_LONG_NAME: &str =
+        "ix_ttttttttttttttttttttttttttttttttttttttttttttttttttt_b8ac184c";
 }

@@ -126,6 +126,64 @@ pub struct ForeignKeyIr {
 /// backend's names identical.
 const MAX_IDENT: usize = 63;
 
+/// Prefixes of tables that are not the user's: describing a database skips
+/// them (dataflow's own history and backups; SQLite's internal tables), so a
+/// model's table named so would look missing on every start.
+const RESERVED_TABLE_PREFIXES: [&str; 2] = ["_dataflow_", "sqlite_"];
+
+/// A derived index name made to fit [`MAX_IDENT`]: as is when it fits, else cut
+/// on a character boundary and ended with `_` and eight hex digits of the whole
+/// name's SHA-256 (names sharing their first bytes stay distinct). The same
+/// function as `dataflow_core::dialect::generated_name`, which a proc-macro
+/// crate cannot call (core depends on this crate); a test in each pins the
+/// same output.
+fn generated_name(name: &str) -> String {
+    use sha2::{Digest, Sha256};
+    if name.len() <= MAX_IDENT {
+        return name.to_owned();
+    }
+    const SUFFIX: usize = 9;
+    let mut cut = MAX_IDENT - SUFFIX;
+    while !name.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let digest = Sha256::digest(name.as_bytes());
+    let mut out = String::with_capacity(MAX_IDENT);
+    out.push_str(&name[..cut]);
+    out.push('_');
+    for b in &digest[..4] {
+        out.push_str(&format!("{b:02x}"));
+    }
+    out
+}
+
+/// Refuses a table name no database could use as the model's: too long, or
+/// with a prefix describe skips. `derived` names came from the struct's name.
+fn check_table_name(errors: &mut Errors, span: Span, name: &str, derived: bool) {
+    if derived && name.len() > MAX_IDENT {
+        errors.at_span(
+            span,
+            format!(
+                "table name `{name}` (derived from the struct's name) is longer than {MAX_IDENT} bytes (PostgreSQL's limit); give a shorter one with #[dataflow(table = \"...\")]"
+            ),
+        );
+    }
+    let lower = name.to_ascii_lowercase();
+    if let Some(prefix) = RESERVED_TABLE_PREFIXES
+        .iter()
+        .find(|p| lower.starts_with(*p))
+    {
+        errors.at_span(
+            span,
+            format!(
+                "table name `{name}` starts with `{prefix}`, which is reserved for {}'s own tables; choose another name{}",
+                if *prefix == "sqlite_" { "SQLite" } else { "dataflow" },
+                if derived { " with #[dataflow(table = \"...\")]" } else { "" }
+            ),
+        );
+    }
+}
+
 pub fn snake_case(name: &str) -> String {
     let mut out = String::new();
     let chars: Vec<char> = name.chars().collect();
@@ -347,9 +405,14 @@ pub fn build(input: &DeriveInput) -> syn::Result<ModelIr> {
     let table = match &attrs.table {
         Some(t) => {
             check_ident(&mut errors, t.span(), "table name", &t.value());
+            check_table_name(&mut errors, t.span(), &t.value(), false);
             t.value()
         }
-        None => snake_case(&input.ident.to_string()),
+        None => {
+            let derived = snake_case(&input.ident.to_string());
+            check_table_name(&mut errors, input.ident.span(), &derived, true);
+            derived
+        }
     };
     let table_renamed_from = attrs.renamed_from.as_ref().map(|r| {
         if r.value() == table {
@@ -382,7 +445,17 @@ pub fn build(input: &DeriveInput) -> syn::Result<ModelIr> {
                 check_ident(&mut errors, c.span(), "column name", &c.value());
                 c.value()
             }
-            None => field_name.clone(),
+            None => {
+                if field_name.len() > MAX_IDENT {
+                    errors.at(
+                        &ident,
+                        format!(
+                            "column name `{field_name}` (derived from the field's name) is longer than {MAX_IDENT} bytes (PostgreSQL's limit); give a shorter one with #[dataflow(column = \"...\")]"
+                        ),
+                    );
+                }
+                field_name.clone()
+            }
         };
         let Some(ty) = classify(&field.ty) else {
             errors.at(
@@ -462,7 +535,7 @@ pub fn build(input: &DeriveInput) -> syn::Result<ModelIr> {
         });
         if fa.unique.is_some() {
             indexes.push(IndexIr {
-                name: format!("ux_{table}_{column}"),
+                name: generated_name(&format!("ux_{table}_{column}")),
                 columns: vec![column.clone()],
                 unique: true,
                 method: MethodIr::BTree,
@@ -472,7 +545,7 @@ pub fn build(input: &DeriveInput) -> syn::Result<ModelIr> {
         }
         if let Some(span) = fa.index {
             indexes.push(IndexIr {
-                name: format!("ix_{table}_{column}"),
+                name: generated_name(&format!("ix_{table}_{column}")),
                 columns: vec![column.clone()],
                 unique: false,
                 method: MethodIr::BTree,
@@ -520,9 +593,29 @@ pub fn build(input: &DeriveInput) -> syn::Result<ModelIr> {
         ));
     }
 
-    // Duplicate column names (a `column = "..."` colliding with another field).
-    for (i, c) in columns.iter().enumerate() {
-        if let Some(first) = columns[..i].iter().find(|o| o.column == c.column) {
+    // Duplicate column names (a `column = "..."` colliding with another field),
+    // ignoring ASCII case: SQLite's names are case-insensitive, so `name` and
+    // `Name` are one column there.
+    for (i, later) in columns.iter().enumerate() {
+        if let Some(earlier) = columns[..i]
+            .iter()
+            .find(|o| o.column.eq_ignore_ascii_case(&later.column))
+        {
+            // Report at the field that brings the clash: the later one, unless
+            // that is a managed column the struct does not declare.
+            let (c, first) = if later.field.is_none() {
+                (earlier, later)
+            } else {
+                (later, earlier)
+            };
+            let same_as = if first.column == c.column {
+                String::new()
+            } else {
+                format!(
+                    " (`{}` differs only by case, and SQLite ignores case in names)",
+                    first.column
+                )
+            };
             let at = fields.iter().zip(&field_attrs).find(|(f, _)| {
                 c.field
                     .as_ref()
@@ -530,12 +623,12 @@ pub fn build(input: &DeriveInput) -> syn::Result<ModelIr> {
             });
             let msg = match &first.field {
                 Some(f) => format!(
-                    "duplicate column name `{}`: field `{}` already maps to it; give this field another `column = \"...\"`",
+                    "duplicate column name `{}`{same_as}: field `{}` already maps to it; give this field another `column = \"...\"`",
                     c.column,
                     f.ident.unraw()
                 ),
                 None => format!(
-                    "duplicate column name `{}`: dataflow manages that column here",
+                    "duplicate column name `{}`{same_as}: dataflow manages that column here; give this field another `column = \"...\"`",
                     c.column
                 ),
             };
@@ -683,7 +776,7 @@ pub fn build(input: &DeriveInput) -> syn::Result<ModelIr> {
                 check_ident(&mut errors, n.span(), "index name", &n.value());
                 n.value()
             }
-            None => format!(
+            None => generated_name(&format!(
                 "{}_{table}_{}",
                 match (idx.unique, predicate.is_some()) {
                     (true, false) => "ux",
@@ -692,7 +785,7 @@ pub fn build(input: &DeriveInput) -> syn::Result<ModelIr> {
                     (false, true) => "px",
                 },
                 cols.join("_")
-            ),
+            )),
         };
         indexes.push(IndexIr {
             name,
@@ -741,7 +834,7 @@ pub fn build(input: &DeriveInput) -> syn::Result<ModelIr> {
     for f in &attrs.gin_indexes {
         if let Some(col) = field_of_kind(f, Kind::Json, "jsonb_gin_indexes", &mut errors) {
             indexes.push(IndexIr {
-                name: format!("gin_{table}_{col}"),
+                name: generated_name(&format!("gin_{table}_{col}")),
                 columns: vec![col],
                 unique: false,
                 method: MethodIr::JsonGin,
@@ -786,7 +879,7 @@ pub fn build(input: &DeriveInput) -> syn::Result<ModelIr> {
                 check_ident(&mut errors, n.span(), "index name", &n.value());
                 n.value()
             }
-            None => format!("ts_{table}_{}", cols.join("_")),
+            None => generated_name(&format!("ts_{table}_{}", cols.join("_"))),
         };
         indexes.push(IndexIr {
             name,
@@ -797,10 +890,8 @@ pub fn build(input: &DeriveInput) -> syn::Result<ModelIr> {
         });
         index_spans.push(ts.name.as_ref().map_or(ts.span, LitStr::span));
     }
+    // Explicit names were checked where they are written; derived ones fit.
     for (i, idx) in indexes.iter().enumerate() {
-        if idx.name.len() > MAX_IDENT {
-            errors.at_span(index_spans[i], format!("index name `{}` is longer than {MAX_IDENT} bytes; give the index a shorter name", idx.name));
-        }
         if indexes[..i].iter().any(|o| o.name == idx.name) {
             errors.at_span(
                 index_spans[i],
@@ -894,7 +985,22 @@ pub fn build(input: &DeriveInput) -> syn::Result<ModelIr> {
 
 #[cfg(test)]
 mod tests {
-    use super::snake_case;
+    use super::{generated_name, snake_case, MAX_IDENT};
+
+    #[test]
+    fn generated_index_names_fit_and_match_core() {
+        let long = format!("ix_{}_c", "t".repeat(70));
+        let short = generated_name(&long);
+        assert!(short.len() <= MAX_IDENT);
+        // Pinned in dataflow-core's copy of this function too.
+        assert_eq!(short, GOLDEN_LONG_NAME);
+        let accented = generated_name(&format!("ix_a{}_label", "ë".repeat(30)));
+        assert!(accented.len() <= MAX_IDENT, "{accented}");
+        assert_eq!(generated_name("ix_users_email"), "ix_users_email");
+    }
+
+    const GOLDEN_LONG_NAME: &str =
+        "ix_ttttttttttttttttttttttttttttttttttttttttttttttttttt_b8ac184c";
 
     #[test]
     fn snake_case_of_struct_names() {

@@ -346,8 +346,8 @@ impl Dialect for PgDialect {
                     && !to.nullable =>
             {
                 let (t, c) = (q(table), q(&to.name));
-                let mut check = format!("df_nn_{table}_{}", to.name);
-                check.truncate(63);
+                let check =
+                    dataflow_core::dialect::generated_name(&format!("df_nn_{table}_{}", to.name));
                 let ck = q(&check);
                 let mut in_tx = Vec::new();
                 if from.default != to.default {
