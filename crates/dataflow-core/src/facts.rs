@@ -427,6 +427,7 @@ mod tests {
                 primary_key: vec!["id".into()],
                 indexes: Vec::new(),
                 foreign_keys: Vec::new(),
+                triggers: Vec::new(),
             },
         );
         s
