@@ -172,7 +172,13 @@ fn dir_is_unwritable(dir: &std::path::Path) -> bool {
 /// database file") when it cannot create its journal next to the database;
 /// say what is actually wrong.
 fn explain_unwritable_dir(dir: Option<&std::path::Path>, e: Error) -> Error {
-    let Some(dir) = dir.filter(|d| dir_is_unwritable(d)) else {
+    let relevant = match &e {
+        Error::Database(m) => m.contains("readonly database") || m.contains("unable to open"),
+        Error::Connection(_) => true,
+        _ => false,
+    };
+    // The access(2) check only on the errors it can explain.
+    let Some(dir) = dir.filter(|d| relevant && dir_is_unwritable(d)) else {
         return e;
     };
     let because = format!(
@@ -181,9 +187,7 @@ fn explain_unwritable_dir(dir: Option<&std::path::Path>, e: Error) -> Error {
         dir.display()
     );
     match e {
-        Error::Database(m) if m.contains("readonly database") || m.contains("unable to open") => {
-            Error::Database(format!("cannot write: {because}; SQLite said: {m}"))
-        }
+        Error::Database(m) => Error::Database(format!("cannot write: {because}; SQLite said: {m}")),
         Error::Connection(m) => Error::Connection(format!("{m}: {because}")),
         other => other,
     }
