@@ -6,6 +6,7 @@ mod backends;
 mod comparisons;
 mod crud;
 mod errors;
+mod hostile;
 mod indexes;
 mod migrate;
 mod models;
@@ -13,6 +14,7 @@ mod names;
 mod planning;
 mod rollback;
 mod schema;
+mod writes;
 
 /// Declares one `#[test]` per backend for each scenario function.
 macro_rules! conformance {
@@ -162,5 +164,19 @@ conformance! {
         described_schema_equals_target,
         dry_run_touches_nothing,
         two_models_for_one_table_are_refused,
+    },
+    writes::{
+        model_missing_a_column_is_a_clear_error_and_matches_nothing,
+        json_too_deep_to_read_back_is_refused_before_writing,
+        generated_key_past_the_field_range_writes_nothing,
+        explicit_key_at_the_generator_maximum_commits_only_with_its_adjustment,
+        timestamp_outside_the_stored_range_is_stored_or_refused_whole,
+        bulk_create_mixes_explicit_and_generated_keys,
+        deeply_nested_filters_are_refused_without_overflowing,
+        deeply_nested_json_is_refused_without_overflowing,
+    },
+    hostile::{
+        hostile_values_are_stored_verbatim_or_refused_whole,
+        hostile_fixtures_load_verbatim_or_not_at_all,
     },
 }

@@ -14,7 +14,8 @@ use crate::dataflow::DataFlow;
 use crate::descriptor::{Managed, ModelDescriptor};
 use crate::error::{Error, Result};
 use crate::field::FieldType;
-use crate::filter::{Column, Filter};
+use crate::filter::{Column, Expr, Filter};
+use crate::limits::{check_expr_values, check_value, dispose_expr, dispose_values};
 use crate::model::{Model, Patch};
 use crate::statement::SqlWriter;
 use crate::value::{LogicalType, Value};
@@ -87,15 +88,58 @@ fn prepare_insert(d: &ModelDescriptor, values: &mut [Value], now: &Value) -> Res
     )
 }
 
+/// Checks every value of a row before it is written; on failure the values are
+/// taken apart without recursion (they may hold JSON too deep to drop).
+fn checked_row(d: &ModelDescriptor, mut values: Vec<Value>, now: &Value) -> Result<Vec<Value>> {
+    match prepare_insert(d, &mut values, now) {
+        Ok(()) => Ok(values),
+        Err(e) => {
+            dispose_values(values);
+            Err(e)
+        }
+    }
+}
+
+/// Checks a patch's values before they are written (see [`checked_row`]).
+fn checked_assignments(
+    d: &ModelDescriptor,
+    assignments: Vec<(usize, Value)>,
+) -> Result<Vec<(usize, Value)>> {
+    match check_values(d, assignments.iter().map(|(i, v)| (*i, v))) {
+        Ok(()) => Ok(assignments),
+        Err(e) => {
+            dispose_values(assignments.into_iter().map(|(_, v)| v));
+            Err(e)
+        }
+    }
+}
+
+/// The filter's expression once it is known to be usable: not nested too
+/// deeply, holding only values that can be bound. Refused filters are taken
+/// apart without recursion.
+pub(crate) fn checked_filter<M: Model>(filter: Filter<M>) -> Result<Expr> {
+    let expr = filter.try_into_expr()?;
+    match check_expr_values(&expr, M::DESCRIPTOR.name) {
+        Ok(()) => Ok(expr),
+        Err(e) => {
+            dispose_expr(expr);
+            Err(e)
+        }
+    }
+}
+
 /// Refuses, before anything is written, values some backend would store or
-/// compare differently: text over `max_length` (SQLite does not enforce
-/// `VARCHAR(n)`), dates and times outside the range every backend orders alike
-/// ([`Value::check_portable`]).
+/// compare differently, or could not read back: text over `max_length` (SQLite
+/// does not enforce `VARCHAR(n)`), dates and times outside the range every
+/// backend orders alike ([`Value::check_portable`]), JSON nested too deeply
+/// ([`crate::limits`]).
 fn check_values<'v>(
     d: &ModelDescriptor,
     values: impl Iterator<Item = (usize, &'v Value)>,
 ) -> Result<()> {
     for (i, v) in values {
+        let c = &d.columns[i];
+        check_value(v, &format!("{}.{}", d.name, c.field.unwrap_or(c.name)))?;
         v.check_portable().map_err(|why| {
             Error::InvalidInput(format!(
                 "{}.{}: {why}",
@@ -124,9 +168,9 @@ fn key_string(d: &ModelDescriptor, v: &Value) -> String {
 /// `M::create`: inserts one row and returns it as stored.
 pub fn create<M: Model>(db: &DataFlow, value: M) -> Result<M> {
     let d = M::DESCRIPTOR;
-    let sql = d.sql(db.dialect());
-    let mut values = value.into_values();
-    prepare_insert(d, &mut values, &now())?;
+    let dialect = db.dialect();
+    let sql = d.sql(dialect);
+    let mut values = checked_row(d, value.into_values(), &now())?;
     let generated = wants_generated_key(d, &values[d.primary_key]);
     let text = if generated {
         values.remove(d.primary_key);
@@ -134,14 +178,111 @@ pub fn create<M: Model>(db: &DataFlow, value: M) -> Result<M> {
     } else {
         &sql.insert_all
     };
-    db.with_conn(|c| {
-        let row = query_one::<M>(c, text, &values, &sql.types)?;
+    let key_limit = narrow_key_limit(db, d).filter(|_| generated);
+    let insert = |c: &mut dyn Connection| {
+        let row = query_one_checked::<M>(c, d, key_limit, text, &values, &sql.types)?;
         if !generated {
             after_explicit_keys(db, d, c)?;
         }
         Ok(row)
-    })?
-    .ok_or_else(|| Error::Database(format!("insert into {} returned no row", d.table)))
+    };
+    // One statement is atomic by itself; a transaction is needed when more
+    // follows it (the key generator's adjustment) or when a row the database
+    // accepted may not read back (then the failed read undoes the write).
+    let row = if needs_transaction(db, d, !generated) {
+        db.with_tx(insert)
+    } else {
+        db.with_conn(insert)
+    };
+    explain(db, d, row)?
+        .ok_or_else(|| Error::Database(format!("insert into {} returned no row", d.table)))
+}
+
+/// Whether a single-row write must run in a transaction (see [`create`]).
+fn needs_transaction(db: &DataFlow, d: &ModelDescriptor, explicit_key: bool) -> bool {
+    let dialect = db.dialect();
+    (explicit_key
+        && d.pk().auto_increment
+        && dialect.reset_key_sequence(d.table, d.pk().name).is_some())
+        || !dialect.enforces_column_types()
+}
+
+/// The largest key a narrow auto-increment key field holds, when the database
+/// does not refuse larger generated keys itself.
+fn narrow_key_limit(db: &DataFlow, d: &ModelDescriptor) -> Option<i64> {
+    if !d.pk().auto_increment || db.dialect().enforces_column_types() {
+        return None;
+    }
+    match d.pk().ty {
+        LogicalType::SmallInt => Some(i64::from(i16::MAX)),
+        LogicalType::Int => Some(i64::from(i32::MAX)),
+        _ => None,
+    }
+}
+
+fn key_out_of_range(d: &ModelDescriptor, key: &Value) -> Error {
+    Error::InvalidInput(format!(
+        "{}.{}: the generated key {key} does not fit in the field's {} type; nothing was written",
+        d.name,
+        d.pk().field.unwrap_or(d.pk().name),
+        d.pk().ty
+    ))
+}
+
+/// Like `query_one`, refusing a generated key the model's field cannot hold
+/// (SQLite generates keys past `i32::MAX` for an `INTEGER` key).
+fn query_one_checked<M: Model>(
+    c: &mut dyn Connection,
+    d: &ModelDescriptor,
+    key_limit: Option<i64>,
+    sql: &str,
+    binds: &[Value],
+    types: &[LogicalType],
+) -> Result<Option<M>> {
+    let Some(limit) = key_limit else {
+        return query_one::<M>(c, sql, binds, types);
+    };
+    // Read the key as the widest integer, so its range is checked here with a
+    // clear error rather than by the decoder.
+    let mut types = types.to_vec();
+    types[d.primary_key] = LogicalType::BigInt;
+    let mut found = None;
+    c.query(sql, binds, &types, &mut |row| {
+        if let Value::I64(k) = row[d.primary_key] {
+            if k > limit {
+                return Err(key_out_of_range(d, &row[d.primary_key]));
+            }
+        }
+        if found.is_none() {
+            found = Some(M::from_row(row)?);
+        }
+        Ok(())
+    })
+    .map_err(|e| e.for_model(M::DESCRIPTOR))?;
+    Ok(found)
+}
+
+/// After generated keys were inserted: refuses keys past a narrow key field's
+/// range (checked inside the transaction, so refusing undoes the insert).
+fn check_generated_keys(db: &DataFlow, d: &ModelDescriptor, c: &mut dyn Connection) -> Result<()> {
+    let Some(limit) = narrow_key_limit(db, d) else {
+        return Ok(());
+    };
+    let mut w = SqlWriter::new(db.dialect());
+    w.push("SELECT MAX(")
+        .ident(d.pk().name)
+        .push(") FROM ")
+        .ident(d.table);
+    let s = w.finish();
+    let mut max = Value::Null;
+    c.query(&s.text, &s.binds, &[LogicalType::BigInt], &mut |row| {
+        max = std::mem::take(&mut row[0]);
+        Ok(())
+    })?;
+    match max {
+        Value::I64(k) if k > limit => Err(key_out_of_range(d, &max)),
+        _ => Ok(()),
+    }
 }
 
 /// Keeps the key generator ahead of keys that were inserted explicitly.
@@ -152,6 +293,45 @@ fn after_explicit_keys(db: &DataFlow, d: &ModelDescriptor, c: &mut dyn Connectio
         }
     }
     Ok(())
+}
+
+/// Turns the database's complaint about a missing column or table into an
+/// error naming the model, its table and what the table lacks, when that is
+/// the cause (a process still running an older model after a migration). Only
+/// on the error path: it describes the live table.
+pub(crate) fn explain<R>(db: &DataFlow, d: &ModelDescriptor, result: Result<R>) -> Result<R> {
+    let Err(Error::Database(message)) = result else {
+        return result;
+    };
+    let Ok(live) = db.describe() else {
+        return Err(Error::Database(message));
+    };
+    let difference = match live.tables.get(d.table) {
+        None => format!(
+            "model {} maps to table {}, which does not exist",
+            d.name, d.table
+        ),
+        Some(t) => {
+            let missing: Vec<&str> = d
+                .columns
+                .iter()
+                .map(|c| c.name)
+                .filter(|name| !t.columns.iter().any(|lc| lc.name == *name))
+                .collect();
+            if missing.is_empty() {
+                return Err(Error::Database(message));
+            }
+            format!(
+                "model {} does not match table {}: the table has no column {}",
+                d.name,
+                d.table,
+                missing.join(", ")
+            )
+        }
+    };
+    Err(Error::Drift {
+        differences: vec![difference, format!("the database said: {message}")],
+    })
 }
 
 fn any_explicit_key(d: &ModelDescriptor, rows: &[Vec<Value>]) -> bool {
@@ -165,7 +345,12 @@ fn any_explicit_key(d: &ModelDescriptor, rows: &[Vec<Value>]) -> bool {
 pub fn read<M: Model>(db: &DataFlow, key: M::Key) -> Result<Option<M>> {
     let sql = M::DESCRIPTOR.sql(db.dialect());
     let binds = [key.into_value()];
-    db.with_conn(|c| query_one::<M>(c, &sql.read_by_pk, &binds, &sql.types))
+    let d = M::DESCRIPTOR;
+    explain(
+        db,
+        d,
+        db.with_conn(|c| query_one::<M>(c, &sql.read_by_pk, &binds, &sql.types)),
+    )
 }
 
 fn render_assignments(
@@ -198,11 +383,11 @@ pub fn update<M: Model>(db: &DataFlow, key: M::Key, patch: M::Patch) -> Result<M
     let dialect = db.dialect();
     let sql = d.sql(dialect);
     let key = key.into_value();
-    let assignments = patch.into_assignments();
-    check_values(d, assignments.iter().map(|(i, v)| (*i, v)))?;
+    let assignments = checked_assignments(d, patch.into_assignments())?;
     let found = if assignments.is_empty() {
         let binds = [key.clone()];
-        db.with_conn(|c| query_one::<M>(c, &sql.read_by_pk, &binds, &sql.types))?
+        let r = db.with_conn(|c| query_one::<M>(c, &sql.read_by_pk, &binds, &sql.types));
+        explain(db, d, r)?
     } else {
         let mut w = SqlWriter::new(dialect);
         w.push("UPDATE ").ident(d.table);
@@ -214,7 +399,14 @@ pub fn update<M: Model>(db: &DataFlow, key: M::Key, patch: M::Patch) -> Result<M
         }
         w.push(&sql.returning);
         let s = w.finish();
-        db.with_conn(|c| query_one::<M>(c, &s.text, &s.binds, &sql.types))?
+        let update = |c: &mut dyn Connection| query_one::<M>(c, &s.text, &s.binds, &sql.types);
+        // A stored row that does not read back must not stay written.
+        let r = if needs_transaction(db, d, false) {
+            db.with_tx(update)
+        } else {
+            db.with_conn(update)
+        };
+        explain(db, d, r)?
     };
     found.ok_or_else(|| Error::NotFound {
         model: d.name,
@@ -231,11 +423,15 @@ pub fn delete<M: Model>(db: &DataFlow, key: M::Key) -> Result<()> {
     let n = match &sql.soft_delete_by_pk {
         Some(text) => {
             let binds = [now(), key.clone()];
-            db.with_conn(|c| c.execute(text, &binds))?
+            explain(db, d, db.with_conn(|c| c.execute(text, &binds)))?
         }
         None => {
             let binds = [key.clone()];
-            db.with_conn(|c| c.execute(&sql.delete_by_pk, &binds))?
+            explain(
+                db,
+                d,
+                db.with_conn(|c| c.execute(&sql.delete_by_pk, &binds)),
+            )?
         }
     };
     if n == 0 {
@@ -252,7 +448,12 @@ pub fn hard_delete<M: Model>(db: &DataFlow, key: M::Key) -> Result<()> {
     let d = M::DESCRIPTOR;
     let sql = d.sql(db.dialect());
     let binds = [key.into_value()];
-    if db.with_conn(|c| c.execute(&sql.delete_by_pk, &binds))? == 0 {
+    if explain(
+        db,
+        d,
+        db.with_conn(|c| c.execute(&sql.delete_by_pk, &binds)),
+    )? == 0
+    {
         return Err(Error::NotFound {
             model: d.name,
             key: key_string(d, &binds[0]),
@@ -303,103 +504,114 @@ pub(crate) fn multi_row_insert(
 
 fn prepared_rows<M: Model>(d: &ModelDescriptor, items: &[M]) -> Result<Vec<Vec<Value>>> {
     let now = now();
-    items
-        .iter()
-        .map(|m| {
-            let mut v = m.to_values();
-            prepare_insert(d, &mut v, &now)?;
-            Ok(v)
-        })
-        .collect()
+    let mut rows = Vec::with_capacity(items.len());
+    for m in items {
+        match checked_row(d, m.to_values(), &now) {
+            Ok(v) => rows.push(v),
+            Err(e) => {
+                dispose_values(rows.into_iter().flatten());
+                return Err(e);
+            }
+        }
+    }
+    Ok(rows)
+}
+
+/// Splits rows into those with explicit keys and those whose key the database
+/// generates. They are inserted in that order, with the key generator moved
+/// past the explicit keys in between, so a generated key never collides with
+/// an explicit one of the same batch (SQLite's AUTOINCREMENT gives each row
+/// the largest key so far plus one; PostgreSQL's identity knows nothing of
+/// explicit keys).
+fn split_by_key(d: &ModelDescriptor, rows: Vec<Vec<Value>>) -> (Vec<Vec<Value>>, Vec<Vec<Value>>) {
+    if !d.pk().auto_increment {
+        return (rows, Vec::new());
+    }
+    rows.into_iter()
+        .partition(|r| !wants_generated_key(d, &r[d.primary_key]))
 }
 
 /// `M::bulk_create`: inserts every row in one transaction (multi-row statements);
 /// all or nothing. Returns the number of rows inserted.
 pub fn bulk_create<M: Model>(db: &DataFlow, items: &[M]) -> Result<usize> {
     let d = M::DESCRIPTOR;
-    let mut rows = prepared_rows(d, items)?;
+    let rows = prepared_rows(d, items)?;
     if rows.is_empty() {
         return Ok(0);
     }
-    let explicit = any_explicit_key(d, &rows);
-    if let Some(total) = columnar_bulk_create(db, d, &mut rows, explicit)? {
-        return Ok(total);
-    }
-    let per = rows_per_statement(db, d.columns.len());
-    db.with_tx(|c| {
-        let mut total = 0;
-        for chunk in rows.chunks_mut(per) {
-            let s = multi_row_insert(db, d, chunk).finish();
-            total += c.execute(&s.text, &s.binds)?;
-        }
-        if explicit {
+    let (mut explicit, mut generated) = split_by_key(d, rows);
+    let result = db.with_tx(|c| {
+        let mut total = insert_rows(db, d, c, &mut explicit, false)?;
+        if !explicit.is_empty() {
             after_explicit_keys(db, d, c)?;
         }
+        if !generated.is_empty() {
+            total += insert_rows(db, d, c, &mut generated, true)?;
+            check_generated_keys(db, d, c)?;
+        }
         Ok(total)
-    })
+    });
+    explain(db, d, result)
 }
 
 /// Rows per columnar statement: large enough that round trips do not matter,
 /// small enough that one statement's arrays stay a few megabytes.
 const COLUMNAR_ROWS: usize = 20_000;
 
-/// `bulk_create` through the dialect's columnar insert, when it has one and the
-/// rows do not mix generated and explicit keys (a generated key is the column's
-/// default, which an array cannot ask for per row). `None`: use `VALUES`.
-fn columnar_bulk_create(
+/// Inserts rows whose keys are all explicit or all generated: through the
+/// dialect's columnar insert when it has one, else multi-row `VALUES`.
+fn insert_rows(
     db: &DataFlow,
     d: &ModelDescriptor,
+    c: &mut dyn Connection,
     rows: &mut [Vec<Value>],
-    explicit: bool,
-) -> Result<Option<usize>> {
-    let generated = if d.pk().auto_increment {
-        rows.iter()
-            .filter(|r| wants_generated_key(d, &r[d.primary_key]))
-            .count()
-    } else {
-        0
-    };
-    if generated != 0 && generated != rows.len() {
-        return Ok(None);
+    generated: bool,
+) -> Result<usize> {
+    if rows.is_empty() {
+        return Ok(0);
     }
-    let all_generated = generated != 0;
     let cols: Vec<(usize, &str, LogicalType)> = d
         .columns
         .iter()
         .enumerate()
-        .filter(|(i, _)| !(all_generated && *i == d.primary_key))
+        .filter(|(i, _)| !(generated && *i == d.primary_key))
         .map(|(i, c)| (i, c.name, c.ty))
         .collect();
-    if cols.is_empty() {
-        // Only a generated key: nothing to bind; `VALUES (DEFAULT)` it is.
-        return Ok(None);
-    }
     let names: Vec<(&str, LogicalType)> = cols.iter().map(|(_, n, t)| (*n, *t)).collect();
-    let Some(sql) = db.dialect().columnar_insert(d.table, &names) else {
-        return Ok(None);
+    // Only a generated key: nothing to bind, so `VALUES (DEFAULT)` it is.
+    let columnar = if cols.is_empty() {
+        None
+    } else {
+        db.dialect().columnar_insert(d.table, &names)
     };
-    db.with_tx(|c| {
-        let mut total = 0;
-        for chunk in rows.chunks_mut(COLUMNAR_ROWS) {
-            let columns: Vec<(LogicalType, Vec<Value>)> = cols
-                .iter()
-                .map(|(i, _, ty)| {
-                    (
-                        *ty,
-                        chunk
-                            .iter_mut()
-                            .map(|r| std::mem::take(&mut r[*i]))
-                            .collect(),
-                    )
-                })
-                .collect();
-            total += c.execute_columns(&sql, columns)?;
+    let mut total = 0;
+    match columnar {
+        Some(sql) => {
+            for chunk in rows.chunks_mut(COLUMNAR_ROWS) {
+                let columns: Vec<(LogicalType, Vec<Value>)> = cols
+                    .iter()
+                    .map(|(i, _, ty)| {
+                        (
+                            *ty,
+                            chunk
+                                .iter_mut()
+                                .map(|r| std::mem::take(&mut r[*i]))
+                                .collect(),
+                        )
+                    })
+                    .collect();
+                total += c.execute_columns(&sql, columns)?;
+            }
         }
-        if explicit {
-            after_explicit_keys(db, d, c)?;
+        None => {
+            let per = rows_per_statement(db, d.columns.len());
+            for chunk in rows.chunks_mut(per) {
+                let s = multi_row_insert(db, d, chunk).finish();
+                total += c.execute(&s.text, &s.binds)?;
+            }
         }
-        Ok(Some(total))
-    })
+    }
+    Ok(total)
 }
 
 /// Columns an upsert may use as its conflict target.
@@ -476,21 +688,27 @@ pub fn upsert<M: Model, C: ConflictTarget<M> + ?Sized>(
     let conflict = conflict.columns();
     check_conflict_target(d, &conflict)?;
     let sql = d.sql(db.dialect());
-    let mut rows = vec![value.into_values()];
-    prepare_insert(d, &mut rows[0], &now())?;
+    let mut rows = vec![checked_row(d, value.into_values(), &now())?];
     let explicit = any_explicit_key(d, &rows);
+    let key_limit = narrow_key_limit(db, d).filter(|_| !explicit);
     let mut w = multi_row_insert(db, d, &mut rows);
     upsert_tail(db, d, &conflict, &mut w);
     w.push(&sql.returning);
     let s = w.finish();
-    db.with_conn(|c| {
-        let row = query_one::<M>(c, &s.text, &s.binds, &sql.types)?;
+    let upsert = |c: &mut dyn Connection| {
+        let row = query_one_checked::<M>(c, d, key_limit, &s.text, &s.binds, &sql.types)?;
         if explicit {
             after_explicit_keys(db, d, c)?;
         }
         Ok(row)
-    })?
-    .ok_or_else(|| Error::Database(format!("upsert into {} returned no row", d.table)))
+    };
+    let row = if needs_transaction(db, d, explicit) {
+        db.with_tx(upsert)
+    } else {
+        db.with_conn(upsert)
+    };
+    explain(db, d, row)?
+        .ok_or_else(|| Error::Database(format!("upsert into {} returned no row", d.table)))
 }
 
 /// `M::bulk_upsert`: upserts every row in one transaction. When several rows share
@@ -517,7 +735,7 @@ pub fn bulk_upsert<M: Model, C: ConflictTarget<M> + ?Sized>(
     }
     let mut keep: Vec<usize> = last.into_values().collect();
     keep.sort_unstable();
-    let mut rows: Vec<Vec<Value>> = {
+    let rows: Vec<Vec<Value>> = {
         let mut rows: Vec<Option<Vec<Value>>> = rows.into_iter().map(Some).collect();
         keep.iter().filter_map(|&i| rows[i].take()).collect()
     };
@@ -525,20 +743,30 @@ pub fn bulk_upsert<M: Model, C: ConflictTarget<M> + ?Sized>(
         return Ok(0);
     }
     let per = rows_per_statement(db, d.columns.len());
-    let explicit = any_explicit_key(d, &rows);
-    db.with_tx(|c| {
+    // Rows left after the last-wins pass have distinct conflict values, so
+    // their order does not matter: explicit keys go first (see `split_by_key`).
+    let (mut explicit, mut generated) = split_by_key(d, rows);
+    let result = db.with_tx(|c| {
         let mut total = 0;
-        for chunk in rows.chunks_mut(per) {
-            let mut w = multi_row_insert(db, d, chunk);
-            upsert_tail(db, d, &conflict, &mut w);
-            let s = w.finish();
-            total += c.execute(&s.text, &s.binds)?;
-        }
-        if explicit {
-            after_explicit_keys(db, d, c)?;
+        for (rows, generated) in [(&mut explicit, false), (&mut generated, true)] {
+            for chunk in rows.chunks_mut(per) {
+                let mut w = multi_row_insert(db, d, chunk);
+                upsert_tail(db, d, &conflict, &mut w);
+                let s = w.finish();
+                total += c.execute(&s.text, &s.binds)?;
+            }
+            if rows.is_empty() {
+                continue;
+            }
+            if generated {
+                check_generated_keys(db, d, c)?;
+            } else {
+                after_explicit_keys(db, d, c)?;
+            }
         }
         Ok(total)
-    })
+    });
+    explain(db, d, result)
 }
 
 /// `M::bulk_update`: applies a patch to every row matching the filter, in one
@@ -547,17 +775,23 @@ pub fn bulk_update<M: Model>(db: &DataFlow, filter: Filter<M>, patch: M::Patch) 
     let d = M::DESCRIPTOR;
     let dialect = db.dialect();
     let sql = d.sql(dialect);
-    let assignments = patch.into_assignments();
+    let assignments = checked_assignments(d, patch.into_assignments())?;
+    let expr = match checked_filter(filter) {
+        Ok(e) => e,
+        Err(e) => {
+            dispose_values(assignments.into_iter().map(|(_, v)| v));
+            return Err(e);
+        }
+    };
     if assignments.is_empty() {
         return Ok(0);
     }
-    check_values(d, assignments.iter().map(|(i, v)| (*i, v)))?;
     let mut w = SqlWriter::new(dialect).for_model(d);
     w.push("UPDATE ").ident(d.table);
     render_assignments(&mut w, d, with_touch(d, assignments));
-    where_clause(&mut w, filter.expr(), sql.live_only.as_deref())?;
+    where_clause(&mut w, &expr, sql.live_only.as_deref())?;
     let s = w.finish();
-    db.with_conn(|c| c.execute(&s.text, &s.binds))
+    explain(db, d, db.with_conn(|c| c.execute(&s.text, &s.binds)))
 }
 
 /// `M::bulk_delete`: deletes every row matching the filter (soft delete sets
@@ -566,6 +800,7 @@ pub fn bulk_delete<M: Model>(db: &DataFlow, filter: Filter<M>) -> Result<usize> 
     let d = M::DESCRIPTOR;
     let dialect = db.dialect();
     let sql = d.sql(dialect);
+    let expr = checked_filter(filter)?;
     let mut w = SqlWriter::new(dialect).for_model(d);
     match d.managed(Managed::DeletedAt) {
         Some(col) => {
@@ -580,9 +815,9 @@ pub fn bulk_delete<M: Model>(db: &DataFlow, filter: Filter<M>) -> Result<usize> 
             w.push("DELETE FROM ").ident(d.table);
         }
     }
-    where_clause(&mut w, filter.expr(), sql.live_only.as_deref())?;
+    where_clause(&mut w, &expr, sql.live_only.as_deref())?;
     let s = w.finish();
-    db.with_conn(|c| c.execute(&s.text, &s.binds))
+    explain(db, d, db.with_conn(|c| c.execute(&s.text, &s.binds)))
 }
 
 /// Appends ` WHERE <filter> [AND <live only>]`, omitting what matches everything;

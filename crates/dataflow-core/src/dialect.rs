@@ -272,6 +272,16 @@ pub trait Dialect: Send + Sync + std::fmt::Debug {
         out.push_str(fk.on_update.sql());
     }
 
+    /// Whether the database refuses a value its column's type cannot hold
+    /// (PostgreSQL) rather than storing it anyway (SQLite's flexible typing,
+    /// which also generates `INTEGER` keys past `i32::MAX`). When it does not,
+    /// single-row writes run in a transaction and generated keys are checked
+    /// against the key field's range before the commit, so a row that would not
+    /// read back is never left behind.
+    fn enforces_column_types(&self) -> bool {
+        true
+    }
+
     /// SQL that moves a table's key generator past keys inserted explicitly, or
     /// `None` when the database does that itself (SQLite's AUTOINCREMENT).
     fn reset_key_sequence(&self, table: &str, column: &str) -> Option<String> {

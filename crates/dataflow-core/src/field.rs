@@ -35,6 +35,10 @@ pub trait Scalar: Sized + Clone {
     fn into_scalar_value(self) -> Value;
     /// Converts a non-null value back.
     fn from_scalar_value(value: Value) -> Result<Self, String>;
+    /// Converts a borrowed value (clones heap data).
+    fn to_scalar_value(&self) -> Value {
+        self.clone().into_scalar_value()
+    }
 }
 
 /// A value that may be compared with a column whose scalar type is `T`.
@@ -56,8 +60,14 @@ fn mismatch(expected: LogicalType, got: &Value) -> String {
 }
 
 macro_rules! scalar {
-    ($t:ty, $logical:ident, $variant:ident, [$($alt:ident => $conv:expr),*]) => {
+    ($t:ty, $logical:ident, $variant:ident, [$($alt:ident => $conv:expr),*] $(, clone = $clone:expr)?) => {
         impl Scalar for $t {
+            $(
+            #[allow(clippy::redundant_closure_call)]
+            fn to_scalar_value(&self) -> Value {
+                Value::$variant(($clone)(self))
+            }
+            )?
             const LOGICAL: LogicalType = LogicalType::$logical;
             fn into_scalar_value(self) -> Value {
                 Value::$variant(self)
@@ -80,7 +90,7 @@ macro_rules! scalar {
             type Inner = $t;
             const NULLABLE: bool = false;
             fn to_value(&self) -> Value {
-                Value::$variant(self.clone())
+                <$t as Scalar>::to_scalar_value(self)
             }
             fn into_value(self) -> Value {
                 Value::$variant(self)
@@ -111,7 +121,15 @@ scalar!(chrono::NaiveDate, Date, Date, []);
 scalar!(chrono::NaiveDateTime, Timestamp, Timestamp, []);
 scalar!(chrono::DateTime<chrono::Utc>, TimestampTz, TimestampTz, []);
 scalar!(uuid::Uuid, Uuid, Uuid, []);
-scalar!(serde_json::Value, Json, Json, []);
+// A document nested too deeply to clone by recursion is copied without it, so
+// that it can be refused instead of aborting the process.
+scalar!(
+    serde_json::Value,
+    Json,
+    Json,
+    [],
+    clone = crate::limits::clone_json
+);
 #[cfg(feature = "decimal")]
 scalar!(rust_decimal::Decimal, Decimal, Decimal, []);
 
@@ -136,7 +154,7 @@ impl<T: Scalar> FieldType for Option<T> {
     const NULLABLE: bool = true;
     fn to_value(&self) -> Value {
         match self {
-            Some(v) => v.clone().into_scalar_value(),
+            Some(v) => v.to_scalar_value(),
             None => Value::Null,
         }
     }

@@ -8,7 +8,9 @@
 use std::fmt;
 use std::marker::PhantomData;
 
+use crate::error::{Error, Result};
 use crate::field::{FieldType, Operand};
+use crate::limits::{dispose_expr, expr_depth, MAX_FILTER_DEPTH};
 use crate::value::Value;
 
 /// A comparison operator.
@@ -187,15 +189,39 @@ fn ends_in_lone_escape(pattern: &str) -> bool {
 /// ```
 pub struct Filter<M> {
     expr: Expr,
+    /// Nesting depth of `expr`, or `None` when the filter nests deeper than
+    /// [`MAX_FILTER_DEPTH`]: then `expr` matches no row and using the filter is
+    /// an `Error::InvalidInput`. Tracked as filters are combined, so a deep
+    /// expression is never built (rendering, cloning and dropping it would
+    /// recurse once per level).
+    depth: Option<usize>,
     _model: PhantomData<fn() -> M>,
 }
 
 impl<M> Filter<M> {
-    /// Wraps an untyped expression (for generated code and the JSON nodes).
+    /// Wraps an untyped expression (for generated code and the JSON nodes). An
+    /// expression nested deeper than [`MAX_FILTER_DEPTH`] is taken apart
+    /// without recursion and the filter is refused when used.
     pub fn from_expr(expr: Expr) -> Self {
-        Filter {
-            expr,
-            _model: PhantomData,
+        let depth = expr_depth(&expr, MAX_FILTER_DEPTH);
+        Self::with_depth(expr, Some(depth))
+    }
+
+    fn with_depth(expr: Expr, depth: Option<usize>) -> Self {
+        match depth {
+            Some(d) if d <= MAX_FILTER_DEPTH => Filter {
+                expr,
+                depth,
+                _model: PhantomData,
+            },
+            _ => {
+                dispose_expr(expr);
+                Filter {
+                    expr: Expr::Or(Vec::new()),
+                    depth: None,
+                    _model: PhantomData,
+                }
+            }
         }
     }
 
@@ -207,34 +233,85 @@ impl<M> Filter<M> {
 
     /// Both filters.
     pub fn and(self, other: Filter<M>) -> Self {
-        Self::from_expr(self.expr.and(other.expr))
+        let depth = match (self.depth, other.depth) {
+            (Some(a), Some(b)) => Some(match (&self.expr, &other.expr) {
+                (Expr::True, _) => b,
+                (_, Expr::True) => a,
+                (Expr::And(_), Expr::And(_)) => a.max(b),
+                (Expr::And(_), _) => a.max(b + 1),
+                (_, Expr::And(_)) => b.max(a + 1),
+                _ => a.max(b) + 1,
+            }),
+            _ => None,
+        };
+        Self::with_depth(self.expr.and(other.expr), depth)
     }
 
     /// Either filter.
     pub fn or(self, other: Filter<M>) -> Self {
-        Self::from_expr(self.expr.or(other.expr))
+        let depth = match (self.depth, other.depth) {
+            (Some(a), Some(b)) => Some(match (&self.expr, &other.expr) {
+                (Expr::True, _) | (_, Expr::True) => 1,
+                (Expr::Or(_), Expr::Or(_)) => a.max(b),
+                (Expr::Or(_), _) => a.max(b + 1),
+                _ => a.max(b) + 1,
+            }),
+            _ => None,
+        };
+        Self::with_depth(self.expr.or(other.expr), depth)
     }
 
     /// The negation.
     #[allow(clippy::should_implement_trait)]
     pub fn not(self) -> Self {
-        Self::from_expr(Expr::Not(Box::new(self.expr)))
+        let depth = self.depth.map(|d| d + 1);
+        Self::with_depth(Expr::Not(Box::new(self.expr)), depth)
     }
 
-    /// The untyped expression.
+    /// The untyped expression (one matching no row when the filter nests
+    /// deeper than [`MAX_FILTER_DEPTH`]; [`Filter::try_expr`] says so).
     pub fn expr(&self) -> &Expr {
         &self.expr
+    }
+
+    /// The untyped expression, or `Error::InvalidInput` when the filter nests
+    /// deeper than [`MAX_FILTER_DEPTH`].
+    pub fn try_expr(&self) -> Result<&Expr> {
+        match self.depth {
+            Some(_) => Ok(&self.expr),
+            None => Err(too_deep()),
+        }
     }
 
     /// Consumes the filter, returning the untyped expression.
     pub fn into_expr(self) -> Expr {
         self.expr
     }
+
+    /// Consumes the filter, returning the untyped expression, or
+    /// `Error::InvalidInput` when the filter nests deeper than
+    /// [`MAX_FILTER_DEPTH`].
+    pub fn try_into_expr(self) -> Result<Expr> {
+        match self.depth {
+            Some(_) => Ok(self.expr),
+            None => Err(too_deep()),
+        }
+    }
+}
+
+fn too_deep() -> Error {
+    Error::InvalidInput(format!(
+        "filter nested deeper than {MAX_FILTER_DEPTH} levels"
+    ))
 }
 
 impl<M> Clone for Filter<M> {
     fn clone(&self) -> Self {
-        Self::from_expr(self.expr.clone())
+        Filter {
+            expr: self.expr.clone(),
+            depth: self.depth,
+            _model: PhantomData,
+        }
     }
 }
 

@@ -36,6 +36,7 @@ pub mod field;
 pub mod filter;
 pub mod history;
 pub mod json;
+pub mod limits;
 pub mod list;
 pub mod migrate;
 pub mod model;

@@ -2,10 +2,10 @@
 
 use std::marker::PhantomData;
 
-use crate::crud::{query_models, where_clause};
+use crate::crud::{checked_filter, explain, query_models, where_clause};
 use crate::dataflow::DataFlow;
 use crate::error::{Error, Result};
-use crate::filter::{Expr, Filter, Order, OrderTerm};
+use crate::filter::{Filter, Order, OrderTerm};
 use crate::model::Model;
 use crate::statement::SqlWriter;
 use crate::value::{LogicalType, Value};
@@ -23,7 +23,7 @@ use crate::value::{LogicalType, Value};
 #[must_use = "a List does nothing until .all(), .first() or .count() runs it"]
 pub struct List<'a, M> {
     db: &'a DataFlow,
-    filter: Expr,
+    filter: Filter<M>,
     order: Vec<OrderTerm>,
     limit: Option<u64>,
     offset: Option<u64>,
@@ -36,7 +36,7 @@ impl<'a, M: Model> List<'a, M> {
     pub fn new(db: &'a DataFlow) -> Self {
         List {
             db,
-            filter: Expr::True,
+            filter: Filter::all(),
             order: Vec::new(),
             limit: None,
             offset: None,
@@ -47,7 +47,7 @@ impl<'a, M: Model> List<'a, M> {
 
     /// Keeps rows matching `filter`; several calls combine with AND.
     pub fn filter(mut self, filter: Filter<M>) -> Self {
-        self.filter = std::mem::replace(&mut self.filter, Expr::True).and(filter.into_expr());
+        self.filter = std::mem::replace(&mut self.filter, Filter::all()).and(filter);
         self
     }
 
@@ -91,11 +91,12 @@ impl<'a, M: Model> List<'a, M> {
     }
 
     /// Runs the query, returning every matching row.
-    pub fn all(self) -> Result<Vec<M>> {
+    pub fn all(mut self) -> Result<Vec<M>> {
         let dialect = self.db.dialect();
         let sql = M::DESCRIPTOR.sql(dialect);
+        let filter = checked_filter(std::mem::replace(&mut self.filter, Filter::all()))?;
         let mut w = SqlWriter::from_text(dialect, &sql.select, Vec::new()).for_model(M::DESCRIPTOR);
-        where_clause(&mut w, &self.filter, self.live())?;
+        where_clause(&mut w, &filter, self.live())?;
         w.order_by(&self.order);
         dialect.limit_offset(
             Self::bound(self.limit, "limit")?,
@@ -104,8 +105,10 @@ impl<'a, M: Model> List<'a, M> {
         );
         let s = w.finish();
         let mut out = Vec::with_capacity(self.limit.map_or(16, |l| l.min(1024) as usize));
-        self.db
-            .with_conn(|c| query_models::<M>(c, &s.text, &s.binds, &sql.types, &mut out))?;
+        let r = self
+            .db
+            .with_conn(|c| query_models::<M>(c, &s.text, &s.binds, &sql.types, &mut out));
+        explain(self.db, M::DESCRIPTOR, r)?;
         Ok(out)
     }
 
@@ -117,22 +120,24 @@ impl<'a, M: Model> List<'a, M> {
     }
 
     /// Counts the matching rows (ignores order, limit and offset).
-    pub fn count(self) -> Result<i64> {
+    pub fn count(mut self) -> Result<i64> {
         let dialect = self.db.dialect();
         let d = M::DESCRIPTOR;
+        let filter = checked_filter(std::mem::replace(&mut self.filter, Filter::all()))?;
         let mut w = SqlWriter::new(dialect).for_model(d);
         w.push("SELECT COUNT(*) FROM ").ident(d.table);
-        where_clause(&mut w, &self.filter, self.live())?;
+        where_clause(&mut w, &filter, self.live())?;
         let s = w.finish();
         let mut n = 0;
-        self.db.with_conn(|c| {
+        let r = self.db.with_conn(|c| {
             c.query(&s.text, &s.binds, &[LogicalType::BigInt], &mut |row| {
                 if let Value::I64(v) = row[0] {
                     n = v;
                 }
                 Ok(())
             })
-        })?;
+        });
+        explain(self.db, d, r)?;
         Ok(n)
     }
 

@@ -96,8 +96,12 @@ impl Dialect for PgDialect {
         let mut cl = String::new();
         self.string_literal(column, &mut cl);
         let seq = format!("pg_get_serial_sequence({tl}, {cl})");
+        // The sequence's last value is read, not drawn with `nextval`: drawing
+        // fails once the sequence has reached its maximum, which an explicit
+        // key equal to that maximum makes it.
         Some(format!(
-            "SELECT setval({seq}, GREATEST((SELECT COALESCE(MAX({c}), 0) FROM {t}), nextval({seq}) - 1, 1))"
+            "SELECT setval({seq}, GREATEST((SELECT COALESCE(MAX({c}), 0) FROM {t}), \
+             COALESCE(pg_sequence_last_value({seq}::regclass), 0), 1))"
         ))
     }
 

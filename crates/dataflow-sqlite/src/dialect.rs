@@ -87,6 +87,10 @@ impl Dialect for SqliteDialect {
         "NULL"
     }
 
+    fn enforces_column_types(&self) -> bool {
+        false
+    }
+
     fn default_literal(&self, default: &SchemaDefault, ty: LogicalType) -> String {
         match default {
             // Same text format as values dataflow writes, so comparisons hold.
