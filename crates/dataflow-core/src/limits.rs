@@ -3,7 +3,7 @@
 //! Rendering a filter, serialising a JSON document, cloning one and dropping
 //! one all recurse once per level of nesting, so input nested deeply enough
 //! overflows the stack and aborts the process. dataflow refuses such input
-//! with [`Error::InvalidInput`](crate::Error::InvalidInput) before it is
+//! with [`Error::InvalidInput`] before it is
 //! rendered or written, walking it without recursion, and takes apart what it
 //! refuses without recursion too.
 

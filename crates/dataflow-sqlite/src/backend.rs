@@ -120,6 +120,22 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for Setup {
     }
 }
 
+/// Logs a warning when this SQLite turns a double-quoted name that is no
+/// column into a string (built without `SQLITE_DQS=0`, e.g. in a workspace
+/// whose `.cargo/config.toml` does not set `LIBSQLITE3_FLAGS`): then a model
+/// column missing from its table reads back as its own name instead of failing.
+/// Turning the fallback off per connection needs the C API (`unsafe`), so a
+/// warning is what can be done here.
+fn warn_if_double_quoted_strings(conn: &mut SqliteConnection) {
+    if conn.batch_execute("SELECT \"dataflow_dqs_probe\"").is_ok() {
+        tracing::warn!(
+            "this SQLite accepts double-quoted strings (built without SQLITE_DQS=0): a model \
+             column missing from its table reads as its own name; set LIBSQLITE3_FLAGS = \
+             \"-DSQLITE_DQS=0\" in .cargo/config.toml [env] and rebuild"
+        );
+    }
+}
+
 /// An SQLite database behind an r2d2 pool of diesel connections.
 pub struct SqliteBackend {
     pool: Pool<ConnectionManager<SqliteConnection>>,
@@ -242,6 +258,7 @@ impl SqliteBackend {
                 Error::Connection(format!("cannot set up {raw:?}: {e}")),
             )
         })?;
+        warn_if_double_quoted_strings(&mut first);
         drop(first);
         let manager = ConnectionManager::<SqliteConnection>::new(raw);
         // No `SELECT 1` ping per checkout: a local file connection does not go
