@@ -1,6 +1,7 @@
 //! A model evolves: a field is dropped and one is renamed. dataflow shows the plan
 //! with its risks, refuses it under default options, applies it when you opt in,
-//! and rolls it back with the dropped values restored.
+//! and rolls it back (a migration too, assessed the same way) with the dropped
+//! values restored.
 //!
 //! Run it with `cargo run --example evolution`.
 
@@ -84,8 +85,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .first()?;
     println!("  first row now: {first:?}");
 
-    let undone = db.rollback_last()?;
-    println!("\n== rollback_last: undid {undone:?} ==");
+    // A rollback is a migration too: dropping `active`, whose rows hold
+    // values, would destroy data, so default options refuse it.
+    match db.rollback_last() {
+        Err(Error::MigrationRefused { steps }) => {
+            println!("\n== rollback_last with default options: refused ==");
+            for s in steps {
+                println!("  {s}");
+            }
+        }
+        other => println!("unexpected: {other:?}"),
+    }
+    let undone = db.rollback_last_with(
+        MigrateOptions::default()
+            .auto_confirm(true)
+            .max_risk(RiskLevel::High),
+    )?;
+    println!("\n== rollback_last, opted in ==\n{}", undone.preview());
+    println!("undid {:?}", undone.rolled_back);
     let old = dataflow_sqlite::open(&path)?;
     old.register::<v1::Account>()?;
     old.check()?;

@@ -4,8 +4,12 @@
 //!   migrated to a random edit of itself (schema B: columns added, dropped,
 //!   loosened or tightened, widened, given other defaults). Afterwards the live
 //!   schema is B, every surviving value is intact (NULLs of a tightened column
-//!   hold its default), and `rollback_last` brings back A with every value of A,
-//!   dropped columns included. Models are built at runtime as leaked
+//!   hold its default). Rows are then written in B's shape, and the rollback
+//!   (a migration of its own) refuses under default options only what destroys
+//!   data, is blocked only where a later row cannot go back to A, and otherwise
+//!   brings back A with every value of A, dropped columns included, and the
+//!   later rows; undoing the rollback brings back B with every value written
+//!   to it. Models are built at runtime as leaked
 //!   `ModelDescriptor`s.
 //! * Pure: for random schemas, `diff(x, x)` is empty; applying `diff(a, b)` to
 //!   `a` step by step (each step's preconditions holding when it runs) reaches a
@@ -293,7 +297,11 @@ fn quoted(name: &str) -> String {
 fn insert_rows(db: &DataFlow, cols: &[Col], rows: &[Vec<Cell>]) {
     let names: Vec<String> = cols.iter().map(|c| quoted(c.name)).collect();
     let marks = vec!["?"; cols.len()].join(", ");
-    let sql = format!("INSERT INTO \"t\" ({}) VALUES ({marks})", names.join(", "));
+    let sql = if cols.is_empty() {
+        "INSERT INTO \"t\" DEFAULT VALUES".to_owned()
+    } else {
+        format!("INSERT INTO \"t\" ({}) VALUES ({marks})", names.join(", "))
+    };
     db.with_tx(|c| {
         for row in rows {
             let binds: Vec<Value> = row.iter().map(Cell::value).collect();
@@ -405,6 +413,9 @@ struct Case {
     a: Vec<Col>,
     edits: Vec<Edit>,
     rows: Vec<Vec<Cell>>,
+    /// Rows written in B's shape after A → B, before the rollback: one cell
+    /// (NULL where allowed, else a seed's value) per column of B.
+    later: Vec<Vec<(bool, Seed)>>,
 }
 
 fn ty() -> impl Strategy<Value = Ty> {
@@ -472,7 +483,11 @@ fn case() -> impl Strategy<Value = Case> {
         proptest::collection::vec((prop::bool::weighted(0.3), seed()), 5),
         0..7,
     );
-    (names, attrs, edits, rows).prop_map(|(names, attrs, edits, raw_rows)| {
+    let later = proptest::collection::vec(
+        proptest::collection::vec((prop::bool::weighted(0.3), seed()), NAMES.len()),
+        0..4,
+    );
+    (names, attrs, edits, rows, later).prop_map(|(names, attrs, edits, raw_rows, later)| {
         let a: Vec<Col> = names
             .iter()
             .zip(&attrs)
@@ -498,7 +513,12 @@ fn case() -> impl Strategy<Value = Case> {
                     .collect()
             })
             .collect();
-        Case { a, edits, rows }
+        Case {
+            a,
+            edits,
+            rows,
+            later,
+        }
     })
 }
 
@@ -595,10 +615,132 @@ fn run_case(case: &Case) {
         report.preview()
     );
 
-    // (c) rollback brings back A and every value of A.
-    let undone = db_b.rollback_last().expect("rollback");
+    // Rows written in B's shape after the migration.
+    let later: Vec<Vec<Cell>> = case
+        .later
+        .iter()
+        .map(|raw| {
+            b.iter()
+                .zip(raw)
+                .map(|(c, (null, seed))| {
+                    if *null && c.nullable {
+                        Cell::Null
+                    } else {
+                        seed.cell(c.ty)
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    insert_rows(&db_b, &b, &later);
+    let written = read_rows(&db_b, &typed(&b));
+    let later_ids: Vec<i64> = written
+        .keys()
+        .copied()
+        .filter(|id| !original.contains_key(id))
+        .collect();
+    assert_eq!(later_ids.len(), later.len());
+    // What the later rows read in A's shape after the rollback, or `None`
+    // when the rollback must be refused as blocked: a NOT NULL column without
+    // a default that a later row has no value for, or a value that no longer
+    // fits a column B widened.
+    let mut blocked = false;
+    let mut later_in_a = BTreeMap::new();
+    for (id, row) in later_ids.iter().zip(&later) {
+        let cells: Vec<Cell> = a
+            .iter()
+            .map(|ac| {
+                let j = b.iter().position(|bc| bc.name == ac.name);
+                // A column B dropped comes back holding its default in rows
+                // that never had it.
+                let v = j.map_or_else(
+                    || ac.default.clone().unwrap_or(Cell::Null),
+                    |j| row[j].clone(),
+                );
+                if let (Some(j), Cell::Int(x)) = (j, &v) {
+                    if ac.ty == Ty::Int && b[j].ty == Ty::BigInt && i32::try_from(*x).is_err() {
+                        blocked = true;
+                    }
+                }
+                match v {
+                    Cell::Null if !ac.nullable => ac.default.clone().unwrap_or_else(|| {
+                        blocked = true;
+                        Cell::Null
+                    }),
+                    v => v,
+                }
+            })
+            .collect();
+        later_in_a.insert(*id, cells);
+    }
+    let opted = MigrateOptions::default()
+        .auto_confirm(true)
+        .max_risk(RiskLevel::High);
+    let unchanged = |what: &str, written: &BTreeMap<i64, Vec<Cell>>| {
+        assert_matches(&db_b, what);
+        assert_eq!(
+            &read_rows(&db_b, &typed(&b)),
+            written,
+            "{what}: values changed"
+        );
+    };
+    if blocked {
+        match db_b.rollback_last_with(opted.clone()) {
+            Err(Error::MigrationRefused { steps }) => {
+                assert!(steps.iter().any(|s| s.contains("BLOCKED")), "{steps:?}")
+            }
+            other => panic!("a blocked rollback ran: {other:?}\nA = {a:?}\nB = {b:?}"),
+        }
+        unchanged("after a blocked rollback", &written);
+        // Without the rows it cannot restore, it runs.
+        db_b.with_tx(|c| {
+            c.execute(
+                "DELETE FROM \"t\" WHERE \"id\" > ?",
+                &[Value::I64(original.keys().max().copied().unwrap_or(0))],
+            )
+            .map(|_| ())
+        })
+        .expect("delete later rows");
+        later_in_a.clear();
+    }
+    let expected_a: BTreeMap<i64, Vec<Cell>> = original
+        .clone()
+        .into_iter()
+        .chain(later_in_a.clone())
+        .collect();
+    let written = read_rows(&db_b, &typed(&b));
+
+    // (c) a rollback is a migration: under default options it applies what
+    // loses nothing (up to MEDIUM) and refuses what destroys data, changing
+    // nothing then; opted in, it brings back A and every value of A.
     let version = report.version.clone().expect("version");
-    assert_eq!(undone, vec![version.clone()]);
+    let undone = match db_b.rollback_last() {
+        Ok(r) => {
+            assert!(
+                r.steps.iter().all(|s| s.risk <= RiskLevel::Medium),
+                "{}",
+                r.preview()
+            );
+            r
+        }
+        Err(Error::MigrationRefused { steps }) => {
+            let plan = db_b
+                .rollback_last_with(MigrateOptions::default().dry_run(true))
+                .expect("dry run");
+            assert!(
+                plan.steps.iter().any(|s| s.risk == RiskLevel::High),
+                "refused {steps:?} without a HIGH step:\n{}",
+                plan.preview()
+            );
+            assert_eq!(plan.rolled_back, vec![version.clone()]);
+            unchanged("after a refused rollback", &written);
+            db_b.rollback_last_with(opted.clone())
+                .unwrap_or_else(|e| panic!("rollback: {e}\nA = {a:?}\nB = {b:?}"))
+        }
+        Err(e) => panic!("rollback: {e}\nA = {a:?}\nB = {b:?}"),
+    };
+    assert_eq!(undone.rolled_back, vec![version.clone()]);
+    let rollback = undone.version.clone().expect("rollback version");
     let history = db_a.migration_history().expect("history");
     let statuses: Vec<(&str, MigrationStatus)> = history
         .iter()
@@ -612,6 +754,7 @@ fn run_case(case: &Case) {
                 MigrationStatus::Applied
             ),
             (version.as_str(), MigrationStatus::RolledBack),
+            (rollback.as_str(), MigrationStatus::Applied),
         ]
     );
     assert_matches(&db_a, "after rollback");
@@ -621,19 +764,53 @@ fn run_case(case: &Case) {
     }
     assert_eq!(
         restored,
-        original,
-        "values after rollback\n{}",
-        report.preview()
+        expected_a,
+        "values after rollback\n{}\n{}",
+        report.preview(),
+        undone.preview()
     );
-    assert_eq!(backup_tables(&db_a), Vec::<String>::new(), "backups left");
+    // The migration's backups were restored and dropped; what is left is the
+    // rollback's own, for undoing it.
+    let prefix = format!("_dataflow_backup_{rollback}_");
+    let left = backup_tables(&db_a);
+    assert!(
+        left.iter().all(|t| t.starts_with(&prefix)),
+        "backups left: {left:?}"
+    );
 
-    // Migrating forward again reaches B again.
+    // (d) undoing the rollback brings back B with every value written to it.
+    let redone = db_b
+        .rollback_with(&rollback, opted.clone())
+        .unwrap_or_else(|e| panic!("undoing the rollback: {e}\n{}", undone.preview()));
+    assert_eq!(redone.rolled_back, vec![rollback.clone()]);
+    assert_matches(&db_b, "after undoing the rollback");
+    assert_eq!(
+        read_rows(&db_b, &typed(&b)),
+        written,
+        "values after undoing the rollback\n{}\n{}",
+        undone.preview(),
+        redone.preview()
+    );
+    let prefix = format!(
+        "_dataflow_backup_{}_",
+        redone.version.clone().expect("version")
+    );
+    let left = backup_tables(&db_b);
+    assert!(
+        left.iter().all(|t| t.starts_with(&prefix)),
+        "backups left: {left:?}"
+    );
+
+    // (e) rolled back once more, then migrating forward again reaches B again.
+    db_b.rollback_last_with(opted).expect("rollback again");
+    assert_matches(&db_a, "after rolling back again");
+    assert_eq!(read_rows(&db_a, &typed(a)), expected_a);
     let again = db_b.auto_migrate(options).expect("migrate A → B again");
     assert!(again.applied);
     assert_matches(&db_b, "after A → B again");
     assert_eq!(
         read_rows(&db_b, &typed(&b)),
-        expected_after(a, &b, &original)
+        expected_after(a, &b, &expected_a)
     );
 }
 

@@ -126,6 +126,10 @@ conformance! {
         dropping_a_gin_index_is_planned_and_undone,
     },
     rollback::{
+        rollback_that_would_drop_written_values_is_refused_by_default,
+        rollback_that_would_drop_a_populated_table_is_refused_by_default,
+        a_rollback_that_overwrites_values_is_undoable,
+        rollback_to_a_version_undoes_what_came_after_it,
         resolve_failed_refuses_unknown_and_applied_versions,
         resolve_failed_resolves_a_failed_migration,
     },

@@ -8,13 +8,14 @@ use std::time::{Duration, Instant};
 use crate::backend::Connection;
 use crate::dataflow::DataFlow;
 use crate::dialect::{Dialect, Sql};
-use crate::diff::{Droppable, Hints};
+use crate::diff::{Change, Droppable, Hints};
 use crate::error::{Error, Result};
 use crate::facts::LiveCounts;
 use crate::history::{self, MigrationRecord, MigrationStatus};
 use crate::migrate::{MigrateOptions, MigrationReport, MigrationStep, OnlineSql, RiskLevel};
-use crate::plan::{plan, PlanInput};
+use crate::plan::{plan, plan_changes, PlanInput};
 use crate::schema::Schema;
+use crate::statement::SqlWriter;
 use crate::value::{LogicalType, Value};
 
 /// `COUNT` queries on a connection, each asked once.
@@ -123,6 +124,7 @@ fn plan_with(
                 steps: Vec::new(),
                 unmanaged_tables: unmanaged(&droppable),
                 in_progress: None,
+                rolled_back: Vec::new(),
             },
             target,
         }));
@@ -149,6 +151,7 @@ fn plan_with(
             steps,
             unmanaged_tables: unmanaged(&droppable),
             in_progress: None,
+            rolled_back: Vec::new(),
         },
         target,
     }))
@@ -385,6 +388,174 @@ fn confirm(report: &MigrationReport) -> Result<bool> {
         .map_err(|e| Error::InvalidInput(format!("confirmation prompt failed: {e}")))
 }
 
+/// What a rollback would do, and what it needs to record it.
+struct RollbackPlan {
+    report: MigrationReport,
+    /// The migrations undone, newest first.
+    undone: Vec<MigrationRecord>,
+    /// The schema the rollback leaves.
+    after: Schema,
+}
+
+/// A rollback's policy: the options' policy, except that calling a rollback
+/// consents to steps up to `Medium` (they lose nothing: renames, index and
+/// constraint changes, backed-up restores), so only data-destroying steps need
+/// `auto_confirm` with `max_risk(High)`, or the terminal prompt.
+fn rollback_policy(options: &MigrateOptions, interactive: bool) -> (RiskLevel, bool) {
+    let consented = RiskLevel::Medium;
+    if interactive {
+        (options.max_risk.unwrap_or(RiskLevel::High), true)
+    } else if options.auto_confirm {
+        (options.max_risk.unwrap_or(consented), false)
+    } else {
+        (
+            options.max_risk.map_or(consented, |m| m.min(consented)),
+            false,
+        )
+    }
+}
+
+/// The migrations a rollback undoes, newest first.
+///
+/// Without a version: the newest applied migration (not a rollback, so that
+/// calling it again walks further back). With a version: that applied migration and every
+/// applied migration after it; a rollback can be named only while it is the
+/// newest migration (anything after it was planned on top of it).
+fn choose_undone<'r>(
+    records: &'r [MigrationRecord],
+    version: Option<&str>,
+) -> Result<Vec<&'r MigrationRecord>> {
+    if let Some(r) = records.iter().find(|r| {
+        matches!(
+            r.status,
+            MigrationStatus::Failed | MigrationStatus::InProgress
+        )
+    }) {
+        let why = if r.status == MigrationStatus::Failed {
+            format!(
+                "migration {} ({}) failed part-way: inspect the database, then call resolve_failed(\"{}\") before rolling back",
+                r.version, r.name, r.version
+            )
+        } else {
+            format!(
+                "migration {} ({}) has not finished its online phase: let auto_migrate finish it before rolling back",
+                r.version, r.name
+            )
+        };
+        return Err(Error::MigrationRefused { steps: vec![why] });
+    }
+    // Undoing a rollback re-applies its migrations as a record of its own
+    // (with its own backups), which carries their changes from then on: it
+    // is undone like a forward migration, while the rollback it undid and
+    // the migrations that rollback undid stay rolled back.
+    let is_redo = |r: &MigrationRecord| {
+        r.is_rollback()
+            && r.rolls_back()
+                .iter()
+                .all(|v| records.iter().any(|x| x.version == *v && x.is_rollback()))
+    };
+    let applied_forward = |r: &&MigrationRecord| {
+        r.status == MigrationStatus::Applied && (!r.is_rollback() || is_redo(r))
+    };
+    let newest = records.last();
+    let Some(version) = version else {
+        return records
+            .iter()
+            .rev()
+            .find(applied_forward)
+            .map(|r| vec![r])
+            .ok_or_else(|| Error::InvalidInput("no applied migration to roll back".into()));
+    };
+    let Some(named) = records.iter().find(|r| r.version == version) else {
+        return Err(Error::InvalidInput(format!(
+            "no migration has version {version}"
+        )));
+    };
+    if named.status != MigrationStatus::Applied {
+        return Err(Error::InvalidInput(format!(
+            "migration {version} is {}: only an applied migration can be rolled back",
+            named.status
+        )));
+    }
+    if named.is_rollback() && !is_redo(named) {
+        return match newest {
+            Some(n) if n.version == named.version => Ok(vec![named]),
+            Some(n) => Err(Error::InvalidInput(format!(
+                "migration {version} is a rollback, which can be undone only while it is the newest migration; {} came after it",
+                n.version
+            ))),
+            None => Ok(vec![named]),
+        };
+    }
+    Ok(records
+        .iter()
+        .rev()
+        .filter(applied_forward)
+        .filter(|r| r.version.as_str() >= version)
+        .collect())
+}
+
+/// Turns a planned rollback step into the restore of what its migration's
+/// step backed up, when it did: that step's `sql_down` brings the data back.
+/// A restore that overwrites current values (a column changed in place) keeps
+/// them first, so that undoing the rollback puts them back.
+#[allow(clippy::too_many_arguments)]
+fn restore_from_backup(
+    d: &dyn Dialect,
+    step: &mut MigrationStep,
+    forward: &MigrationStep,
+    before: &Schema,
+    after: &Schema,
+    options: &MigrateOptions,
+    version_now: &str,
+    index: usize,
+) {
+    if forward.backup.is_empty() {
+        if let Some(why) = &forward.irreversible {
+            step.reason = format!(
+                "{}; the migration ran without a backup ({why})",
+                step.reason
+            );
+        }
+        return;
+    }
+    step.sql_up = forward.sql_down.clone();
+    step.backup.clear();
+    step.irreversible = None;
+    match &forward.change {
+        Change::DropTable { table } => {
+            step.risk = RiskLevel::Safe;
+            step.blocked = None;
+            step.reason = format!("restores table {} and its backed-up rows", table.name);
+        }
+        Change::DropColumn { table, column } => {
+            step.risk = RiskLevel::Safe;
+            step.blocked = None;
+            step.reason = format!("restores {table}.{} and its backed-up values", column.name);
+        }
+        Change::AlterColumn { table, from, .. } => {
+            step.risk = step.risk.max(RiskLevel::Medium);
+            step.reason = format!(
+                "{}; puts back the backed-up values of {table}.{}, overwriting what those rows hold now",
+                step.reason, from.name
+            );
+            if options.backup {
+                let name = format!("_dataflow_backup_{version_now}_{index}");
+                let (backup, down) = crate::plan::backup_sql(d, &step.change, before, after, &name);
+                step.backup = backup;
+                if let Some(down) = down {
+                    step.sql_down = down;
+                }
+            } else {
+                step.irreversible = Some(
+                    "rolled back with backup(false): undoing the rollback cannot restore the values it overwrote".into(),
+                );
+            }
+        }
+        _ => {}
+    }
+}
+
 impl DataFlow {
     /// Reconciles the database with the registered models; see [`MigrateOptions`].
     ///
@@ -528,6 +699,7 @@ impl DataFlow {
                     steps: Vec::new(),
                     unmanaged_tables: Vec::new(),
                     in_progress: finishing,
+                    rolled_back: Vec::new(),
                 });
             }
             if !resume_first {
@@ -551,6 +723,7 @@ impl DataFlow {
                     .into_iter()
                     .next()
                     .map(|(v, _)| v),
+                rolled_back: Vec::new(),
             });
         }
         result.ok_or_else(|| Error::Database("migration did not run".into()))
@@ -581,6 +754,7 @@ impl DataFlow {
                 steps: Vec::new(),
                 unmanaged_tables: Vec::new(),
                 in_progress: Some(left.unwrap_or(version)),
+                rolled_back: Vec::new(),
             }));
         }
         Ok(None)
@@ -686,64 +860,224 @@ impl DataFlow {
         self.with_conn(|conn| history::load(self.backend(), conn))
     }
 
-    /// Undoes the applied migrations from the newest back to and including
-    /// `version`, restoring backed-up data, in one transaction.
-    pub fn rollback(&self, version: &str) -> Result<Vec<String>> {
-        self.rollback_where(Some(version), MigrateOptions::default().lock_timeout)
+    /// Undoes the migrations applied since `version`, newest first, with
+    /// default options: see [`DataFlow::rollback_with`].
+    pub fn rollback(&self, version: &str) -> Result<MigrationReport> {
+        self.rollback_with(version, MigrateOptions::default())
     }
 
-    /// Undoes the newest applied migration. Returns the versions undone.
-    pub fn rollback_last(&self) -> Result<Vec<String>> {
-        self.rollback_where(None, MigrateOptions::default().lock_timeout)
+    /// Undoes the newest migration with default options: see
+    /// [`DataFlow::rollback_last_with`].
+    pub fn rollback_last(&self) -> Result<MigrationReport> {
+        self.rollback_last_with(MigrateOptions::default())
     }
 
-    fn rollback_where(
+    /// Undoes the applied migration `version` and every migration applied
+    /// after it, newest first, as one migration of its own.
+    ///
+    /// A rollback is planned like `auto_migrate`: its steps are the inverses of
+    /// the recorded steps, assessed against the live data, refused when blocked
+    /// or above what the options allow, previewed (and asked for on a
+    /// terminal), backed up when they destroy data, applied in one transaction
+    /// and recorded in the history, so it can itself be undone. A step whose
+    /// migration backed up what it destroyed restores it from that backup.
+    /// Calling a rollback is consent to steps up to `Medium` (renames, index
+    /// and constraint changes, which lose nothing); a step that would destroy
+    /// data (`High`, e.g. dropping a column that holds values written since) is
+    /// refused unless `auto_confirm(true).max_risk(RiskLevel::High)` (or the
+    /// terminal prompt) allows it. `dry_run(true)` returns the plan and
+    /// changes nothing. The report's `rolled_back` names the versions undone.
+    ///
+    /// `version` may also name a rollback, which is undone (its migrations
+    /// applied again, from its backups) while it is the newest migration.
+    pub fn rollback_with(&self, version: &str, options: MigrateOptions) -> Result<MigrationReport> {
+        self.run_rollback(Some(version), &options)
+    }
+
+    /// Undoes the newest applied migration, as [`DataFlow::rollback_with`]
+    /// does. Rollbacks are not counted, so calling it again undoes the
+    /// migration before; to undo the rollback itself, roll back its version
+    /// with [`DataFlow::rollback_with`] while it is the newest migration.
+    pub fn rollback_last_with(&self, options: MigrateOptions) -> Result<MigrationReport> {
+        self.run_rollback(None, &options)
+    }
+
+    fn run_rollback(
         &self,
         version: Option<&str>,
-        lock_timeout: std::time::Duration,
-    ) -> Result<Vec<String>> {
+        options: &MigrateOptions,
+    ) -> Result<MigrationReport> {
         let backend = self.backend();
         let dialect = self.dialect();
-        let mut undone = Vec::new();
-        backend.with_migration(lock_timeout, &mut |conn| {
-            undone.clear();
-            let records = history::load(backend, conn)?;
-            let applied: Vec<&MigrationRecord> = records
-                .iter()
-                .filter(|r| r.status == MigrationStatus::Applied)
-                .collect();
-            let chosen: Vec<&MigrationRecord> = match version {
-                Some(v) => {
-                    if !applied.iter().any(|r| r.version == v) {
-                        return Err(Error::InvalidInput(format!(
-                            "no applied migration has version {v}"
-                        )));
-                    }
-                    applied.into_iter().filter(|r| r.version.as_str() >= v).collect()
-                }
-                None => applied.last().copied().into_iter().collect(),
-            };
-            if chosen.is_empty() {
-                return Err(Error::InvalidInput("no applied migration to roll back".into()));
+        if options.dry_run {
+            return self.with_conn(|conn| {
+                let version_now = new_version();
+                Ok(self
+                    .plan_rollback(conn, version, options, &version_now)?
+                    .report)
+            });
+        }
+        let interactive = !options.auto_confirm
+            && std::io::stdin().is_terminal()
+            && std::io::stderr().is_terminal();
+        let (ceiling, ask) = rollback_policy(options, interactive);
+        let mut result = None;
+        backend.with_migration(options.lock_timeout, &mut |conn| {
+            result = None;
+            history::ensure(backend, conn)?;
+            let version_now = new_version();
+            let RollbackPlan {
+                mut report,
+                undone,
+                after,
+            } = self.plan_rollback(conn, version, options, &version_now)?;
+            let refused = refusals(&report.steps, ceiling);
+            if !refused.is_empty() {
+                return Err(Error::MigrationRefused { steps: refused });
             }
-            for r in chosen.iter().rev() {
-                if let Some(s) = r.steps.iter().find(|s| s.irreversible.is_some()) {
-                    tracing::warn!(target: "dataflow::migrate", version = %r.version, table = %s.table,
-                        "rolling back a step whose data was not backed up");
-                }
-                for step in r.steps.iter().rev() {
-                    for sql in &step.sql_down {
-                        tracing::debug!(target: "dataflow::migrate", %sql, "rollback");
-                        conn.batch_execute(sql)?;
-                    }
-                    history::track(conn, dialect, &step.change, &r.version, false)?;
-                }
+            if ask && report.max_risk() > RiskLevel::Medium && !confirm(&report)? {
+                return Err(Error::MigrationRefused {
+                    steps: vec!["declined at the confirmation prompt".into()],
+                });
+            }
+            let started = chrono::Utc::now();
+            let clock = Instant::now();
+            for step in &report.steps {
+                tracing::debug!(target: "dataflow::migrate", table = %step.table, operation = %step.operation, "rollback step");
+                apply_step(conn, dialect, step, options)?;
+                history::track(conn, dialect, &step.change, &version_now, true)?;
+            }
+            if let Some(reset) = dialect.set_lock_timeout(Duration::ZERO, true) {
+                conn.batch_execute(&reset)?;
+            }
+            history::record(
+                conn,
+                dialect,
+                &MigrationRecord {
+                    version: version_now.clone(),
+                    name: format!("rollback of {}", report.rolled_back.join(", ")),
+                    checksum: after.checksum(),
+                    started_at: started,
+                    finished_at: Some(chrono::Utc::now()),
+                    duration_ms: Some(clock.elapsed().as_millis() as i64),
+                    steps: report.steps.clone(),
+                    status: MigrationStatus::Applied,
+                    error: None,
+                },
+            )?;
+            for r in &undone {
                 history::set_status(conn, dialect, &r.version, MigrationStatus::RolledBack)?;
-                undone.push(r.version.clone());
             }
+            tracing::info!(target: "dataflow::migrate", version = %version_now,
+                undone = ?report.rolled_back, steps = report.steps.len(), "rolled back");
+            report.applied = true;
+            report.version = Some(version_now);
+            result = Some(report);
             Ok(())
         })?;
-        Ok(undone)
+        result.ok_or_else(|| Error::Database("rollback did not run".into()))
+    }
+
+    /// Plans a rollback: the inverses of the undone migrations' steps, newest
+    /// first, through the planner (live facts, backups, SQL both ways); a step
+    /// whose migration backed up what it destroyed restores that backup.
+    fn plan_rollback(
+        &self,
+        conn: &mut dyn Connection,
+        version: Option<&str>,
+        options: &MigrateOptions,
+        version_now: &str,
+    ) -> Result<RollbackPlan> {
+        let backend = self.backend();
+        let d = self.dialect();
+        let records = history::load(backend, conn)?;
+        let undone: Vec<MigrationRecord> = choose_undone(&records, version)?
+            .into_iter()
+            .cloned()
+            .collect();
+        let forward: Vec<(&str, usize, &MigrationStep)> = undone
+            .iter()
+            .flat_map(|r| {
+                r.steps
+                    .iter()
+                    .enumerate()
+                    .rev()
+                    .map(|(i, s)| (r.version.as_str(), i, s))
+            })
+            .filter(|(_, _, s)| s.change.inverse().is_some())
+            .collect();
+        let changes: Vec<Change> = forward
+            .iter()
+            .filter_map(|(_, _, s)| s.change.inverse())
+            .collect();
+        let live = self.describe_with(conn)?;
+        // A rollback undoes whole migrations: the options' table and operation
+        // filters do not apply to it.
+        let plan_options = MigrateOptions {
+            include_tables: None,
+            exclude_operations: Vec::new(),
+            ..options.clone()
+        };
+        let (hints, droppable) = (Hints::default(), Droppable::new());
+        let input = PlanInput {
+            live: &live,
+            target: &live,
+            hints: &hints,
+            droppable: &droppable,
+            dialect: d,
+            options: &plan_options,
+            version: version_now,
+            online: false,
+        };
+        let mut counts = ConnCounts {
+            conn,
+            cache: BTreeMap::new(),
+        };
+        let mut steps = plan_changes(&input, changes, &mut counts)?;
+        let mut state = live.clone();
+        for (i, (step, (v, at, fwd))) in steps.iter_mut().zip(&forward).enumerate() {
+            let before = state.clone();
+            crate::diff::apply(&mut state, &step.change);
+            step.undoes = Some((*v).to_owned());
+            restore_from_backup(d, step, fwd, &before, &state, options, version_now, i);
+            // A NOT NULL column without a default comes back only where its
+            // backup has a value: rows written since it was dropped have none.
+            if let (Change::DropColumn { table, column }, false) =
+                (&fwd.change, fwd.backup.is_empty())
+            {
+                let key = live.tables.get(table).and_then(|t| t.primary_key.first());
+                if let (false, None, Some(key)) = (column.nullable, &column.default, key) {
+                    let backup = format!("_dataflow_backup_{v}_{at}");
+                    let mut w = SqlWriter::new(d);
+                    w.push("SELECT COUNT(*) FROM ").ident(table).push(" WHERE ");
+                    w.ident(key).push(" NOT IN (SELECT ").ident(key);
+                    w.push(" FROM ").ident(&backup).push(")");
+                    let missing = counts.count(&w.finish())?;
+                    if missing > 0 {
+                        let why = format!(
+                            "{missing} rows of {table} were written after {} was dropped and have no value to restore: it is NOT NULL without a default",
+                            column.name
+                        );
+                        step.risk = RiskLevel::High;
+                        step.reason = why.clone();
+                        step.blocked = Some(why);
+                    }
+                }
+            }
+        }
+        let rolled_back = undone.iter().map(|r| r.version.clone()).collect();
+        Ok(RollbackPlan {
+            report: MigrationReport {
+                applied: false,
+                version: None,
+                steps,
+                unmanaged_tables: Vec::new(),
+                in_progress: None,
+                rolled_back,
+            },
+            undone,
+            after: state,
+        })
     }
 
     /// Marks a failed migration as dealt with (after you have inspected and

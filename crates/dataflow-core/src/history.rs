@@ -128,6 +128,25 @@ pub struct MigrationRecord {
     pub error: Option<String>,
 }
 
+impl MigrationRecord {
+    /// For a rollback (a migration of its own): the versions it undid, newest
+    /// first. Empty for a forward migration.
+    pub fn rolls_back(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        for v in self.steps.iter().filter_map(|s| s.undoes.as_deref()) {
+            if !out.contains(&v) {
+                out.push(v);
+            }
+        }
+        out
+    }
+
+    /// Whether this migration is a rollback of others.
+    pub fn is_rollback(&self) -> bool {
+        self.steps.iter().any(|s| s.undoes.is_some())
+    }
+}
+
 /// Creates dataflow's tables if they are missing.
 pub fn ensure(backend: &dyn Backend, conn: &mut dyn Connection) -> Result<()> {
     let d = backend.dialect();

@@ -124,6 +124,10 @@ pub struct MigrationStep {
     /// interrupted run resumes after the last completed statement).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub online_done: usize,
+    /// For a step of a rollback: the version of the migration whose step it
+    /// undoes. `None` for a forward step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub undoes: Option<String>,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -198,6 +202,10 @@ pub struct MigrationReport {
     /// process right now.
     #[serde(default)]
     pub in_progress: Option<String>,
+    /// For a rollback: the versions it undoes (or, for a dry run, would undo),
+    /// newest first. Empty for `auto_migrate`.
+    #[serde(default)]
+    pub rolled_back: Vec<String>,
 }
 
 impl MigrationReport {

@@ -201,6 +201,7 @@ pub fn plan_changes(
             change,
             sql_online,
             online_done: 0,
+            undoes: None,
         });
     }
     Ok(steps)
@@ -294,7 +295,7 @@ fn q(d: &dyn Dialect, s: &str) -> String {
 
 /// The statements that keep what a destructive change destroys, and the
 /// `sql_down` that puts it back.
-fn backup_sql(
+pub(crate) fn backup_sql(
     d: &dyn Dialect,
     change: &Change,
     before: &Schema,
@@ -346,8 +347,11 @@ fn backup_sql(
             } else {
                 (
                     vec![format!("CREATE TABLE {bk} AS SELECT {pkq}, {c} FROM {t}")],
+                    // Only the backed-up rows: a row written since has no old
+                    // value, and keeps what it holds (or the re-added
+                    // column's default).
                     format!(
-                        "UPDATE {t} SET {c} = (SELECT {bk}.{c} FROM {bk} WHERE {bk}.{pkq} = {t}.{pkq})"
+                        "UPDATE {t} SET {c} = (SELECT {bk}.{c} FROM {bk} WHERE {bk}.{pkq} = {t}.{pkq}) WHERE {pkq} IN (SELECT {pkq} FROM {bk})"
                     ),
                 )
             };
