@@ -689,3 +689,51 @@ fn a_deadlock_is_reported_as_busy() {
         "{errors:?}"
     );
 }
+
+/// A failed online migration is rolled back by undoing what committed: its
+/// transaction, and of its online statements those that ran (an index whose
+/// build failed is INVALID or absent, and is dropped if it exists).
+#[test]
+fn a_failed_online_migration_rolls_back_what_committed() {
+    let Some(t) = db() else { return };
+    let v1 = handle::<PersonV1>(&t);
+    v1.auto_migrate(MigrateOptions::default()).unwrap();
+    people(&v1, 20);
+    let v2 = handle::<PersonIndexed>(&t);
+    let version = v2
+        .auto_migrate(opted_in().stop_online_after(0))
+        .unwrap()
+        .version
+        .unwrap();
+    v1.with_conn(|c| c.batch_execute("INSERT INTO people (email) VALUES ('p1@x')"))
+        .unwrap();
+    handle::<PersonIndexed>(&t)
+        .auto_migrate(opted_in())
+        .unwrap_err();
+    assert_eq!(
+        v2.migration_history().unwrap().pop().unwrap().status,
+        MigrationStatus::Failed
+    );
+    let r = handle::<PersonV1>(&t).rollback_last().unwrap();
+    assert!(r.applied, "{r:?}");
+    assert_eq!(r.rolled_back, vec![version.clone()]);
+    let history = v1.migration_history().unwrap();
+    let undone = history.iter().find(|r| r.version == version).unwrap();
+    assert_eq!(undone.status, MigrationStatus::RolledBack);
+    // No index of the migration is left, valid or INVALID.
+    assert_eq!(
+        count(
+            &v1,
+            "SELECT COUNT(*)::bigint FROM pg_indexes WHERE schemaname = current_schema() \
+             AND tablename = 'people' AND indexname <> 'people_pkey'"
+        ),
+        0
+    );
+    handle::<PersonV1>(&t).check().unwrap();
+    // Once the duplicate is gone, the migration can be made again.
+    v1.with_conn(|c| c.batch_execute("DELETE FROM people WHERE id = (SELECT MAX(id) FROM people)"))
+        .unwrap();
+    let v2 = handle::<PersonIndexed>(&t);
+    assert!(v2.auto_migrate(opted_in()).unwrap().applied);
+    v2.check().unwrap();
+}

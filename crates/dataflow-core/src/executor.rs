@@ -420,20 +420,27 @@ fn rollback_policy(options: &MigrateOptions, interactive: bool) -> (RiskLevel, b
 /// Without a version: the newest applied migration (not a rollback, so that
 /// calling it again walks further back). With a version: that applied migration and every
 /// applied migration after it; a rollback can be named only while it is the
-/// newest migration (anything after it was planned on top of it).
+/// newest migration (anything after it was planned on top of it). A failed
+/// migration counts as applied while it is the newest record, and refuses
+/// every rollback otherwise, as one still in progress does.
 fn choose_undone<'r>(
     records: &'r [MigrationRecord],
     version: Option<&str>,
 ) -> Result<Vec<&'r MigrationRecord>> {
+    // A failed migration is undone only while it is the newest record:
+    // anything planned after it would have been planned on top of a database
+    // it left part-way.
+    let newest_failed = records
+        .last()
+        .filter(|r| r.status == MigrationStatus::Failed);
     if let Some(r) = records.iter().find(|r| {
-        matches!(
-            r.status,
-            MigrationStatus::Failed | MigrationStatus::InProgress
-        )
+        (r.status == MigrationStatus::Failed
+            && newest_failed.map(|n| n.version.as_str()) != Some(r.version.as_str()))
+            || r.status == MigrationStatus::InProgress
     }) {
         let why = if r.status == MigrationStatus::Failed {
             format!(
-                "migration {} ({}) failed part-way: inspect the database, then call resolve_failed(\"{}\") before rolling back",
+                "migration {} ({}) failed part-way and is not the newest migration: inspect the database, then call resolve_failed(\"{}\") before rolling back",
                 r.version, r.name, r.version
             )
         } else {
@@ -455,7 +462,8 @@ fn choose_undone<'r>(
                 .all(|v| records.iter().any(|x| x.version == *v && x.is_rollback()))
     };
     let applied_forward = |r: &&MigrationRecord| {
-        r.status == MigrationStatus::Applied && (!r.is_rollback() || is_redo(r))
+        (r.status == MigrationStatus::Applied && (!r.is_rollback() || is_redo(r)))
+            || r.status == MigrationStatus::Failed
     };
     let newest = records.last();
     let Some(version) = version else {
@@ -471,9 +479,12 @@ fn choose_undone<'r>(
             "no migration has version {version}"
         )));
     };
-    if named.status != MigrationStatus::Applied {
+    if !matches!(
+        named.status,
+        MigrationStatus::Applied | MigrationStatus::Failed
+    ) {
         return Err(Error::InvalidInput(format!(
-            "migration {version} is {}: only an applied migration can be rolled back",
+            "migration {version} is {}: only an applied (or the newest failed) migration can be rolled back",
             named.status
         )));
     }
@@ -629,7 +640,7 @@ impl DataFlow {
                     {
                         return Err(Error::MigrationRefused {
                             steps: vec![format!(
-                                "migration {version} ({name}) failed part-way: {}; inspect the database, then call resolve_failed(\"{version}\")",
+                                "migration {version} ({name}) failed part-way: {}; inspect the database, then undo what it committed with rollback_last() or keep it with resolve_failed(\"{version}\")",
                                 error.as_deref().unwrap_or("no message"),
                             )],
                         });
@@ -890,12 +901,18 @@ impl DataFlow {
     ///
     /// `version` may also name a rollback, which is undone (its migrations
     /// applied again, from its backups) while it is the newest migration.
+    ///
+    /// A migration whose online phase failed (status `failed`) can be rolled
+    /// back while it is the newest record: only what committed is undone (each
+    /// step's transaction part, and its online statements that completed; an
+    /// index whose concurrent build failed is dropped if it exists). A step
+    /// whose online part stopped where no inverse is known is blocked.
     pub fn rollback_with(&self, version: &str, options: MigrateOptions) -> Result<MigrationReport> {
         self.run_rollback(Some(version), &options)
     }
 
-    /// Undoes the newest applied migration, as [`DataFlow::rollback_with`]
-    /// does. Rollbacks are not counted, so calling it again undoes the
+    /// Undoes the newest applied migration (or the newest record, when it is
+    /// a failed one), as [`DataFlow::rollback_with`] does. Rollbacks are not counted, so calling it again undoes the
     /// migration before; to undo the rollback itself, roll back its version
     /// with [`DataFlow::rollback_with`] while it is the newest migration.
     pub fn rollback_last_with(&self, options: MigrateOptions) -> Result<MigrationReport> {
@@ -1040,6 +1057,33 @@ impl DataFlow {
             crate::diff::apply(&mut state, &step.change);
             step.undoes = Some((*v).to_owned());
             restore_from_backup(d, step, fwd, &before, &state, options, version_now, i);
+            // A failed online migration committed its transaction and only the
+            // online statements its step counts as done: undo what exists.
+            if fwd.online_done < fwd.sql_online.len() {
+                match &fwd.change {
+                    // The concurrent build left an INVALID index, or none.
+                    Change::CreateIndex { index, .. } => {
+                        let mut w = SqlWriter::new(d);
+                        w.push("DROP INDEX IF EXISTS ").ident(&index.name);
+                        step.sql_up = vec![w.finish().text];
+                    }
+                    // The constraint committed NOT VALID; dropping it is the
+                    // ordinary inverse.
+                    Change::AddForeignKey { .. } => {}
+                    _ => {
+                        let why = format!(
+                            "{} of {} stopped after {} of {} online statements, which leaves it part-way; repair it by hand, then call resolve_failed(\"{v}\")",
+                            fwd.operation,
+                            fwd.table,
+                            fwd.online_done,
+                            fwd.sql_online.len()
+                        );
+                        step.risk = RiskLevel::High;
+                        step.reason = why.clone();
+                        step.blocked = Some(why);
+                    }
+                }
+            }
             // A NOT NULL column without a default comes back only where its
             // backup has a value: rows written since it was dropped have none.
             if let (Change::DropColumn { table, column }, false) =
@@ -1139,5 +1183,50 @@ mod tests {
             policy(&o.max_risk(RiskLevel::Medium), true).0,
             RiskLevel::Medium
         );
+    }
+
+    fn record(version: &str, status: MigrationStatus) -> MigrationRecord {
+        MigrationRecord {
+            version: version.into(),
+            name: format!("migration {version}"),
+            checksum: String::new(),
+            started_at: chrono::Utc::now(),
+            finished_at: None,
+            duration_ms: None,
+            steps: Vec::new(),
+            status,
+            error: None,
+        }
+    }
+
+    fn versions(undone: Result<Vec<&MigrationRecord>>) -> Vec<String> {
+        undone
+            .unwrap()
+            .into_iter()
+            .map(|r| r.version.clone())
+            .collect()
+    }
+
+    #[test]
+    fn a_failed_migration_is_rolled_back_only_while_it_is_the_newest() {
+        let newest = [
+            record("1", MigrationStatus::Applied),
+            record("2", MigrationStatus::Failed),
+        ];
+        assert_eq!(versions(choose_undone(&newest, None)), ["2"]);
+        assert_eq!(versions(choose_undone(&newest, Some("2"))), ["2"]);
+        assert_eq!(versions(choose_undone(&newest, Some("1"))), ["2", "1"]);
+        let older = [
+            record("1", MigrationStatus::Failed),
+            record("2", MigrationStatus::Applied),
+        ];
+        for version in [None, Some("1"), Some("2")] {
+            match choose_undone(&older, version) {
+                Err(Error::MigrationRefused { steps }) => {
+                    assert!(steps[0].contains("not the newest"), "{steps:?}")
+                }
+                other => panic!("expected a refusal, got {other:?}"),
+            }
+        }
     }
 }
