@@ -4,8 +4,10 @@
 //! `cargo bench --bench reconcile` (with `DATABASE_URL` set, also on PostgreSQL)
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use dataflow_core::descriptor::{ColumnDescriptor, IndexDescriptor, IndexMethod, ModelDescriptor};
-use dataflow_core::statement::StatementCache;
+use dataflow_core::model::descriptor::{
+    ColumnDescriptor, IndexDescriptor, IndexMethod, ModelDescriptor,
+};
+use dataflow_core::query::statement::StatementCache;
 use dataflow_core::{LogicalType, MigrateOptions};
 
 fn leak<T>(v: Vec<T>) -> &'static [T] {

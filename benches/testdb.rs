@@ -35,8 +35,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode};
-use dataflow_core::descriptor::{ColumnDescriptor, IndexDescriptor, IndexMethod, ModelDescriptor};
-use dataflow_core::statement::StatementCache;
+use dataflow_core::model::descriptor::{
+    ColumnDescriptor, IndexDescriptor, IndexMethod, ModelDescriptor,
+};
+use dataflow_core::query::statement::StatementCache;
 use dataflow_core::testing::load_fixtures;
 use dataflow_core::{DataFlow, LogicalType, MigrateOptions};
 use dataflow_postgres::testing::Isolation;
@@ -546,7 +548,7 @@ fn suite(env: &Env, contenders: &[Contender]) {
 /// public APIs, timed on its own (medians of `N` runs).
 mod phases {
     use super::*;
-    use dataflow_core::schema::Schema;
+    use dataflow_core::migrate::schema::Schema;
     use diesel::connection::SimpleConnection;
     use diesel::r2d2::{ConnectionManager, Pool};
     use diesel::Connection as _;

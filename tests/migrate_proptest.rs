@@ -23,11 +23,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use dataflow_core::descriptor::{ColumnDescriptor, DefaultValue, FkAction, ModelDescriptor};
-use dataflow_core::diff::{self, Change, Droppable, Hints};
+use dataflow_core::migrate::diff::{self, Change, Droppable, Hints};
+use dataflow_core::migrate::schema::{self, ForeignKey, Index, Schema, SchemaDefault, Table};
+use dataflow_core::model::descriptor::{ColumnDescriptor, DefaultValue, FkAction, ModelDescriptor};
 use dataflow_core::prelude::*;
-use dataflow_core::schema::{self, ForeignKey, Index, Schema, SchemaDefault, Table};
-use dataflow_core::statement::StatementCache;
+use dataflow_core::query::statement::StatementCache;
 use dataflow_core::{LogicalType, MigrationStatus};
 use proptest::prelude::*;
 use proptest::test_runner::Config;
@@ -1498,7 +1498,7 @@ mod renamed_tables {
 
 mod planned_keys {
     use super::*;
-    use dataflow_core::descriptor::{ForeignKeyDescriptor, IndexDescriptor, IndexMethod};
+    use dataflow_core::model::descriptor::{ForeignKeyDescriptor, IndexDescriptor, IndexMethod};
 
     /// Where a key of `t` sits in B.
     #[derive(Debug, Clone)]

@@ -2,12 +2,12 @@
 
 use std::sync::{Arc, RwLock};
 
+use crate::backend::dialect::Dialect;
 use crate::backend::{Backend, Connection};
-use crate::descriptor::ModelDescriptor;
-use crate::dialect::Dialect;
 use crate::error::{Error, Result};
+use crate::migrate::schema::Schema;
+use crate::model::descriptor::ModelDescriptor;
 use crate::model::Model;
-use crate::schema::Schema;
 
 /// A database with registered models. Cheap to clone (an `Arc`), `Send + Sync`,
 /// with pooled connections inside: share one handle across threads.

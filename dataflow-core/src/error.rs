@@ -130,7 +130,7 @@ impl Error {
     /// Names the model and field in a decode error a backend raised while
     /// reading rows of `model` ([`Error::undecodable`]); other errors are
     /// returned unchanged.
-    pub fn for_model(self, model: &crate::descriptor::ModelDescriptor) -> Self {
+    pub fn for_model(self, model: &crate::model::descriptor::ModelDescriptor) -> Self {
         let Error::Decode {
             model: "",
             field: "",

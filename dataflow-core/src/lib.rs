@@ -24,63 +24,49 @@
 //! ```
 
 pub mod backend;
-pub mod crud;
 pub mod dataflow;
-pub mod descriptor;
-pub mod dialect;
-pub mod diff;
 pub mod error;
-pub mod executor;
-pub mod facts;
-pub mod field;
-pub mod filter;
-pub mod history;
-pub mod json;
+pub mod fixtures;
 pub mod limits;
-pub mod list;
 pub mod migrate;
 pub mod model;
-pub mod plan;
-pub mod risk;
-pub mod schema;
-pub mod statement;
+pub mod query;
 pub mod testing;
-pub mod value;
 
+pub use backend::dialect::{Dialect, OnlineRendering, Sql};
 pub use backend::{Backend, Connection};
 pub use dataflow::DataFlow;
 /// `#[dataflow_core::test(models(..), fixtures(..), backends(..))]`: see `dataflow_macros::test`.
 pub use dataflow_macros::test;
 pub use dataflow_macros::Model;
-pub use descriptor::{
-    ColumnDescriptor, DefaultValue, FkAction, ForeignKeyDescriptor, IndexDescriptor, IndexMethod,
-    Managed, ModelDescriptor,
-};
-pub use dialect::{Dialect, OnlineRendering, Sql};
-pub use diff::Change;
 pub use error::{Error, Result};
-pub use executor::CheckReport;
-pub use field::{FieldType, Operand, Scalar};
-pub use filter::{CmpOp, Column, Expr, Filter, Order, OrderTerm};
-pub use history::{MigrationRecord, MigrationStatus};
-pub use list::List;
+pub use migrate::diff::Change;
+pub use migrate::executor::CheckReport;
+pub use migrate::history::{MigrationRecord, MigrationStatus};
 pub use migrate::{
     MigrateOptions, MigrationReport, MigrationStep, OnlineSql, Operation, RiskLevel,
 };
+pub use model::descriptor::{
+    ColumnDescriptor, DefaultValue, FkAction, ForeignKeyDescriptor, IndexDescriptor, IndexMethod,
+    Managed, ModelDescriptor,
+};
+pub use model::field::{FieldType, Operand, Scalar};
+pub use model::value::{LogicalType, Value};
 pub use model::{Model, Patch};
-pub use value::{LogicalType, Value};
+pub use query::filter::{CmpOp, Column, Expr, Filter, Order, OrderTerm};
+pub use query::list::List;
 
 /// Everything application code needs: `use dataflow_core::prelude::*;`.
 pub mod prelude {
     pub use crate::dataflow::DataFlow;
     pub use crate::error::{Error, Result};
-    pub use crate::filter::{Column, Filter, Order};
-    pub use crate::history::{MigrationRecord, MigrationStatus};
+    pub use crate::migrate::history::{MigrationRecord, MigrationStatus};
     pub use crate::migrate::{MigrateOptions, MigrationReport, Operation, RiskLevel};
     pub use crate::model::Patch;
     pub use crate::models;
+    pub use crate::query::filter::{Column, Filter, Order};
     // Both the trait and the derive macro.
-    pub use crate::value::Value;
+    pub use crate::model::value::Value;
     pub use crate::Model;
 }
 
@@ -96,15 +82,15 @@ macro_rules! models {
 /// What generated code reaches. Not a stable API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::crud;
-    pub use crate::descriptor::*;
     pub use crate::error::{Error, Result};
-    pub use crate::field::FieldType;
-    pub use crate::filter::{Column, Filter};
-    pub use crate::list::List;
+    pub use crate::model::descriptor::*;
+    pub use crate::model::field::FieldType;
+    pub use crate::model::value::{LogicalType, Value};
     pub use crate::model::{Model, Patch};
-    pub use crate::statement::StatementCache;
-    pub use crate::value::{LogicalType, Value};
+    pub use crate::query::crud;
+    pub use crate::query::filter::{Column, Filter};
+    pub use crate::query::list::List;
+    pub use crate::query::statement::StatementCache;
     pub use crate::DataFlow;
     pub use std::option::Option;
     pub use std::vec::Vec;

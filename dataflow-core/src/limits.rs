@@ -10,8 +10,8 @@
 use serde_json::Value as Json;
 
 use crate::error::{Error, Result};
-use crate::filter::Expr;
-use crate::value::Value;
+use crate::model::value::Value;
+use crate::query::filter::Expr;
 
 /// The deepest nesting of arrays and objects a JSON value may have to be
 /// written (`[[1]]` is 2 deep). Rows are read back with `serde_json`, whose

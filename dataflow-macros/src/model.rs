@@ -134,7 +134,7 @@ const RESERVED_TABLE_PREFIXES: [&str; 2] = ["_dataflow_", "sqlite_"];
 /// A derived index name made to fit [`MAX_IDENT`]: as is when it fits, else cut
 /// on a character boundary and ended with `_` and eight hex digits of the whole
 /// name's SHA-256 (names sharing their first bytes stay distinct). The same
-/// function as `dataflow_core::dialect::generated_name`, which a proc-macro
+/// function as `dataflow_core::backend::dialect::generated_name`, which a proc-macro
 /// crate cannot call (core depends on this crate); a test in each pins the
 /// same output.
 fn generated_name(name: &str) -> String {

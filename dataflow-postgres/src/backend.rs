@@ -6,7 +6,7 @@ use diesel::connection::SimpleConnection;
 use diesel::r2d2::{ConnectionManager, ManageConnection, Pool, PooledConnection};
 use diesel::{Connection as _, PgConnection};
 
-use dataflow_core::schema::Schema;
+use dataflow_core::migrate::schema::Schema;
 use dataflow_core::{Backend, Connection, DataFlow, Dialect, Error, LogicalType, Result, Value};
 
 use crate::connection::{map_error, PgConn};
@@ -371,7 +371,7 @@ impl Backend for PgBackend {
     fn reprint_predicates(
         &self,
         conn: &mut dyn Connection,
-        table: &dataflow_core::schema::Table,
+        table: &dataflow_core::migrate::schema::Table,
         predicates: &[String],
     ) -> Result<Vec<String>> {
         crate::describe::reprint_predicates(conn, table, predicates)

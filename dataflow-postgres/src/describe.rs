@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use dataflow_core::descriptor::FkAction;
-use dataflow_core::schema::{Column, ForeignKey, Index, IndexKind, Schema, Table};
+use dataflow_core::migrate::schema::{Column, ForeignKey, Index, IndexKind, Schema, Table};
+use dataflow_core::model::descriptor::FkAction;
 use dataflow_core::{Connection, LogicalType as T, Result, Value};
 
 use crate::dialect::{logical_type, parse_default};

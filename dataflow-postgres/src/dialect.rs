@@ -2,8 +2,8 @@
 //! change (DDL is transactional), so only types, keys and defaults differ from
 //! core's rendering.
 
-use dataflow_core::dialect::{create_index_head, foreign_key_name};
-use dataflow_core::schema::{Column, Index, IndexKind, Schema, SchemaDefault};
+use dataflow_core::backend::dialect::{create_index_head, foreign_key_name};
+use dataflow_core::migrate::schema::{Column, Index, IndexKind, Schema, SchemaDefault};
 use dataflow_core::{Change, Dialect, LogicalType, OnlineRendering, OnlineSql, Value};
 
 /// The PostgreSQL dialect.
@@ -202,7 +202,7 @@ impl Dialect for PgDialect {
     /// the table or column (its foreign keys, its primary key) follow, so a
     /// later step that names them by the new names finds them.
     fn render_change(&self, change: &Change, before: &Schema, after: &Schema) -> Vec<String> {
-        let mut out = dataflow_core::dialect::render_standard(self, change, before, after);
+        let mut out = dataflow_core::backend::dialect::render_standard(self, change, before, after);
         let q = |s: &str| {
             let mut o = String::new();
             self.quote_ident(s, &mut o);
@@ -350,8 +350,10 @@ impl Dialect for PgDialect {
                     && !to.nullable =>
             {
                 let (t, c) = (q(table), q(&to.name));
-                let check =
-                    dataflow_core::dialect::generated_name(&format!("df_nn_{table}_{}", to.name));
+                let check = dataflow_core::backend::dialect::generated_name(&format!(
+                    "df_nn_{table}_{}",
+                    to.name
+                ));
                 let ck = q(&check);
                 let mut in_tx = Vec::new();
                 if from.default != to.default {

@@ -10,7 +10,7 @@ use diesel::connection::TransactionManager;
 use diesel::r2d2::{ConnectionManager, PooledConnection};
 use diesel::{Connection as _, PgConnection};
 
-use dataflow_core::schema::Schema;
+use dataflow_core::migrate::schema::Schema;
 use dataflow_core::{Backend, Connection, Dialect, Error, Result};
 
 use crate::backend::{has_table, migrate_on, TxError};
@@ -75,7 +75,7 @@ impl Backend for PgTestTxBackend {
     fn reprint_predicates(
         &self,
         conn: &mut dyn Connection,
-        table: &dataflow_core::schema::Table,
+        table: &dataflow_core::migrate::schema::Table,
         predicates: &[String],
     ) -> Result<Vec<String>> {
         crate::describe::reprint_predicates(conn, table, predicates)

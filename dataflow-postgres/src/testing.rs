@@ -27,7 +27,7 @@
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use dataflow_core::descriptor::ModelDescriptor;
+use dataflow_core::model::descriptor::ModelDescriptor;
 use dataflow_core::{DataFlow, Error, LogicalType, MigrateOptions, Model, Result, Value};
 
 use crate::PgOptions;

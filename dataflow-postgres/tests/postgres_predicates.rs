@@ -4,8 +4,8 @@
 //! recognised as the model's own (no drift on the next start), and a condition
 //! that differs in one literal must not be (a real change is never hidden).
 
+use dataflow_core::migrate::schema::Table;
 use dataflow_core::prelude::*;
-use dataflow_core::schema::Table;
 use dataflow_postgres::testing::TestDb;
 use proptest::prelude::*;
 

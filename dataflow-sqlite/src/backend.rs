@@ -7,7 +7,7 @@ use diesel::connection::SimpleConnection;
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
 use diesel::{Connection as _, SqliteConnection};
 
-use dataflow_core::schema::Schema;
+use dataflow_core::migrate::schema::Schema;
 use dataflow_core::{Backend, Connection, DataFlow, Dialect, Error, Result};
 
 use crate::collation::{compare_decimal_text, DECIMAL_COLLATION};

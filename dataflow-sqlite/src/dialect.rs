@@ -6,7 +6,7 @@
 //! turn the document `1e5` into the REAL `100000.0` — and (b) each logical type has
 //! a declared type of its own, so describing a table gives back the logical types.
 
-use dataflow_core::schema::{Column, Schema, SchemaDefault, Table};
+use dataflow_core::migrate::schema::{Column, Schema, SchemaDefault, Table};
 use dataflow_core::{Change, Dialect, LogicalType};
 
 /// The SQLite dialect.
@@ -146,7 +146,7 @@ impl Dialect for SqliteDialect {
         &self,
         limit: Option<i64>,
         offset: Option<i64>,
-        out: &mut dataflow_core::statement::SqlWriter<'_>,
+        out: &mut dataflow_core::query::statement::SqlWriter<'_>,
     ) {
         // SQLite accepts OFFSET only after a LIMIT; -1 means no limit. The limit
         // is written as a number: a bound LIMIT makes SQLite >= 3.48 re-prepare the
@@ -200,7 +200,7 @@ impl Dialect for SqliteDialect {
                 self.quote_ident(from, &mut drop);
                 vec![drop, self.create_index(table, index)]
             }
-            _ => dataflow_core::dialect::render_standard(self, change, before, after),
+            _ => dataflow_core::backend::dialect::render_standard(self, change, before, after),
         }
     }
 

@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use dataflow_core::descriptor::ModelDescriptor;
+use dataflow_core::model::descriptor::ModelDescriptor;
 use dataflow_core::{DataFlow, Error, MigrateOptions, Model, Result};
 
 /// Builds a [`TestDb`].

@@ -2,9 +2,9 @@
 //! migration preview. Rendering is deterministic, so these only change when the
 //! SQL does.
 
+use dataflow_core::migrate::schema::Schema;
 use dataflow_core::prelude::*;
-use dataflow_core::schema::Schema;
-use dataflow_core::statement::SqlWriter;
+use dataflow_core::query::statement::SqlWriter;
 use dataflow_core::Dialect;
 use dataflow_sqlite::SQLITE;
 

@@ -3,8 +3,8 @@
 //! leaves out. Each is created, described back equal to the model (no drift),
 //! and replaced when the model changes it.
 
+use dataflow_core::migrate::schema::IndexKind;
 use dataflow_core::prelude::*;
-use dataflow_core::schema::IndexKind;
 use dataflow_core::{LogicalType, Value};
 
 use crate::backends::TestBackend;

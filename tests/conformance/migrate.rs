@@ -15,7 +15,7 @@ fn start<M: Model>(db: &TestBackend, rows: &[M]) -> DataFlow {
     let h = db.reopen();
     h.register::<M>().unwrap();
     h.auto_migrate(MigrateOptions::default()).unwrap();
-    dataflow_core::crud::bulk_create(&h, rows).unwrap();
+    dataflow_core::query::crud::bulk_create(&h, rows).unwrap();
     h
 }
 
@@ -654,7 +654,7 @@ pub fn changes_default(db: &TestBackend) {
         .unwrap();
     assert_eq!(
         col.default,
-        Some(dataflow_core::schema::SchemaDefault::Int(2))
+        Some(dataflow_core::migrate::schema::SchemaDefault::Int(2))
     );
     assert_eq!(V2::list(&h).all().unwrap()[0].n, 9);
 }

@@ -57,7 +57,7 @@ fn migrates_once<M: Model>(db: &TestBackend, row: M, check: impl Fn(&DataFlow)) 
     let r = h.auto_migrate(MigrateOptions::default()).unwrap();
     assert!(r.applied, "{}", r.preview());
     Parent::create(&h, Parent { id: 0 }).unwrap();
-    dataflow_core::crud::create(&h, row).unwrap();
+    dataflow_core::query::crud::create(&h, row).unwrap();
     check(&h);
 
     // A later start (a new process) sees the schema it made as up to date.

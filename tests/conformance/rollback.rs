@@ -371,7 +371,7 @@ pub fn resolve_failed_resolves_a_failed_migration(db: &TestBackend) {
         status: MigrationStatus::Failed,
         error: Some("interrupted".into()),
     };
-    v1.with_conn(|c| dataflow_core::history::record(c, v1.dialect(), &failed))
+    v1.with_conn(|c| dataflow_core::migrate::history::record(c, v1.dialect(), &failed))
         .unwrap();
     // A failed migration blocks the next one until it is resolved.
     let v2 = db.reopen();

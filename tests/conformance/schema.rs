@@ -1,7 +1,7 @@
 //! Reconciliation scenarios available before the full migration engine.
 
+use dataflow_core::migrate::schema::Schema;
 use dataflow_core::prelude::*;
-use dataflow_core::schema::Schema;
 
 use crate::backends::TestBackend;
 use crate::models::{Everything, Note, Post, Tag, User};

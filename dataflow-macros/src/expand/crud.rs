@@ -1,4 +1,4 @@
-//! The inherent CRUD methods, each a thin call into `dataflow_core::crud`.
+//! The inherent CRUD methods, each a thin call into `dataflow_core::query::crud`.
 
 use proc_macro2::TokenStream;
 use quote::quote;

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::descriptor::{DefaultValue, FkAction, IndexMethod, ModelDescriptor};
-use crate::value::LogicalType;
+use crate::model::descriptor::{DefaultValue, FkAction, IndexMethod, ModelDescriptor};
+use crate::model::value::LogicalType;
 
 /// A set of tables, keyed by name (ordered, so iteration and rendering are
 /// deterministic).

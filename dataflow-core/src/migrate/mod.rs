@@ -1,15 +1,27 @@
-//! Reconciling registered models with the live database: options, steps, the
-//! report and its preview. The stages live in `diff.rs` (what changed),
-//! `risk.rs` (how risky), `plan.rs` (steps with SQL both ways) and
-//! `executor.rs` (lock, backup, apply, history).
+//! Reconciling registered models with the live database.
+//!
+//! The pipeline, one file a stage: [`schema`] is the one schema type (target and
+//! live), [`diff`] says what changed, [`facts`] asks the database what each step
+//! will meet, [`risk`] decides how risky each change is, [`plan`] turns changes
+//! into steps with SQL both ways, [`executor`] takes the lock, confirms, backs up,
+//! applies and records, and [`history`] holds dataflow's own tables. This file
+//! holds the options, the steps and the report with its preview.
+
+pub mod diff;
+pub mod executor;
+pub mod facts;
+pub mod history;
+pub mod plan;
+pub mod risk;
+pub mod schema;
 
 use std::fmt;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::diff::Change;
-use crate::schema::{Schema, Table};
+use crate::migrate::diff::Change;
+use crate::migrate::schema::{Schema, Table};
 
 /// How much a step can hurt. Ordered: `Safe < Medium < High`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

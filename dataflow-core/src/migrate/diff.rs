@@ -8,8 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::descriptor::ModelDescriptor;
-use crate::schema::{Column, ForeignKey, Index, Schema, Table};
+use crate::migrate::schema::{Column, ForeignKey, Index, Schema, Table};
+use crate::model::descriptor::ModelDescriptor;
 
 /// One schema change. Plain, serialisable data: plans, history rows and migration
 /// files are made of these.

@@ -4,11 +4,11 @@
 //!
 //! The rules, one row each, are justified in `docs/risk.md`.
 
-use crate::diff::Change;
 use crate::error::Result;
+use crate::migrate::diff::Change;
+use crate::migrate::schema::Column;
 use crate::migrate::RiskLevel;
-use crate::schema::Column;
-use crate::value::LogicalType as T;
+use crate::model::value::LogicalType as T;
 
 /// Facts about the live data. Implemented over a connection by the executor; tests
 /// implement it over plain numbers.
@@ -22,7 +22,7 @@ pub trait Facts {
     /// Values of `from` that the type of `to` cannot hold.
     fn values_not_fitting(&mut self, table: &str, from: &Column, to: &Column) -> Result<i64>;
     /// Rows whose foreign-key value has no referenced row.
-    fn orphans(&mut self, table: &str, fk: &crate::schema::ForeignKey) -> Result<i64>;
+    fn orphans(&mut self, table: &str, fk: &crate::migrate::schema::ForeignKey) -> Result<i64>;
 }
 
 /// The verdict on one change.

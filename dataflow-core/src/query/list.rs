@@ -2,13 +2,13 @@
 
 use std::marker::PhantomData;
 
-use crate::crud::{checked_filter, explain, query_models, where_clause};
 use crate::dataflow::DataFlow;
 use crate::error::{Error, Result};
-use crate::filter::{Filter, Order, OrderTerm};
+use crate::model::value::{LogicalType, Value};
 use crate::model::Model;
-use crate::statement::SqlWriter;
-use crate::value::{LogicalType, Value};
+use crate::query::crud::{checked_filter, explain, query_models, where_clause};
+use crate::query::filter::{Filter, Order, OrderTerm};
+use crate::query::statement::SqlWriter;
 
 /// A query over the rows of `M`, built by chaining and run by [`List::all`],
 /// [`List::first`] or [`List::count`].

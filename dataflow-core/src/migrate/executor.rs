@@ -5,18 +5,18 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
+use crate::backend::dialect::{Dialect, Sql};
 use crate::backend::Connection;
 use crate::dataflow::DataFlow;
-use crate::dialect::{Dialect, Sql};
-use crate::diff::{Change, Droppable, Hints};
 use crate::error::{Error, Result};
-use crate::facts::LiveCounts;
-use crate::history::{self, MigrationRecord, MigrationStatus};
+use crate::migrate::diff::{Change, Droppable, Hints};
+use crate::migrate::facts::LiveCounts;
+use crate::migrate::history::{self, MigrationRecord, MigrationStatus};
+use crate::migrate::plan::{plan, plan_changes, PlanInput};
+use crate::migrate::schema::Schema;
 use crate::migrate::{MigrateOptions, MigrationReport, MigrationStep, OnlineSql, RiskLevel};
-use crate::plan::{plan, plan_changes, PlanInput};
-use crate::schema::Schema;
-use crate::statement::SqlWriter;
-use crate::value::{LogicalType, Value};
+use crate::model::value::{LogicalType, Value};
+use crate::query::statement::SqlWriter;
 
 /// `COUNT` queries on a connection, each asked once.
 struct ConnCounts<'a> {
@@ -111,7 +111,7 @@ fn plan_with(
             .collect()
     };
     if probe {
-        let pending = crate::diff::diff(&live, &target, &hints, &droppable)
+        let pending = crate::migrate::diff::diff(&live, &target, &hints, &droppable)
             .iter()
             .any(|c| options.includes(c.table()) && options.allows(c.operation()));
         if pending {
@@ -552,7 +552,8 @@ fn restore_from_backup(
             );
             if options.backup {
                 let name = format!("_dataflow_backup_{version_now}_{index}");
-                let (backup, down) = crate::plan::backup_sql(d, &step.change, before, after, &name);
+                let (backup, down) =
+                    crate::migrate::plan::backup_sql(d, &step.change, before, after, &name);
                 step.backup = backup;
                 if let Some(down) = down {
                     step.sql_down = down;
@@ -1054,7 +1055,7 @@ impl DataFlow {
         let mut state = live.clone();
         for (i, (step, (v, at, fwd))) in steps.iter_mut().zip(&forward).enumerate() {
             let before = state.clone();
-            crate::diff::apply(&mut state, &step.change);
+            crate::migrate::diff::apply(&mut state, &step.change);
             step.undoes = Some((*v).to_owned());
             restore_from_backup(d, step, fwd, &before, &state, options, version_now, i);
             // A failed online migration committed its transaction and only the

@@ -4,10 +4,12 @@
 //! connections, pooling, binding and decoding, error classification and schema
 //! description; core owns everything above SQL text and values.
 
-use crate::dialect::Dialect;
+pub mod dialect;
+
+use crate::backend::dialect::Dialect;
 use crate::error::Result;
-use crate::schema::Schema;
-use crate::value::{LogicalType, Value};
+use crate::migrate::schema::Schema;
+use crate::model::value::{LogicalType, Value};
 
 /// One database connection (pooled, or inside a transaction).
 pub trait Connection {
@@ -67,7 +69,7 @@ pub trait Backend: Send + Sync + 'static {
     fn reprint_predicates(
         &self,
         conn: &mut dyn Connection,
-        table: &crate::schema::Table,
+        table: &crate::migrate::schema::Table,
         predicates: &[String],
     ) -> Result<Vec<String>> {
         let _ = (conn, table);

@@ -13,12 +13,12 @@
 
 use std::collections::BTreeMap;
 
-use crate::dialect::{Dialect, Sql};
-use crate::diff::Change;
+use crate::backend::dialect::{Dialect, Sql};
 use crate::error::Result;
-use crate::risk::Facts;
-use crate::schema::{Column, ForeignKey, Schema, SchemaDefault};
-use crate::statement::SqlWriter;
+use crate::migrate::diff::Change;
+use crate::migrate::risk::Facts;
+use crate::migrate::schema::{Column, ForeignKey, Schema, SchemaDefault};
+use crate::query::statement::SqlWriter;
 
 /// Runs `COUNT` queries on the live database: each query returns one row
 /// holding one integer. Implemented over a connection by the executor.
@@ -403,8 +403,8 @@ impl Facts for ProjectedFacts<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::schema::Table;
-    use crate::value::LogicalType;
+    use crate::migrate::schema::Table;
+    use crate::model::value::LogicalType;
 
     fn col(name: &str, nullable: bool, default: Option<SchemaDefault>) -> Column {
         Column {

@@ -1,6 +1,6 @@
 //! Conversions between Rust field types and [`Value`]s.
 
-use crate::value::{LogicalType, Value};
+use crate::model::value::{LogicalType, Value};
 
 /// A Rust type that can be stored in a model field.
 ///

@@ -9,9 +9,9 @@ use std::fmt;
 use std::marker::PhantomData;
 
 use crate::error::{Error, Result};
-use crate::field::{FieldType, Operand};
 use crate::limits::{dispose_expr, expr_depth, MAX_FILTER_DEPTH};
-use crate::value::Value;
+use crate::model::field::{FieldType, Operand};
+use crate::model::value::Value;
 
 /// A comparison operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -473,7 +473,7 @@ pub fn escape_like(text: &str) -> String {
     out
 }
 
-impl<M, T: crate::field::Scalar> Column<M, Option<T>> {
+impl<M, T: crate::model::field::Scalar> Column<M, Option<T>> {
     /// `column IS NULL`. Nullable (`Option<T>`) columns only.
     pub fn is_null(self) -> Filter<M> {
         Filter::from_expr(Expr::IsNull {

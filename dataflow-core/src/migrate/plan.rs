@@ -1,13 +1,13 @@
 //! The planner: changes → steps with risk, reason, backup and SQL both ways.
-//! Pure apart from the facts it asks for (see [`crate::facts`]).
+//! Pure apart from the facts it asks for (see [`crate::migrate::facts`]).
 
-use crate::dialect::Dialect;
-use crate::diff::{self, Change, Droppable, Hints};
+use crate::backend::dialect::Dialect;
 use crate::error::Result;
-use crate::facts::{LiveCounts, ProjectedFacts};
+use crate::migrate::diff::{self, Change, Droppable, Hints};
+use crate::migrate::facts::{LiveCounts, ProjectedFacts};
+use crate::migrate::risk::assess;
+use crate::migrate::schema::{Column, IndexKind, Schema};
 use crate::migrate::{MigrateOptions, MigrationStep, Operation};
-use crate::risk::assess;
-use crate::schema::{Column, IndexKind, Schema};
 
 impl Change {
     /// The step kind of this change.
@@ -112,7 +112,7 @@ pub struct PlanInput<'a> {
 
 /// Builds the steps of a plan. Changes excluded by the options are left out.
 /// Each step's facts are asked of the schema as the steps before it leave it
-/// (see [`crate::facts`]), through `counts` on the live database.
+/// (see [`crate::migrate::facts`]), through `counts` on the live database.
 pub fn plan(input: &PlanInput<'_>, counts: &mut dyn LiveCounts) -> Result<Vec<MigrationStep>> {
     let changes = diff::diff(input.live, input.target, input.hints, input.droppable);
     plan_changes(input, changes, counts)
@@ -220,7 +220,7 @@ fn inline_new_table_keys(changes: Vec<Change>) -> Vec<Change> {
         })
         .collect();
     let mut out: Vec<Change> = Vec::with_capacity(changes.len());
-    let mut kept_keys: Vec<(String, crate::schema::ForeignKey)> = Vec::new();
+    let mut kept_keys: Vec<(String, crate::migrate::schema::ForeignKey)> = Vec::new();
     for c in changes {
         match &c {
             Change::AddForeignKey { table, foreign_key } => {

@@ -6,10 +6,10 @@
 
 use std::sync::OnceLock;
 
-use crate::descriptor::{Managed, ModelDescriptor};
-use crate::dialect::{Dialect, Sql, DIALECT_SLOTS};
-use crate::filter::{Expr, OrderTerm};
-use crate::value::{LogicalType, Value};
+use crate::backend::dialect::{Dialect, Sql, DIALECT_SLOTS};
+use crate::model::descriptor::{Managed, ModelDescriptor};
+use crate::model::value::{LogicalType, Value};
+use crate::query::filter::{Expr, OrderTerm};
 
 /// `IN` lists longer than this are offered to [`Dialect::long_in_list`], which
 /// can bind the whole list as one value: a statement takes at most a few tens

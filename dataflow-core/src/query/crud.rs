@@ -11,14 +11,14 @@ use chrono::{DurationRound, Utc};
 
 use crate::backend::Connection;
 use crate::dataflow::DataFlow;
-use crate::descriptor::{Managed, ModelDescriptor};
 use crate::error::{Error, Result};
-use crate::field::FieldType;
-use crate::filter::{Column, Expr, Filter};
 use crate::limits::{check_expr_values, check_value, dispose_expr, dispose_values};
+use crate::model::descriptor::{Managed, ModelDescriptor};
+use crate::model::field::FieldType;
+use crate::model::value::{LogicalType, Value};
 use crate::model::{Model, Patch};
-use crate::statement::SqlWriter;
-use crate::value::{LogicalType, Value};
+use crate::query::filter::{Column, Expr, Filter};
+use crate::query::statement::SqlWriter;
 
 /// The current instant, truncated to microseconds: the precision every backend
 /// stores, so a value read back equals the value written.
@@ -822,10 +822,10 @@ pub fn bulk_delete<M: Model>(db: &DataFlow, filter: Filter<M>) -> Result<usize> 
 
 /// Appends ` WHERE <filter> [AND <live only>]`, omitting what matches everything;
 /// refuses a filter that would not mean the same on every backend (see
-/// [`Expr::check`](crate::filter::Expr::check)).
+/// [`Expr::check`](crate::query::filter::Expr::check)).
 pub(crate) fn where_clause(
     w: &mut SqlWriter<'_>,
-    expr: &crate::filter::Expr,
+    expr: &crate::query::filter::Expr,
     live: Option<&str>,
 ) -> Result<()> {
     expr.check()?;

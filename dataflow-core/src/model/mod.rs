@@ -1,9 +1,19 @@
-//! The `Model` trait, implemented by `#[derive(Model)]`.
+//! The model layer: what a `#[derive(Model)]` struct is at run time.
+//!
+//! [`descriptor`] holds the static description the derive emits (table, columns,
+//! keys, indexes, foreign keys), [`field`] maps Rust field types to logical types,
+//! [`value`] is the one dynamic value every layer above binds and decodes, and
+//! this module holds the [`Model`] and [`Patch`] traits the derive implements.
+//! Nothing here knows SQL, a database or a migration.
 
-use crate::descriptor::ModelDescriptor;
+pub mod descriptor;
+pub mod field;
+pub mod value;
+
 use crate::error::Result;
-use crate::field::FieldType;
-use crate::value::Value;
+use crate::model::descriptor::ModelDescriptor;
+use crate::model::field::FieldType;
+use crate::model::value::Value;
 
 /// A struct mapped to a table. Implemented by `#[derive(Model)]`; not meant to be
 /// implemented by hand.

@@ -5,13 +5,13 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::backend::dialect::Dialect;
 use crate::backend::{Backend, Connection};
-use crate::dialect::Dialect;
 use crate::error::{Error, Result};
+use crate::migrate::schema::{Column, Table};
 use crate::migrate::MigrationStep;
-use crate::schema::{Column, Table};
-use crate::statement::SqlWriter;
-use crate::value::{LogicalType as T, Value};
+use crate::model::value::{LogicalType as T, Value};
+use crate::query::statement::SqlWriter;
 
 /// Name of the history table.
 pub const HISTORY: &str = "_dataflow_migrations";
@@ -477,11 +477,11 @@ pub fn owned(backend: &dyn Backend, conn: &mut dyn Connection) -> Result<Vec<Str
 pub fn track(
     conn: &mut dyn Connection,
     d: &dyn Dialect,
-    change: &crate::diff::Change,
+    change: &crate::migrate::diff::Change,
     version: &str,
     forward: bool,
 ) -> Result<()> {
-    use crate::diff::Change;
+    use crate::migrate::diff::Change;
     let change = if forward {
         change.clone()
     } else {

@@ -4,11 +4,11 @@
 //! implements the hooks (quoting, placeholders, type names) and overrides any
 //! rendering its database spells differently. Core itself knows no dialect quirks.
 
-use crate::diff::Change;
+use crate::migrate::diff::Change;
+use crate::migrate::schema::{Column, ForeignKey, Index, IndexKind, Schema, SchemaDefault, Table};
 use crate::migrate::OnlineSql;
-use crate::schema::{Column, ForeignKey, Index, IndexKind, Schema, SchemaDefault, Table};
-use crate::statement::SqlWriter;
-use crate::value::{LogicalType, Value};
+use crate::model::value::{LogicalType, Value};
+use crate::query::statement::SqlWriter;
 
 /// SQL text with its bound values, in placeholder order.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -229,7 +229,7 @@ pub trait Dialect: Send + Sync + std::fmt::Debug {
     }
 
     /// A subquery yielding the values of an `IN` list longer than
-    /// [`LONG_IN_LIST`](crate::statement::LONG_IN_LIST), with the whole list
+    /// [`LONG_IN_LIST`](crate::query::statement::LONG_IN_LIST), with the whole list
     /// bound as one value: `(sql before the placeholder, the value, sql after)`,
     /// written as `column IN (before ? after)`. `None` where the values cannot
     /// be bound so; the list is then bound value by value. The rows must equal
@@ -254,7 +254,7 @@ pub trait Dialect: Send + Sync + std::fmt::Debug {
     /// Brings a schema into this dialect's canonical form (for example, where the
     /// database cannot tell two logical types apart). Applied to both the target and
     /// the live schema before they are compared.
-    fn normalize(&self, _schema: &mut crate::schema::Schema) {}
+    fn normalize(&self, _schema: &mut crate::migrate::schema::Schema) {}
 
     /// `CONSTRAINT "fk_<table>_<column>" FOREIGN KEY (…) REFERENCES …`.
     fn foreign_key_clause(&self, table: &str, fk: &ForeignKey, out: &mut String) {
@@ -375,8 +375,8 @@ pub trait Dialect: Send + Sync + std::fmt::Debug {
     /// `to`'s (text narrowing truncates: that step is HIGH and backed up).
     fn cast_expression(&self, column: &str, from: &Column, to: &Column) -> String {
         match (to.ty, to.max_length) {
-            (crate::value::LogicalType::Text, Some(n))
-                if from.ty == crate::value::LogicalType::Text =>
+            (crate::model::value::LogicalType::Text, Some(n))
+                if from.ty == crate::model::value::LogicalType::Text =>
             {
                 format!("substr({column}, 1, {n})")
             }
@@ -387,7 +387,7 @@ pub trait Dialect: Send + Sync + std::fmt::Debug {
     /// A predicate true for values of quoted `column` (typed `from`) that do not fit
     /// `to`, or `None` when no cheap test exists (then every value counts).
     fn not_fitting_predicate(&self, column: &str, from: &Column, to: &Column) -> Option<String> {
-        use crate::value::LogicalType as T;
+        use crate::model::value::LogicalType as T;
         let _ = from;
         match (to.ty, to.max_length) {
             (T::SmallInt, _) => Some(format!("{column} < -32768 OR {column} > 32767")),
