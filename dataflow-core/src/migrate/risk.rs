@@ -395,3 +395,7 @@ fn assess_alter(
         destructive,
     })
 }
+
+// The rules over plain numbers, one case per row of `docs/risk.md`.
+#[cfg(test)]
+mod tests;
