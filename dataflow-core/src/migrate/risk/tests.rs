@@ -1,6 +1,8 @@
 //! The risk rules over plain numbers: each case gives a change and the facts the
 //! database would report, and checks the verdict `docs/risk.md` promises. No
 //! database is involved, so a rule can be read and changed next to its table row.
+//!
+//! Long on purpose: it is one table, a case per rule, read top to bottom.
 
 use proptest::prelude::*;
 
