@@ -40,8 +40,8 @@ pub use dataflow::DataFlow;
 pub use dataflow_macros::test;
 pub use dataflow_macros::Model;
 pub use error::{Error, Result};
+pub use migrate::api::CheckReport;
 pub use migrate::diff::Change;
-pub use migrate::executor::CheckReport;
 pub use migrate::history::{MigrationRecord, MigrationStatus};
 pub use migrate::{
     MigrateOptions, MigrationReport, MigrationStep, OnlineSql, Operation, RiskLevel,

@@ -14,14 +14,16 @@
 use std::collections::BTreeMap;
 
 use crate::backend::dialect::{Dialect, Sql};
+use crate::backend::Connection;
 use crate::error::Result;
 use crate::migrate::diff::Change;
 use crate::migrate::risk::Facts;
 use crate::migrate::schema::{Column, ForeignKey, Schema, SchemaDefault};
+use crate::model::value::{LogicalType, Value};
 use crate::query::statement::SqlWriter;
 
 /// Runs `COUNT` queries on the live database: each query returns one row
-/// holding one integer. Implemented over a connection by the executor.
+/// holding one integer. Implemented over a connection by `ConnCounts`.
 pub trait LiveCounts {
     /// The integer the query returns.
     fn count(&mut self, query: &Sql) -> Result<i64>;
@@ -397,6 +399,44 @@ impl Facts for ProjectedFacts<'_> {
             .push(&ref_expr)
             .push(" IS NOT NULL)");
         self.count(w)
+    }
+}
+
+/// `COUNT` queries on a connection, each asked once.
+pub(crate) struct ConnCounts<'a> {
+    conn: &'a mut dyn Connection,
+    cache: BTreeMap<String, i64>,
+}
+
+impl<'a> ConnCounts<'a> {
+    /// Counts over `conn`, with an empty cache.
+    pub(crate) fn new(conn: &'a mut dyn Connection) -> Self {
+        ConnCounts {
+            conn,
+            cache: BTreeMap::new(),
+        }
+    }
+}
+
+impl LiveCounts for ConnCounts<'_> {
+    fn count(&mut self, query: &Sql) -> Result<i64> {
+        if let Some(v) = self.cache.get(&query.text) {
+            return Ok(*v);
+        }
+        let mut n = 0;
+        self.conn.query(
+            &query.text,
+            &query.binds,
+            &[LogicalType::BigInt],
+            &mut |row| {
+                if let Value::I64(v) = row[0] {
+                    n = v;
+                }
+                Ok(())
+            },
+        )?;
+        self.cache.insert(query.text.clone(), n);
+        Ok(n)
     }
 }
 

@@ -3,16 +3,26 @@
 //! The pipeline, one file a stage: [`schema`] is the one schema type (target and
 //! live), [`diff`] says what changed, [`facts`] asks the database what each step
 //! will meet, [`risk`] decides how risky each change is, [`plan`] turns changes
-//! into steps with SQL both ways, [`executor`] takes the lock, confirms, backs up,
-//! applies and records, and [`history`] holds dataflow's own tables. This file
-//! holds the options, the steps and the report with its preview.
+//! into steps with SQL both ways, [`live`] plans against the live database,
+//! [`policy`] decides what may run without asking and what is refused,
+//! [`apply`] runs the steps in the migration's transaction, [`online`] runs
+//! what follows the commit without blocking writers, [`rollback`] undoes
+//! recorded migrations, and [`history`] holds dataflow's own tables. [`api`]
+//! holds the public entry points on `DataFlow` (`auto_migrate`, `plan`,
+//! `check`, the rollbacks). This file holds the options, the steps and the
+//! report with its preview.
 
+pub mod api;
+pub mod apply;
 pub mod diff;
-pub mod executor;
 pub mod facts;
 pub mod history;
+pub mod live;
+pub mod online;
 pub mod plan;
+pub mod policy;
 pub mod risk;
+pub mod rollback;
 pub mod schema;
 
 use std::fmt;
