@@ -24,189 +24,101 @@
 //! schema, so a changed model set gets a new one, never a stale one; creating one
 //! is serialised across processes by an advisory lock.
 
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use dataflow_core::model::descriptor::ModelDescriptor;
-use dataflow_core::{DataFlow, Error, LogicalType, MigrateOptions, Model, Result, Value};
+use dataflow_core::testing::{process_is_gone, ServerDatabase, ServerSettings, TestHooks};
+use dataflow_core::{DataFlow, Error, LogicalType, Result, Value};
 
 use crate::PgOptions;
 
-/// How tests are kept apart.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Isolation {
-    /// A private database per test, cloned from a migrated template.
-    #[default]
-    Database,
-    /// One shared migrated database; each test's work is rolled back.
-    Transaction,
-}
-
-/// Builds a [`TestDb`].
-#[derive(Debug, Default, Clone)]
-#[must_use = "call .build()"]
-pub struct TestDbBuilder {
-    url: Option<String>,
-    models: Vec<&'static ModelDescriptor>,
-    fixtures: Vec<PathBuf>,
-    isolation: Isolation,
-}
-
-impl TestDbBuilder {
-    /// The server (any database on it); default: `DATABASE_URL`.
-    pub fn url(mut self, url: impl Into<String>) -> Self {
-        self.url = Some(url.into());
-        self
-    }
-
-    /// Adds a model.
-    pub fn model<M: Model>(mut self) -> Self {
-        self.models.push(M::DESCRIPTOR);
-        self
-    }
-
-    /// Adds several models: `.models(models![User, Post])`.
-    pub fn models(mut self, models: &[&'static ModelDescriptor]) -> Self {
-        self.models.extend_from_slice(models);
-        self
-    }
-
-    /// Loads a fixture file (`.json` or `.sql`); all files in one transaction.
-    pub fn fixtures(mut self, path: impl Into<PathBuf>) -> Self {
-        self.fixtures.push(path.into());
-        self
-    }
-
-    /// Chooses the isolation mode.
-    pub fn isolation(mut self, isolation: Isolation) -> Self {
-        self.isolation = isolation;
-        self
-    }
-
-    /// Creates the database.
-    pub fn build(self) -> Result<TestDb> {
-        let url = match self.url {
-            Some(u) => u,
-            None => std::env::var("DATABASE_URL").map_err(|_| {
-                Error::Connection(
-                    "DATABASE_URL is not set: no PostgreSQL server for the test".into(),
-                )
-            })?,
-        };
-        // Fixtures go into the template (or the shared database) too: keyed by the
-        // schema and the fixture files' contents.
-        let key = dataflow_core::testing::template_key(&self.models, &self.fixtures)?;
-        let admin = admin_for(&url)?;
-        let (db, owned, db_url) = match self.isolation {
-            Isolation::Database => {
-                let template = ensure_migrated(
-                    &admin,
-                    &url,
-                    &format!("df_tpl_{key}"),
-                    &self.models,
-                    &self.fixtures,
-                )?;
-                static SWEPT: std::sync::Once = std::sync::Once::new();
-                let mut swept = Ok(());
-                SWEPT.call_once(|| swept = sweep_dead(&admin));
-                swept?;
-                let name = take_clone(&admin, &template)?;
-                let db_url = with_database(&url, &name);
-                let db = PgOptions::new(db_url.as_str()).pool_size(4).connect();
-                match db {
-                    Ok(db) => (db, Some(name), db_url),
-                    Err(e) => {
-                        drop_database(&admin, &name);
-                        return Err(e);
-                    }
-                }
-            }
-            Isolation::Transaction => {
-                let shared = ensure_migrated(
-                    &admin,
-                    &url,
-                    &format!("df_tx_{key}"),
-                    &self.models,
-                    &self.fixtures,
-                )?;
-                let db_url = with_database(&url, &shared);
-                let conn = tx_pool(&db_url)?.get().map_err(|e| {
-                    Error::Connection(format!("no PostgreSQL connection for the test: {e}"))
-                })?;
-                let db = DataFlow::new(crate::test_tx::PgTestTxBackend::new(conn)?);
-                (db, None, db_url)
-            }
-        };
-        let guard = TestDb {
-            db: Some(db),
-            admin,
-            database: owned,
-            url: db_url,
-        };
-        guard.register_all(&self.models)?;
-        Ok(guard)
-    }
-}
+pub use dataflow_core::testing::{server_url, Isolation};
 
 /// A private database for one test; derefs to [`DataFlow`]. Dropping it drops
 /// the database (or rolls the test transaction back); a panicking test keeps its
 /// database and prints its name.
-pub struct TestDb {
-    db: Option<DataFlow>,
-    admin: DataFlow,
-    database: Option<String>,
+pub type TestDb = dataflow_core::testing::TestDb<PgTestHooks>;
+
+/// Builds a [`TestDb`].
+pub type TestDbBuilder = dataflow_core::testing::TestDbBuilder<PgTestHooks>;
+
+/// How PostgreSQL makes test databases: templates on the server, cloned per test
+/// by `CREATE DATABASE … TEMPLATE` or shared under a rolled-back transaction.
+#[derive(Debug, Clone)]
+pub struct PgTestHooks {
     url: String,
+    admin: DataFlow,
+    isolation: Isolation,
 }
 
-impl TestDb {
-    /// Starts a builder.
-    pub fn builder() -> TestDbBuilder {
-        TestDbBuilder::default()
+impl TestHooks for PgTestHooks {
+    type Settings = ServerSettings;
+    type Template = String;
+    type Database = ServerDatabase;
+
+    fn new(settings: ServerSettings) -> Result<Self> {
+        let url = settings.resolve_url()?;
+        Ok(PgTestHooks {
+            admin: admin_for(&url)?,
+            url,
+            isolation: settings.isolation,
+        })
     }
 
-    /// The private database's name (`None` in transaction mode).
-    pub fn database(&self) -> Option<&str> {
-        self.database.as_deref()
+    fn place(&self) -> String {
+        self.url.clone()
     }
 
-    /// The URL of the test's database (in transaction mode, the shared one: a
-    /// second connection to it does not see the test's uncommitted rows).
-    pub fn url(&self) -> &str {
-        &self.url
+    fn template_name(&self, key: &str) -> String {
+        match self.isolation {
+            Isolation::Database => format!("df_tpl_{key}"),
+            Isolation::Transaction => format!("df_tx_{key}"),
+        }
     }
 
-    /// A clone of the handle.
-    pub fn handle(&self) -> DataFlow {
-        (**self).clone()
+    fn build_template(&self, name: &str, fill: &dyn Fn(&DataFlow) -> Result<()>) -> Result<String> {
+        build_once(&self.admin, &self.url, name, fill)
     }
-}
 
-impl std::ops::Deref for TestDb {
-    type Target = DataFlow;
-    fn deref(&self) -> &DataFlow {
-        self.db.as_ref().expect("a built TestDb has a handle")
+    fn create(&self, template: &String) -> Result<ServerDatabase> {
+        Ok(match self.isolation {
+            Isolation::Database => {
+                static SWEPT: std::sync::Once = std::sync::Once::new();
+                let mut swept = Ok(());
+                SWEPT.call_once(|| swept = sweep_dead(&self.admin));
+                swept?;
+                let name = take_clone(&self.admin, template)?;
+                ServerDatabase {
+                    url: with_database(&self.url, &name),
+                    name: Some(name),
+                }
+            }
+            Isolation::Transaction => ServerDatabase {
+                name: None,
+                url: with_database(&self.url, template),
+            },
+        })
     }
-}
 
-impl std::fmt::Debug for TestDb {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TestDb")
-            .field("database", &self.database)
-            .finish()
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        // Closing the pool ends the connections (and rolls a test transaction back).
-        self.db = None;
-        if let Some(name) = &self.database {
-            if std::thread::panicking() {
-                eprintln!("dataflow: test failed; its database {name} is kept for inspection");
-            } else {
-                drop_database(&self.admin, name);
+    fn connect(&self, database: &ServerDatabase) -> Result<DataFlow> {
+        match database.name {
+            Some(_) => PgOptions::new(database.url.as_str()).pool_size(4).connect(),
+            None => {
+                let conn = tx_pool(&database.url)?.get().map_err(|e| {
+                    Error::Connection(format!("no PostgreSQL connection for the test: {e}"))
+                })?;
+                Ok(DataFlow::new(crate::test_tx::PgTestTxBackend::new(conn)?))
             }
         }
+    }
+
+    fn discard(&self, database: &ServerDatabase) {
+        if let Some(name) = &database.name {
+            drop_database(&self.admin, name);
+        }
+    }
+
+    fn kept(database: &ServerDatabase) -> Option<String> {
+        database.name.clone()
     }
 }
 
@@ -340,45 +252,16 @@ fn with_database(url: &str, name: &str) -> String {
     }
 }
 
-/// Creates and migrates `name` unless it exists: once per process (cached), and
-/// across processes under a session advisory lock held on one connection for the
-/// whole check-create-migrate sequence. A marker comment says the migration
-/// finished, so a half-built database left by a killed run is rebuilt.
-fn ensure_migrated(
-    admin: &DataFlow,
-    url: &str,
-    name: &str,
-    models: &[&'static ModelDescriptor],
-    fixtures: &[PathBuf],
-) -> Result<String> {
-    use std::collections::HashMap;
-    use std::sync::{Arc, Mutex, OnceLock};
-    type Cells = Mutex<HashMap<String, Arc<Mutex<bool>>>>;
-    static BUILT: OnceLock<Cells> = OnceLock::new();
-    let cell = {
-        let mut map = BUILT
-            .get_or_init(Default::default)
-            .lock()
-            .map_err(|_| Error::Database("template registry poisoned".into()))?;
-        Arc::clone(map.entry(format!("{url}|{name}")).or_default())
-    };
-    // Failures are not cached and keep their kind (a bad fixture stays InvalidInput).
-    let mut built = cell
-        .lock()
-        .map_err(|_| Error::Database("template registry poisoned".into()))?;
-    if !*built {
-        build_once(admin, url, name, models, fixtures)?;
-        *built = true;
-    }
-    Ok(name.to_owned())
-}
-
+/// Creates `name` and lets `fill` migrate it, unless a finished one exists:
+/// across processes under a session advisory lock held on one connection for
+/// the whole check-create-migrate sequence (the core builds it once per process).
+/// A marker comment says the migration finished, so a half-built database left
+/// by a killed run is rebuilt.
 fn build_once(
     admin: &DataFlow,
     url: &str,
     name: &str,
-    models: &[&'static ModelDescriptor],
-    fixtures: &[PathBuf],
+    fill: &dyn Fn(&DataFlow) -> Result<()>,
 ) -> Result<String> {
     const READY: &str = "dataflow: migrated";
     let mut lit = String::new();
@@ -410,12 +293,7 @@ fn build_once(
                 let db = PgOptions::new(with_database(url, name))
                     .pool_size(1)
                     .connect()?;
-                db.register_all(models)?;
-                db.auto_migrate(MigrateOptions::default())?;
-                if !fixtures.is_empty() {
-                    dataflow_core::testing::load_fixture_files(&db, fixtures)?;
-                }
-                Ok(())
+                fill(&db)
             })();
             if let Err(e) = loaded {
                 c.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))?;
@@ -447,31 +325,9 @@ fn sweep_dead(admin: &DataFlow) -> Result<()> {
     })?;
     for name in names {
         let pid = name.split('_').nth(2).and_then(|p| p.parse::<u32>().ok());
-        if let Some(pid) = pid {
-            if pid != std::process::id()
-                && std::path::Path::new("/proc").exists()
-                && !std::path::Path::new("/proc").join(pid.to_string()).exists()
-            {
-                drop_database(admin, &name);
-            }
+        if pid.is_some_and(process_is_gone) {
+            drop_database(admin, &name);
         }
     }
     Ok(())
-}
-
-/// The server tests should use: `DATABASE_URL`. Without it, `None` after
-/// printing why the test skips; under `CI=true` it panics instead, because a
-/// PostgreSQL test must never silently skip in CI.
-pub fn server_url() -> Option<String> {
-    match std::env::var("DATABASE_URL") {
-        Ok(url) => Some(url),
-        Err(_) => {
-            assert!(
-                std::env::var("CI").map_or(true, |v| v != "true"),
-                "CI=true but DATABASE_URL is not set: PostgreSQL tests must not skip in CI"
-            );
-            eprintln!("skipping PostgreSQL test: DATABASE_URL is not set");
-            None
-        }
-    }
 }

@@ -15,117 +15,87 @@
 //! engine (`auto_migrate`, the path production takes), checkpointed into a
 //! template file, and copied for every test: a file copy instead of a migration
 //! per test. Each model set has its own template keyed by the sha256 of its
-//! schema, so a changed model never meets a stale template.
+//! schema, so a changed model never meets a stale template. The builder and the
+//! guard are [`dataflow_core::testing`]'s; this module says how SQLite makes,
+//! opens and removes a database.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::OnceLock;
 
-use dataflow_core::model::descriptor::ModelDescriptor;
-use dataflow_core::{DataFlow, Error, MigrateOptions, Model, Result};
+use dataflow_core::testing::{process_is_gone, TestHooks};
+use dataflow_core::{DataFlow, Error, Result};
+
+/// A private database file for one test; derefs to [`DataFlow`]. Dropping it
+/// removes the file, unless the test panicked: then the file is kept and its path
+/// printed.
+pub type TestDb = dataflow_core::testing::TestDb<SqliteTestHooks>;
 
 /// Builds a [`TestDb`].
-#[derive(Debug, Default, Clone)]
-#[must_use = "call .build()"]
-pub struct TestDbBuilder {
-    models: Vec<&'static ModelDescriptor>,
-    fixtures: Vec<PathBuf>,
-}
+pub type TestDbBuilder = dataflow_core::testing::TestDbBuilder<SqliteTestHooks>;
 
-impl TestDbBuilder {
-    /// Adds a model whose table the database should have.
-    pub fn model<M: Model>(mut self) -> Self {
-        self.models.push(M::DESCRIPTOR);
-        self
+/// How SQLite makes test databases: template files in `$TMPDIR/dataflow-tests`,
+/// copied per test.
+#[derive(Debug, Clone, Copy)]
+pub struct SqliteTestHooks;
+
+impl TestHooks for SqliteTestHooks {
+    type Settings = ();
+    type Template = PathBuf;
+    type Database = PathBuf;
+
+    fn new((): ()) -> Result<Self> {
+        Ok(SqliteTestHooks)
     }
 
-    /// Adds several models: `.models(models![User, Post])`.
-    pub fn models(mut self, models: &[&'static ModelDescriptor]) -> Self {
-        self.models.extend_from_slice(models);
-        self
+    fn template_name(&self, key: &str) -> String {
+        format!("tpl-{}-{key}.db", std::process::id())
     }
 
-    /// Loads a fixture file (`.json` or `.sql`) after the schema is built. All
-    /// files load in one transaction.
-    pub fn fixtures(mut self, path: impl Into<PathBuf>) -> Self {
-        self.fixtures.push(path.into());
-        self
+    fn build_template(
+        &self,
+        name: &str,
+        fill: &dyn Fn(&DataFlow) -> Result<()>,
+    ) -> Result<PathBuf> {
+        let path = work_dir()?.join(name);
+        remove_db_files(&path);
+        let built = (|| {
+            let db = crate::SqliteOptions::new(&path).pool_size(1).open()?;
+            fill(&db)?;
+            // Everything into the main file, so copying that one file is a full copy.
+            db.with_conn(|c| c.batch_execute("PRAGMA wal_checkpoint(TRUNCATE)"))
+        })();
+        if let Err(e) = built {
+            remove_db_files(&path);
+            return Err(e);
+        }
+        Ok(path)
     }
 
-    /// Creates the database.
-    pub fn build(self) -> Result<TestDb> {
-        // Fixtures are loaded into the template too: a test costs one file copy.
-        let template = template_for(&self.models, &self.fixtures)?;
+    fn create(&self, template: &PathBuf) -> Result<PathBuf> {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let path = work_dir()?.join(format!("test-{}-{n}.db", std::process::id()));
-        std::fs::copy(&template, &path)
+        std::fs::copy(template, &path)
             .map_err(|e| Error::Connection(format!("cannot copy template {template:?}: {e}")))?;
-        // The guard exists before anything can fail, so a failed setup still
-        // removes its file.
-        let mut guard = TestDb { db: None, path };
-        let db = crate::SqliteOptions::new(&guard.path)
+        Ok(path)
+    }
+
+    fn connect(&self, path: &PathBuf) -> Result<DataFlow> {
+        crate::SqliteOptions::new(path)
             .pool_size(4)
             .durable(false)
-            .open()?;
-        db.register_all(&self.models)?;
-        guard.db = Some(db);
-        Ok(guard)
+            .open()
+    }
+
+    fn discard(&self, path: &PathBuf) {
+        remove_db_files(path);
+    }
+
+    fn kept(path: &PathBuf) -> Option<String> {
+        Some(format!("at {}", path.display()))
     }
 }
-
-/// A private database for one test; derefs to [`DataFlow`]. Dropping it removes
-/// the file, unless the test panicked: then the file is kept and its path printed.
-pub struct TestDb {
-    db: Option<DataFlow>,
-    path: PathBuf,
-}
-
-impl TestDb {
-    /// Starts a builder.
-    pub fn builder() -> TestDbBuilder {
-        TestDbBuilder::default()
-    }
-
-    /// Where the database file is.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// A clone of the handle (for code that takes `DataFlow` by value).
-    pub fn handle(&self) -> DataFlow {
-        (**self).clone()
-    }
-}
-
-impl std::ops::Deref for TestDb {
-    type Target = DataFlow;
-    fn deref(&self) -> &DataFlow {
-        self.db.as_ref().expect("a built TestDb has a handle")
-    }
-}
-
-impl std::fmt::Debug for TestDb {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TestDb").field("path", &self.path).finish()
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        self.db = None;
-        if std::thread::panicking() {
-            eprintln!(
-                "dataflow: test failed; its database is kept at {}",
-                self.path.display()
-            );
-            return;
-        }
-        remove_db_files(&self.path);
-    }
-}
-
-static COUNTER: AtomicU64 = AtomicU64::new(0);
 
 fn remove_db_files(path: &Path) {
     for suffix in ["", "-wal", "-shm"] {
@@ -157,60 +127,8 @@ fn sweep_dead(dir: &Path) {
     for e in entries.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
         let pid = name.split('-').nth(1).and_then(|p| p.parse::<u32>().ok());
-        if let Some(pid) = pid {
-            if pid != std::process::id() && !Path::new("/proc").join(pid.to_string()).exists() {
-                let _ = std::fs::remove_file(e.path());
-            }
+        if pid.is_some_and(process_is_gone) {
+            let _ = std::fs::remove_file(e.path());
         }
     }
-}
-
-type Templates = Mutex<HashMap<String, Arc<Mutex<Option<PathBuf>>>>>;
-
-/// The template file for a model set and its fixtures, built on first use by
-/// `auto_migrate` and the fixture loader. A failed build is not cached, and its
-/// error keeps its kind (a bad fixture stays `InvalidInput`).
-fn template_for(models: &[&'static ModelDescriptor], fixtures: &[PathBuf]) -> Result<PathBuf> {
-    static TEMPLATES: OnceLock<Templates> = OnceLock::new();
-    let key = dataflow_core::testing::template_key(models, fixtures)?;
-    let cell = {
-        let mut map = TEMPLATES
-            .get_or_init(Default::default)
-            .lock()
-            .map_err(|_| Error::Database("template registry poisoned".into()))?;
-        Arc::clone(map.entry(key.clone()).or_default())
-    };
-    let mut slot = cell
-        .lock()
-        .map_err(|_| Error::Database("template registry poisoned".into()))?;
-    if let Some(path) = slot.as_ref() {
-        return Ok(path.clone());
-    }
-    let path = build_template(models, fixtures, &key)?;
-    *slot = Some(path.clone());
-    Ok(path)
-}
-
-fn build_template(
-    models: &[&'static ModelDescriptor],
-    fixtures: &[PathBuf],
-    key: &str,
-) -> Result<PathBuf> {
-    let path = work_dir()?.join(format!("tpl-{}-{key}.db", std::process::id()));
-    remove_db_files(&path);
-    let built = (|| {
-        let db = crate::SqliteOptions::new(&path).pool_size(1).open()?;
-        db.register_all(models)?;
-        db.auto_migrate(MigrateOptions::default())?;
-        if !fixtures.is_empty() {
-            dataflow_core::testing::load_fixture_files(&db, fixtures)?;
-        }
-        // Everything into the main file, so copying that one file is a full copy.
-        db.with_conn(|c| c.batch_execute("PRAGMA wal_checkpoint(TRUNCATE)"))
-    })();
-    if let Err(e) = built {
-        remove_db_files(&path);
-        return Err(e);
-    }
-    Ok(path)
 }
