@@ -9,8 +9,9 @@ use diesel::{Connection as _, PgConnection};
 use dataflow_core::migrate::schema::Schema;
 use dataflow_core::{Backend, Connection, DataFlow, Dialect, Error, LogicalType, Result, Value};
 
-use crate::connection::{map_error, PgConn};
+use crate::connection::{map_error, PgConn, Watched};
 use crate::dialect::POSTGRES;
+use crate::relay::{waiting, Relay, Upstream};
 
 /// Options for connecting, builder style.
 ///
@@ -26,6 +27,7 @@ pub struct PgOptions {
     pool_size: u32,
     connect_timeout: Duration,
     statement_timeout: Option<Duration>,
+    socket_timeout: Option<Duration>,
     test_transaction: bool,
     check_on_checkout: bool,
 }
@@ -80,6 +82,7 @@ impl PgOptions {
             pool_size: 10,
             connect_timeout: Duration::from_secs(10),
             statement_timeout: None,
+            socket_timeout: None,
             test_transaction: false,
             check_on_checkout: true,
         }
@@ -128,6 +131,33 @@ impl PgOptions {
         self
     }
 
+    /// The longest a pooled connection's call waits for the server to send
+    /// anything (default: no limit), as pgjdbc's `socketTimeout`: past it the
+    /// connection is closed, the call returns `Error::Connection` naming the
+    /// socket timeout, and the connection is never reused. It covers what the
+    /// other timeouts cannot: a server process that stops (a stopped or
+    /// swapped-out process, a proxy that stops forwarding) while its host keeps
+    /// the TCP connection up, so keepalives are answered and the statement
+    /// timeout never fires. The wait restarts whenever bytes arrive, so it
+    /// bounds silence, not a call's length; a statement that legitimately runs
+    /// longer (the server sends nothing until it ends) must stay below it.
+    /// Idle pooled connections and application code running between two
+    /// statements are never timed.
+    ///
+    /// The URL parameter `socket_timeout` (seconds, e.g. `?socket_timeout=30`)
+    /// sets it too and takes precedence, as libpq's parameters in the URL do;
+    /// 0 means no limit. How: each pooled connection then reaches the server
+    /// through an in-process relay on 127.0.0.1 (libpq's `hostaddr`; `host`
+    /// still names the server for TLS verification), which closes both sides
+    /// when the server is silent too long, and gives its own connection to the
+    /// server the URL's TCP keepalive settings; it needs a URL with one TCP
+    /// host. Without the option there is no relay. The migration's own connections
+    /// are not timed, as with the statement timeout.
+    pub fn socket_timeout(mut self, t: Duration) -> Self {
+        self.socket_timeout = Some(t).filter(|t| !t.is_zero());
+        self
+    }
+
     /// Tests only: one connection whose work all happens inside a transaction
     /// that is never committed (rolled back when the handle is dropped). Each
     /// call runs in a savepoint, so a failing statement does not poison the rest.
@@ -153,12 +183,24 @@ pub struct PgBackend {
 /// diesel's own `is_broken` only knows about broken transactions, so without
 /// it a dropped connection would go back to the pool and fail every later call
 /// (with the checkout check off).
-pub(crate) struct Manager(ConnectionManager<PgConnection>);
+pub(crate) struct Manager {
+    inner: ConnectionManager<PgConnection>,
+    url: String,
+    relay: Option<RelayTo>,
+}
+
+/// Where and how each pooled connection's socket-timeout relay connects.
+struct RelayTo {
+    upstream: Upstream,
+    connect_timeout: Duration,
+    socket_timeout: Duration,
+}
 
 /// A pooled connection, whether the server dropped it, and when it last
 /// completed a call.
 pub(crate) struct Pooled {
     conn: PgConnection,
+    relay: Option<Relay>,
     lost: bool,
     last_ok: std::time::Instant,
 }
@@ -173,8 +215,34 @@ impl ManageConnection for Manager {
     type Error = diesel::r2d2::Error;
 
     fn connect(&self) -> std::result::Result<Pooled, Self::Error> {
+        let (conn, relay) = match &self.relay {
+            None => (self.inner.connect()?, None),
+            Some(to) => {
+                let relay = Relay::start(&to.upstream, to.connect_timeout, to.socket_timeout)
+                    .map_err(|e| {
+                        diesel::r2d2::Error::ConnectionError(
+                            diesel::ConnectionError::BadConnection(format!(
+                                "cannot connect to PostgreSQL at {}: {e}",
+                                to.upstream
+                            )),
+                        )
+                    })?;
+                // Later parameters override earlier ones and the URL's host
+                // and port.
+                let sep = if self.url.contains('?') { '&' } else { '?' };
+                let local = format!("{}{sep}hostaddr=127.0.0.1&port={}", self.url, relay.port());
+                match PgConnection::establish(&local) {
+                    Ok(conn) => (conn, Some(relay)),
+                    Err(e) => {
+                        relay.abandon();
+                        return Err(diesel::r2d2::Error::ConnectionError(e));
+                    }
+                }
+            }
+        };
         Ok(Pooled {
-            conn: self.0.connect()?,
+            conn,
+            relay,
             lost: false,
             last_ok: std::time::Instant::now(),
         })
@@ -199,20 +267,40 @@ impl ManageConnection for Manager {
         if c.last_ok.elapsed() < VALIDATION_BYPASS {
             return Ok(());
         }
-        self.0.is_valid(&mut c.conn)?;
+        waiting(c.relay.as_ref(), || self.inner.is_valid(&mut c.conn))?;
         c.last_ok = std::time::Instant::now();
         Ok(())
     }
 
     fn has_broken(&self, c: &mut Pooled) -> bool {
-        c.lost || self.0.has_broken(&mut c.conn)
+        c.lost || c.relay.as_ref().is_some_and(Relay::fired) || self.inner.has_broken(&mut c.conn)
     }
 }
 
 impl Pooled {
-    /// Runs `f`, remembering when it found the connection lost.
-    fn run<R>(&mut self, f: impl FnOnce(&mut PgConnection) -> Result<R>) -> Result<R> {
-        let r = f(&mut self.conn);
+    /// Runs `f` (given the connection's socket-timeout relay, if any),
+    /// remembering when it found the connection lost.
+    fn run<R>(
+        &mut self,
+        f: impl FnOnce(&mut PgConnection, Option<&Relay>) -> Result<R>,
+    ) -> Result<R> {
+        let r = f(&mut self.conn, self.relay.as_ref());
+        if let Some(relay) = self.relay.as_ref().filter(|r| r.fired()) {
+            self.lost = true;
+            // The error libpq saw is only "server closed the connection".
+            return r.map_err(|e| {
+                let seen = match e {
+                    Error::Connection(m) | Error::Database(m) => m,
+                    other => other.to_string(),
+                };
+                Error::Connection(format!(
+                    "PostgreSQL sent nothing within the socket timeout ({:?}); \
+                     the connection was closed and is not reused ({})",
+                    relay.timeout(),
+                    seen.trim_end()
+                ))
+            });
+        }
         match &r {
             Err(Error::Connection(_)) => self.lost = true,
             // Any answer from the server proves the connection alive.
@@ -232,16 +320,17 @@ struct OnAcquire {
 
 impl diesel::r2d2::CustomizeConnection<Pooled, diesel::r2d2::Error> for OnAcquire {
     fn on_acquire(&self, conn: &mut Pooled) -> std::result::Result<(), diesel::r2d2::Error> {
+        let Pooled { conn, relay, .. } = conn;
         if let Some(t) = self.statement_timeout {
             // At least 1 ms: 0 would mean no limit.
             let ms = t.as_millis().max(1);
-            conn.conn
-                .batch_execute(&format!("SET statement_timeout = {ms}"))
-                .map_err(diesel::r2d2::Error::QueryError)?;
+            waiting(relay.as_ref(), || {
+                conn.batch_execute(&format!("SET statement_timeout = {ms}"))
+            })
+            .map_err(diesel::r2d2::Error::QueryError)?;
         }
         if self.test_transaction {
-            conn.conn
-                .begin_test_transaction()
+            waiting(relay.as_ref(), || conn.begin_test_transaction())
                 .map_err(diesel::r2d2::Error::QueryError)?;
         }
         Ok(())
@@ -287,7 +376,20 @@ impl PgBackend {
                 options.url
             )));
         }
-        let url = conninfo(&options.url, options.connect_timeout);
+        let (url, in_url) = take_socket_timeout(&options.url)?;
+        let socket_timeout = match in_url {
+            Some(t) => Some(t).filter(|t| !t.is_zero()),
+            None => options.socket_timeout,
+        };
+        let url = conninfo(&url, options.connect_timeout);
+        let relay = match socket_timeout {
+            None => None,
+            Some(socket_timeout) => Some(RelayTo {
+                upstream: Upstream::from_url(&url).map_err(Error::InvalidInput)?,
+                connect_timeout: options.connect_timeout,
+                socket_timeout,
+            }),
+        };
         // Connect once up front for a clear error instead of the pool's retries.
         PgConnection::establish(&url)
             .map_err(|e| Error::Connection(format!("cannot connect to PostgreSQL: {e}")))?;
@@ -311,7 +413,11 @@ impl PgBackend {
             builder
         };
         let pool = builder
-            .build(Manager(ConnectionManager::<PgConnection>::new(&url)))
+            .build(Manager {
+                inner: ConnectionManager::<PgConnection>::new(&url),
+                url: url.clone(),
+                relay,
+            })
             .map_err(|e| Error::Connection(format!("cannot connect to PostgreSQL: {e}")))?;
         Ok(PgBackend {
             pool,
@@ -344,20 +450,17 @@ impl Backend for PgBackend {
         if self.test_transaction {
             // A savepoint per call: an error rolls back to it instead of aborting
             // the test's whole transaction.
-            return conn.run(|c| {
-                c.transaction(|c| f(&mut PgConn(c)).map_err(TxError::App))
-                    .map_err(TxError::into_error)
-            });
+            return conn.run(|c, relay| in_transaction(c, relay, f));
         }
-        conn.run(|c| f(&mut PgConn(c)))
+        conn.run(|c, relay| match relay {
+            None => f(&mut PgConn(c)),
+            Some(relay) => f(&mut Watched { conn: c, relay }),
+        })
     }
 
     fn with_transaction(&self, f: &mut dyn FnMut(&mut dyn Connection) -> Result<()>) -> Result<()> {
         let mut conn = self.get()?;
-        conn.run(|c| {
-            c.transaction(|c| f(&mut PgConn(c)).map_err(TxError::App))
-                .map_err(TxError::into_error)
-        })
+        conn.run(|c, relay| in_transaction(c, relay, f))
     }
 
     fn describe(&self, conn: &mut dyn Connection) -> Result<Schema> {
@@ -391,7 +494,7 @@ impl Backend for PgBackend {
             // Everything already runs inside the test's one transaction: there
             // is no outside to wait in.
             let mut conn = self.get()?;
-            return conn.run(|c| migrate_on(c, lock_timeout, f));
+            return conn.run(|c, _| migrate_on(c, lock_timeout, f));
         }
         let mut conn = self.dedicated()?;
         lock_session(&mut conn, lock_timeout, None)?;
@@ -458,6 +561,63 @@ impl Backend for PgBackend {
         f(&mut PgConn(&mut conn))?;
         Ok(true)
     }
+}
+
+/// `f` in a transaction on `c`. With a socket-timeout relay, diesel's own
+/// statements (BEGIN, COMMIT, ROLLBACK, savepoints) are marked as waiting for
+/// the server, and `f`'s statements through [`Watched`].
+fn in_transaction(
+    c: &mut PgConnection,
+    relay: Option<&Relay>,
+    f: &mut dyn FnMut(&mut dyn Connection) -> Result<()>,
+) -> Result<()> {
+    let Some(relay) = relay else {
+        return c
+            .transaction(|c| f(&mut PgConn(c)).map_err(TxError::App))
+            .map_err(TxError::into_error);
+    };
+    waiting(Some(relay), || {
+        c.transaction(|c| {
+            relay.set_waiting(false);
+            let r = f(&mut Watched { conn: c, relay }).map_err(TxError::App);
+            relay.set_waiting(true);
+            r
+        })
+    })
+    .map_err(TxError::into_error)
+}
+
+/// `url` without its `socket_timeout` parameter (not libpq's), and that
+/// parameter's value (seconds).
+fn take_socket_timeout(url: &str) -> Result<(String, Option<Duration>)> {
+    let Some((base, query)) = url.split_once('?') else {
+        return Ok((url.to_owned(), None));
+    };
+    let mut found = None;
+    let mut kept = Vec::new();
+    for p in query.split('&') {
+        match p.strip_prefix("socket_timeout=") {
+            Some(v) => {
+                let t = v
+                    .parse::<f64>()
+                    .ok()
+                    .and_then(|s| Duration::try_from_secs_f64(s).ok())
+                    .ok_or_else(|| {
+                        Error::InvalidInput(format!(
+                            "socket_timeout must be a number of seconds (0: no limit), not {v:?}"
+                        ))
+                    })?;
+                found = Some(t);
+            }
+            None => kept.push(p),
+        }
+    }
+    let url = if kept.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}?{}", kept.join("&"))
+    };
+    Ok((url, found))
 }
 
 /// Asked between polls for the migration lock: `true` ends the wait.
@@ -568,8 +728,32 @@ pub(crate) fn migrate_on(
 
 #[cfg(test)]
 mod conninfo_tests {
-    use super::conninfo;
+    use super::{conninfo, take_socket_timeout};
     use std::time::Duration;
+
+    #[test]
+    fn socket_timeout_is_taken_out_of_the_url() {
+        let t = |url: &str| take_socket_timeout(url).unwrap();
+        assert_eq!(t("postgres://u@h/db"), ("postgres://u@h/db".into(), None));
+        assert_eq!(
+            t("postgres://u@h/db?socket_timeout=30"),
+            ("postgres://u@h/db".into(), Some(Duration::from_secs(30)))
+        );
+        assert_eq!(
+            t("postgres://u@h/db?sslmode=require&socket_timeout=0.5&port=2"),
+            (
+                "postgres://u@h/db?sslmode=require&port=2".into(),
+                Some(Duration::from_millis(500))
+            )
+        );
+        assert_eq!(
+            t("postgres://u@h/db?socket_timeout=0"),
+            ("postgres://u@h/db".into(), Some(Duration::ZERO))
+        );
+        for bad in ["x", "-1", "", "inf"] {
+            assert!(take_socket_timeout(&format!("postgres://h/db?socket_timeout={bad}")).is_err());
+        }
+    }
 
     #[test]
     fn timeouts_and_keepalives_are_added_unless_given() {

@@ -10,6 +10,7 @@ use dataflow_core::{Connection, Error, LogicalType, Result, Value};
 
 use crate::decode::{decode, Decoder};
 use crate::query::{BoundQuery, ColumnsQuery};
+use crate::relay::{waiting, Relay};
 
 /// A borrowed diesel connection seen through dataflow's `Connection` trait.
 pub struct PgConn<'c>(pub &'c mut PgConnection);
@@ -28,40 +29,7 @@ impl Connection for PgConn<'_> {
         types: &[LogicalType],
         each: &mut dyn FnMut(&mut [Value]) -> Result<()>,
     ) -> Result<()> {
-        let cursor =
-            <PgConnection as LoadConnection<diesel::connection::DefaultLoadingMode>>::load(
-                self.0,
-                BoundQuery { sql, binds },
-            )
-            .map_err(map_error)?;
-        // One slot per column, overwritten in place for every row. `Model::from_row`
-        // takes every value it maps, so a slot is usually `Null` again by the next
-        // row and overwriting it frees nothing; clearing and refilling the vector
-        // instead made an out-of-line drop-glue call per value (about 28
-        // instructions per field, callgrind) plus a capacity check per push.
-        let mut buf: Vec<Value> = vec![Value::Null; types.len()];
-        // Per column, the decoder for its type OID, set from the column's first
-        // non-NULL value (a column's OID is the same in every row).
-        let mut decoders: Vec<Option<Decoder>> = vec![None; types.len()];
-        for row in cursor {
-            let row = row.map_err(map_error)?;
-            for (i, (slot, decoder)) in buf.iter_mut().zip(&mut decoders).enumerate() {
-                let field = row
-                    .get(i)
-                    .ok_or_else(|| Error::Database(format!("row has no column {i}")))?;
-                let v = match field.value() {
-                    None => Value::Null,
-                    Some(raw) => {
-                        let d = *decoder.get_or_insert_with(|| Decoder::for_value(&raw));
-                        decode(raw, d)
-                            .map_err(|m| Error::undecodable(field.field_name().unwrap_or("?"), m))?
-                    }
-                };
-                *slot = v;
-            }
-            each(&mut buf)?;
-        }
-        Ok(())
+        query_rows(self.0, sql, binds, types, || {}, each)
     }
 
     fn batch_execute(&mut self, sql: &str) -> Result<()> {
@@ -75,6 +43,99 @@ impl Connection for PgConn<'_> {
     ) -> Result<usize> {
         let q = ColumnsQuery::new(sql, columns)?;
         self.0.execute_returning_count(&q).map_err(map_error)
+    }
+}
+
+/// Runs a query and hands each row to `each`; `loaded` is called once the
+/// whole result has arrived (diesel's default loading mode reads it all before
+/// the first row), before any row is handed out.
+fn query_rows(
+    conn: &mut PgConnection,
+    sql: &str,
+    binds: &[Value],
+    types: &[LogicalType],
+    loaded: impl FnOnce(),
+    each: &mut dyn FnMut(&mut [Value]) -> Result<()>,
+) -> Result<()> {
+    let cursor = <PgConnection as LoadConnection<diesel::connection::DefaultLoadingMode>>::load(
+        conn,
+        BoundQuery { sql, binds },
+    );
+    loaded();
+    let cursor = cursor.map_err(map_error)?;
+    // One slot per column, overwritten in place for every row. `Model::from_row`
+    // takes every value it maps, so a slot is usually `Null` again by the next
+    // row and overwriting it frees nothing; clearing and refilling the vector
+    // instead made an out-of-line drop-glue call per value (about 28
+    // instructions per field, callgrind) plus a capacity check per push.
+    let mut buf: Vec<Value> = vec![Value::Null; types.len()];
+    // Per column, the decoder for its type OID, set from the column's first
+    // non-NULL value (a column's OID is the same in every row).
+    let mut decoders: Vec<Option<Decoder>> = vec![None; types.len()];
+    for row in cursor {
+        let row = row.map_err(map_error)?;
+        for (i, (slot, decoder)) in buf.iter_mut().zip(&mut decoders).enumerate() {
+            let field = row
+                .get(i)
+                .ok_or_else(|| Error::Database(format!("row has no column {i}")))?;
+            let v = match field.value() {
+                None => Value::Null,
+                Some(raw) => {
+                    let d = *decoder.get_or_insert_with(|| Decoder::for_value(&raw));
+                    decode(raw, d)
+                        .map_err(|m| Error::undecodable(field.field_name().unwrap_or("?"), m))?
+                }
+            };
+            *slot = v;
+        }
+        each(&mut buf)?;
+    }
+    Ok(())
+}
+
+/// A pooled connection's calls, each marked on its socket-timeout relay as
+/// waiting for the server while libpq waits (and only then: not while rows
+/// are handed to the caller).
+pub(crate) struct Watched<'c> {
+    pub(crate) conn: &'c mut PgConnection,
+    pub(crate) relay: &'c Relay,
+}
+
+impl Connection for Watched<'_> {
+    fn execute(&mut self, sql: &str, binds: &[Value]) -> Result<usize> {
+        waiting(Some(self.relay), || PgConn(self.conn).execute(sql, binds))
+    }
+
+    fn query(
+        &mut self,
+        sql: &str,
+        binds: &[Value],
+        types: &[LogicalType],
+        each: &mut dyn FnMut(&mut [Value]) -> Result<()>,
+    ) -> Result<()> {
+        self.relay.set_waiting(true);
+        query_rows(
+            self.conn,
+            sql,
+            binds,
+            types,
+            || self.relay.set_waiting(false),
+            each,
+        )
+    }
+
+    fn batch_execute(&mut self, sql: &str) -> Result<()> {
+        waiting(Some(self.relay), || PgConn(self.conn).batch_execute(sql))
+    }
+
+    fn execute_columns(
+        &mut self,
+        sql: &str,
+        columns: Vec<(LogicalType, Vec<Value>)>,
+    ) -> Result<usize> {
+        waiting(Some(self.relay), || {
+            PgConn(self.conn).execute_columns(sql, columns)
+        })
     }
 }
 

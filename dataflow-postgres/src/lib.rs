@@ -18,6 +18,7 @@ mod decode;
 mod describe;
 mod dialect;
 mod query;
+mod relay;
 mod test_tx;
 pub mod testing;
 
