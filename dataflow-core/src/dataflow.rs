@@ -8,6 +8,7 @@ use crate::error::{Error, Result};
 use crate::migrate::schema::Schema;
 use crate::model::descriptor::ModelDescriptor;
 use crate::model::Model;
+use crate::terminal::{default_interaction, Interaction};
 
 /// A database with registered models. Cheap to clone (an `Arc`), `Send + Sync`,
 /// with pooled connections inside: share one handle across threads.
@@ -23,6 +24,8 @@ struct Inner {
     /// How the database prints each model condition, by (table, condition):
     /// asked once per process, not on every plan.
     predicate_prints: std::sync::Mutex<std::collections::HashMap<(String, String), String>>,
+    /// Who migrations ask and show progress to.
+    interaction: RwLock<Arc<dyn Interaction>>,
 }
 
 impl std::fmt::Debug for DataFlow {
@@ -47,6 +50,7 @@ impl DataFlow {
                 dialect,
                 models: RwLock::new(Vec::new()),
                 predicate_prints: Default::default(),
+                interaction: RwLock::new(default_interaction()),
             }),
         }
     }
@@ -59,6 +63,30 @@ impl DataFlow {
     /// The backend's SQL dialect.
     pub fn dialect(&self) -> &'static dyn Dialect {
         self.inner.dialect
+    }
+
+    /// Sets who migrations ask for consent and show backfill progress to (by
+    /// default the terminal, see [`crate::terminal`]); a server application
+    /// may pass [`crate::terminal::Headless`], a CLI its own implementation.
+    /// [`MigrateOptions::interaction`](crate::MigrateOptions::interaction)
+    /// overrides it for one call.
+    pub fn set_interaction(&self, interaction: impl Interaction + 'static) {
+        *self
+            .inner
+            .interaction
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = Arc::new(interaction);
+    }
+
+    /// Who migrations ask and show progress to: see [`DataFlow::set_interaction`].
+    pub fn interaction(&self) -> Arc<dyn Interaction> {
+        Arc::clone(
+            &self
+                .inner
+                .interaction
+                .read()
+                .unwrap_or_else(|e| e.into_inner()),
+        )
     }
 
     /// Registers a model so `auto_migrate` manages its table. Registering the same

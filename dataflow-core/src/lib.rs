@@ -31,6 +31,7 @@ pub mod limits;
 pub mod migrate;
 pub mod model;
 pub mod query;
+pub mod terminal;
 pub mod testing;
 
 pub use backend::dialect::{Dialect, OnlineRendering, Sql};

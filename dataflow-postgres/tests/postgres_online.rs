@@ -737,3 +737,86 @@ fn a_failed_online_migration_rolls_back_what_committed() {
     assert!(v2.auto_migrate(opted_in()).unwrap().applied);
     v2.check().unwrap();
 }
+
+/// One task a migration reported progress of.
+#[derive(Debug, Clone, Default)]
+struct Reported {
+    label: String,
+    total: u64,
+    advanced: u64,
+    finished: bool,
+}
+
+type Tasks = std::sync::Arc<std::sync::Mutex<Vec<Reported>>>;
+
+/// Keeps the progress a migration reports.
+#[derive(Default)]
+struct Watcher {
+    tasks: Tasks,
+}
+
+struct Task {
+    tasks: Tasks,
+    at: usize,
+}
+
+impl dataflow_core::terminal::Progress for Task {
+    fn advance(&mut self, n: u64) {
+        self.tasks.lock().unwrap()[self.at].advanced += n;
+    }
+
+    fn finish(self: Box<Self>) {
+        self.tasks.lock().unwrap()[self.at].finished = true;
+    }
+}
+
+impl dataflow_core::terminal::Interaction for Watcher {
+    fn can_confirm(&self) -> bool {
+        false
+    }
+
+    fn confirm(&self, _: &MigrationReport) -> Result<bool> {
+        Ok(false)
+    }
+
+    fn start_progress(
+        &self,
+        label: &str,
+        total: u64,
+    ) -> Box<dyn dataflow_core::terminal::Progress> {
+        let mut tasks = self.tasks.lock().unwrap();
+        tasks.push(Reported {
+            label: label.to_owned(),
+            total,
+            ..Reported::default()
+        });
+        Box::new(Task {
+            tasks: std::sync::Arc::clone(&self.tasks),
+            at: tasks.len() - 1,
+        })
+    }
+}
+
+#[test]
+fn a_batched_backfill_reports_its_progress_to_the_interaction() {
+    let Some(t) = db() else { return };
+    let v1 = handle::<PersonV1>(&t);
+    v1.auto_migrate(MigrateOptions::default()).unwrap();
+    people(&v1, 1_050);
+    let v2 = handle::<PersonRequired>(&t);
+    let watcher = Watcher::default();
+    let tasks = std::sync::Arc::clone(&watcher.tasks);
+    let r = v2
+        .auto_migrate(opted_in().batch_size(100).interaction(watcher))
+        .unwrap();
+    assert!(r.applied && r.in_progress.is_none(), "{}", r.preview());
+    assert_eq!(nulls(&v2), 0);
+    let tasks = tasks.lock().unwrap().clone();
+    assert!(!tasks.is_empty(), "no progress reported");
+    assert_eq!(tasks[0].label, "backfilling people");
+    assert!(tasks[0].total > 1, "several batches of 100: {tasks:?}");
+    for t in &tasks {
+        assert_eq!(t.advanced, t.total, "every batch reported: {t:?}");
+        assert!(t.finished, "finished: {t:?}");
+    }
+}

@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::migrate::apply::{apply_forward, new_version, Applied};
 use crate::migrate::history::{self, MigrationRecord};
 use crate::migrate::live::{full_plan, plan_with};
-use crate::migrate::policy::{interactive, policy};
+use crate::migrate::policy::{self, interactive};
 use crate::migrate::{MigrateOptions, MigrationReport};
 
 impl DataFlow {
@@ -48,7 +48,9 @@ impl DataFlow {
         if let Some(nothing) = quick {
             return Ok(nothing.report);
         }
-        let (ceiling, ask) = policy(&options, interactive(&options));
+        let interaction = policy::interaction(self, &options);
+        let (ceiling, ask) = policy::policy(&options, interactive(&options, &*interaction));
+        let ask = ask.then_some(&*interaction);
         let mut result: Option<MigrationReport> = None;
         let checksum = self.target_schema().checksum();
         // Set when the lock holder finds an unfinished online phase (its process

@@ -9,8 +9,9 @@ use crate::dataflow::DataFlow;
 use crate::error::{Error, Result};
 use crate::migrate::history::{self, MigrationRecord, MigrationStatus};
 use crate::migrate::live::{full_plan, Planned};
-use crate::migrate::policy::{confirm, refusals};
+use crate::migrate::policy::refusals;
 use crate::migrate::{MigrateOptions, MigrationReport, MigrationStep, RiskLevel};
+use crate::terminal::Interaction;
 
 /// A new, sortable migration version: the UTC time to the microsecond.
 pub(crate) fn new_version() -> String {
@@ -90,14 +91,15 @@ pub(crate) enum Applied {
 
 /// The body of `auto_migrate`'s transaction, run under the migration lock:
 /// refuses while a failed migration waits to be dealt with, plans against the
-/// database as it is now, applies the policy (and the prompt when `ask`),
+/// database as it is now, applies the policy (asking `ask`, when given, to
+/// confirm a plan above `SAFE`),
 /// applies every step and records the migration.
 pub(crate) fn apply_forward(
     db: &DataFlow,
     conn: &mut dyn Connection,
     options: &MigrateOptions,
     ceiling: RiskLevel,
-    ask: bool,
+    ask: Option<&dyn Interaction>,
 ) -> Result<Applied> {
     let backend = db.backend();
     let dialect = db.dialect();
@@ -125,7 +127,11 @@ pub(crate) fn apply_forward(
     if !refused.is_empty() {
         return Err(Error::MigrationRefused { steps: refused });
     }
-    if ask && report.max_risk() > RiskLevel::Safe && !confirm(&report)? {
+    let declined = match ask {
+        Some(person) if report.max_risk() > RiskLevel::Safe => !person.confirm(&report)?,
+        _ => false,
+    };
+    if declined {
         return Err(Error::MigrationRefused {
             steps: vec!["declined at the confirmation prompt".into()],
         });

@@ -9,8 +9,9 @@
 //! what follows the commit without blocking writers, [`rollback`] undoes
 //! recorded migrations, and [`history`] holds dataflow's own tables. [`api`]
 //! holds the public entry points on `DataFlow` (`auto_migrate`, `plan`,
-//! `check`, the rollbacks). This file holds the options, the steps and the
-//! report with its preview.
+//! `check`, the rollbacks). Asking for consent and showing backfill progress go
+//! through [`crate::terminal::Interaction`]. This file holds the options, the
+//! steps and the report with its preview.
 
 pub mod api;
 pub mod apply;
@@ -26,12 +27,14 @@ pub mod rollback;
 pub mod schema;
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use crate::migrate::diff::Change;
 use crate::migrate::schema::{Schema, Table};
+use crate::terminal::Interaction;
 
 /// How much a step can hurt. Ordered: `Safe < Medium < High`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -246,22 +249,24 @@ impl MigrationReport {
     }
 
     /// The human table shown before applying: one row per step, then the SQL.
+    /// The table's frame is UTF-8 with the `terminal` feature, ASCII without.
     pub fn preview(&self) -> String {
         if self.steps.is_empty() {
             return "No changes: the database matches the models.\n".to_owned();
         }
-        let mut table = comfy_table::Table::new();
-        table
-            .load_preset(comfy_table::presets::UTF8_FULL_CONDENSED)
-            .set_header(["Table", "Operation", "Details", "Risk"]);
-        for s in &self.steps {
-            table.add_row([
-                s.table.clone(),
-                s.operation.to_string(),
-                s.detail.clone(),
-                s.risk.to_string(),
-            ]);
-        }
+        let rows: Vec<Vec<String>> = self
+            .steps
+            .iter()
+            .map(|s| {
+                vec![
+                    s.table.clone(),
+                    s.operation.to_string(),
+                    s.detail.clone(),
+                    s.risk.to_string(),
+                ]
+            })
+            .collect();
+        let table = crate::terminal::table(&["Table", "Operation", "Details", "Risk"], &rows);
         let mut out = format!("{table}\n");
         let explained: Vec<&MigrationStep> = self
             .steps
@@ -354,6 +359,7 @@ pub struct MigrateOptions {
     pub(crate) step_lock_timeout: Duration,
     pub(crate) step_retries: u32,
     pub(crate) stop_online_after: Option<usize>,
+    pub(crate) interaction: Option<Arc<dyn Interaction>>,
 }
 
 impl Default for MigrateOptions {
@@ -372,6 +378,7 @@ impl Default for MigrateOptions {
             step_lock_timeout: Duration::from_secs(5),
             step_retries: 5,
             stop_online_after: None,
+            interaction: None,
         }
     }
 }
@@ -463,6 +470,15 @@ impl MigrateOptions {
     #[doc(hidden)]
     pub fn stop_online_after(mut self, n: usize) -> Self {
         self.stop_online_after = Some(n);
+        self
+    }
+
+    /// Asks, and reports progress, through `interaction` for this call instead
+    /// of the handle's (see [`DataFlow::set_interaction`]).
+    ///
+    /// [`DataFlow::set_interaction`]: crate::DataFlow::set_interaction
+    pub fn interaction(mut self, interaction: impl Interaction + 'static) -> Self {
+        self.interaction = Some(Arc::new(interaction));
         self
     }
 

@@ -3,7 +3,6 @@
 //! index builds, constraint validation, batched backfills), with progress kept
 //! in the history row so an interrupted run resumes where it stopped.
 
-use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
 use crate::backend::Connection;
@@ -11,17 +10,20 @@ use crate::dataflow::DataFlow;
 use crate::error::{Error, Result};
 use crate::migrate::apply::lock_timed_out;
 use crate::migrate::history::{self, MigrationRecord, MigrationStatus};
+use crate::migrate::policy::interaction;
 use crate::migrate::{MigrateOptions, MigrationReport, OnlineSql};
 use crate::model::value::{LogicalType, Value};
+use crate::terminal::Interaction;
 
 /// Runs one online statement (autocommit), retrying lock timeouts with
 /// backoff. A batched statement runs until it changes no rows, reporting
-/// progress to `tracing` and, on a terminal, an indicatif bar.
+/// progress to `tracing` and to the interaction.
 fn run_online_sql(
     conn: &mut dyn Connection,
     stmt: &OnlineSql,
     table: &str,
     options: &MigrateOptions,
+    interaction: &dyn Interaction,
 ) -> Result<()> {
     let mut delay = Duration::from_millis(100);
     let mut attempt = 0;
@@ -36,7 +38,9 @@ fn run_online_sql(
                 conn.batch_execute(cleanup)
                     .and_then(|()| conn.batch_execute(create))
             }
-            OnlineSql::Batched { sql, bounds, step } => backfill(conn, sql, bounds, *step, table),
+            OnlineSql::Batched { sql, bounds, step } => {
+                backfill(conn, sql, bounds, *step, table, interaction)
+            }
             OnlineSql::Repeat { sql } => {
                 let clock = Instant::now();
                 let mut rows = 0;
@@ -71,6 +75,7 @@ fn backfill(
     bounds: &str,
     step: i64,
     table: &str,
+    interaction: &dyn Interaction,
 ) -> Result<()> {
     let (mut lo, mut hi) = (None, None);
     conn.query(
@@ -94,26 +99,21 @@ fn backfill(
     };
     let step = step.max(1);
     let batches = ((hi - lo) / step + 1) as u64;
-    let bar = if std::io::stderr().is_terminal() {
-        indicatif::ProgressBar::new(batches)
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
-    bar.set_message(format!("backfilling {table}"));
+    let mut progress = interaction.start_progress(&format!("backfilling {table}"), batches);
     let clock = Instant::now();
     let mut rows = 0usize;
     let mut start = lo;
     loop {
         let end = start.saturating_add(step - 1).min(hi);
         rows += conn.execute(sql, &[Value::I64(start), Value::I64(end)])?;
-        bar.inc(1);
+        progress.advance(1);
         tracing::debug!(target: "dataflow::migrate", %table, start, end, rows, "backfill batch");
         if end >= hi {
             break;
         }
         start = end + 1;
     }
-    bar.finish_and_clear();
+    progress.finish();
     tracing::info!(target: "dataflow::migrate", %table, rows, batches,
         ms = clock.elapsed().as_millis() as u64, "backfill finished");
     Ok(())
@@ -198,6 +198,7 @@ impl DataFlow {
         if let Some(set) = d.set_lock_timeout(options.step_lock_timeout, false) {
             conn.batch_execute(&set)?;
         }
+        let interaction = interaction(self, options);
         let mut budget = options.stop_online_after;
         let versions = history::in_progress(backend, conn)?;
         for (version, _) in versions {
@@ -214,7 +215,9 @@ impl DataFlow {
                     }
                     let j = record.steps[i].online_done;
                     let stmt = record.steps[i].sql_online[j].clone();
-                    if let Err(e) = run_online_sql(conn, &stmt, &record.steps[i].table, options) {
+                    if let Err(e) =
+                        run_online_sql(conn, &stmt, &record.steps[i].table, options, &*interaction)
+                    {
                         // Waiting on other sessions is not a fault of the
                         // migration: it stays in progress and the next start
                         // resumes at this statement. Anything else needs a

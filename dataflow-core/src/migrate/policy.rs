@@ -1,15 +1,25 @@
-//! What a migration may do without asking, what it refuses, and the consent
-//! asked on a terminal.
+//! What a migration may do without asking, what it refuses, and when to ask
+//! for consent (the asking itself is the [`Interaction`]'s).
 
-use std::io::IsTerminal;
+use std::sync::Arc;
 
-use crate::error::{Error, Result};
-use crate::migrate::{MigrateOptions, MigrationReport, MigrationStep, RiskLevel};
+use crate::dataflow::DataFlow;
+use crate::migrate::{MigrateOptions, MigrationStep, RiskLevel};
+use crate::terminal::Interaction;
 
-/// Whether a person can be asked: the options do not already consent, and
-/// both stdin and stderr are terminals.
-pub(crate) fn interactive(options: &MigrateOptions) -> bool {
-    !options.auto_confirm && std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+/// Who this call asks and shows progress to: the options' interaction, else
+/// the handle's.
+pub(crate) fn interaction(db: &DataFlow, options: &MigrateOptions) -> Arc<dyn Interaction> {
+    options
+        .interaction
+        .clone()
+        .unwrap_or_else(|| db.interaction())
+}
+
+/// Whether a person is to be asked: the options do not already consent, and
+/// the interaction can ask.
+pub(crate) fn interactive(options: &MigrateOptions, interaction: &dyn Interaction) -> bool {
+    !options.auto_confirm && interaction.can_confirm()
 }
 
 /// What the options allow, and whether to ask first.
@@ -35,19 +45,6 @@ pub(crate) fn refusals(steps: &[MigrationStep], ceiling: RiskLevel) -> Vec<Strin
             ),
         })
         .collect()
-}
-
-pub(crate) fn confirm(report: &MigrationReport) -> Result<bool> {
-    eprintln!("{}", report.preview());
-    dialoguer::Confirm::new()
-        .with_prompt(format!(
-            "Apply {} step(s), highest risk {}?",
-            report.steps.len(),
-            report.max_risk()
-        ))
-        .default(false)
-        .interact()
-        .map_err(|e| Error::InvalidInput(format!("confirmation prompt failed: {e}")))
 }
 
 /// A rollback's policy: the options' policy, except that calling a rollback

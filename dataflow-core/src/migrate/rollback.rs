@@ -13,7 +13,7 @@ use crate::migrate::diff::{Change, Droppable, Hints};
 use crate::migrate::facts::{ConnCounts, LiveCounts};
 use crate::migrate::history::{self, MigrationRecord, MigrationStatus};
 use crate::migrate::plan::{plan_changes, PlanInput};
-use crate::migrate::policy::{confirm, interactive, refusals, rollback_policy};
+use crate::migrate::policy::{interaction, interactive, refusals, rollback_policy};
 use crate::migrate::schema::Schema;
 use crate::migrate::{MigrateOptions, MigrationReport, MigrationStep, RiskLevel};
 use crate::query::statement::SqlWriter;
@@ -196,7 +196,8 @@ impl DataFlow {
                     .report)
             });
         }
-        let (ceiling, ask) = rollback_policy(options, interactive(options));
+        let interaction = interaction(self, options);
+        let (ceiling, ask) = rollback_policy(options, interactive(options, &*interaction));
         let mut result = None;
         backend.with_migration(options.lock_timeout, &mut |conn| {
             result = None;
@@ -211,7 +212,7 @@ impl DataFlow {
             if !refused.is_empty() {
                 return Err(Error::MigrationRefused { steps: refused });
             }
-            if ask && report.max_risk() > RiskLevel::Medium && !confirm(&report)? {
+            if ask && report.max_risk() > RiskLevel::Medium && !interaction.confirm(&report)? {
                 return Err(Error::MigrationRefused {
                     steps: vec!["declined at the confirmation prompt".into()],
                 });
