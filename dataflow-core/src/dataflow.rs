@@ -2,6 +2,7 @@
 
 use std::sync::{Arc, RwLock};
 
+use crate::backend::capabilities::Capabilities;
 use crate::backend::dialect::Dialect;
 use crate::backend::{Backend, Connection};
 use crate::error::{Error, Result};
@@ -20,6 +21,7 @@ pub struct DataFlow {
 struct Inner {
     backend: Box<dyn Backend>,
     dialect: &'static dyn Dialect,
+    capabilities: Capabilities,
     models: RwLock<Vec<&'static ModelDescriptor>>,
     /// How the database prints each model condition, by (table, condition):
     /// asked once per process, not on every plan.
@@ -44,10 +46,12 @@ impl DataFlow {
     /// Wraps a backend. Backend crates call this from `open` / `connect`.
     pub fn new(backend: impl Backend) -> Self {
         let dialect = backend.dialect();
+        let capabilities = backend.capabilities();
         DataFlow {
             inner: Arc::new(Inner {
                 backend: Box::new(backend),
                 dialect,
+                capabilities,
                 models: RwLock::new(Vec::new()),
                 predicate_prints: Default::default(),
                 interaction: RwLock::new(default_interaction()),
@@ -87,6 +91,11 @@ impl DataFlow {
                 .read()
                 .unwrap_or_else(|e| e.into_inner()),
         )
+    }
+
+    /// What the backend's database supports.
+    pub fn capabilities(&self) -> &Capabilities {
+        &self.inner.capabilities
     }
 
     /// Registers a model so `auto_migrate` manages its table. Registering the same
@@ -130,8 +139,10 @@ impl DataFlow {
     pub fn target_schema(&self) -> Schema {
         let mut s = Schema::from_descriptors(self.models());
         let d = self.dialect();
-        for t in s.tables.values_mut() {
-            t.indexes.retain(|i| d.supports_index(&i.kind));
+        if !self.capabilities().non_btree_indexes {
+            for t in s.tables.values_mut() {
+                t.indexes.retain(|i| i.kind.is_btree());
+            }
         }
         d.normalize(&mut s);
         s

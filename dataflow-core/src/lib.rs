@@ -34,6 +34,7 @@ pub mod query;
 pub mod terminal;
 pub mod testing;
 
+pub use backend::capabilities::Capabilities;
 pub use backend::dialect::{Dialect, OnlineRendering, Sql};
 pub use backend::{Backend, Connection};
 pub use dataflow::DataFlow;

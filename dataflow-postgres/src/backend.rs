@@ -7,7 +7,9 @@ use diesel::r2d2::{ConnectionManager, ManageConnection, Pool, PooledConnection};
 use diesel::{Connection as _, PgConnection};
 
 use dataflow_core::migrate::schema::Schema;
-use dataflow_core::{Backend, Connection, DataFlow, Dialect, Error, LogicalType, Result, Value};
+use dataflow_core::{
+    Backend, Capabilities, Connection, DataFlow, Dialect, Error, LogicalType, Result, Value,
+};
 
 use crate::connection::{map_error, PgConn, Watched};
 use crate::dialect::POSTGRES;
@@ -440,9 +442,29 @@ impl PgBackend {
     }
 }
 
+/// What PostgreSQL supports, as the core reads it.
+pub const CAPABILITIES: Capabilities = Capabilities::new()
+    .with_returning(true)
+    .with_transactional_ddl(true)
+    .with_alter_column_type(true)
+    .with_case_sensitive_like(true)
+    .with_online_index_builds(true)
+    // The protocol counts parameters in an i16... as u16: 65 535.
+    .with_max_bind_params(65_535)
+    // NAMEDATALEN - 1; longer names are cut silently.
+    .with_max_identifier_bytes(Some(63))
+    .with_enforces_column_types(true)
+    .with_forward_references(false)
+    .with_non_btree_indexes(true);
+
 impl Backend for PgBackend {
     fn dialect(&self) -> &'static dyn Dialect {
         &POSTGRES
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        // A test transaction never commits, and CONCURRENTLY cannot run inside one.
+        CAPABILITIES.with_online_index_builds(!self.test_transaction)
     }
 
     fn with_connection(&self, f: &mut dyn FnMut(&mut dyn Connection) -> Result<()>) -> Result<()> {
@@ -499,11 +521,6 @@ impl Backend for PgBackend {
         let mut conn = self.dedicated()?;
         lock_session(&mut conn, lock_timeout, None)?;
         migrate_on(&mut conn, lock_timeout, f)
-    }
-
-    fn online_capable(&self) -> bool {
-        // A test transaction never commits, and CONCURRENTLY cannot run inside one.
-        !self.test_transaction
     }
 
     /// The migration's transaction on a dedicated connection that first waited

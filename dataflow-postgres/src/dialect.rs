@@ -45,14 +45,20 @@ impl Dialect for PgDialect {
         1
     }
 
+    fn like(&self, column: &str, pattern: &str, case_sensitive: bool, out: &mut String) {
+        out.push_str(column);
+        out.push_str(if case_sensitive { " LIKE " } else { " ILIKE " });
+        out.push_str(pattern);
+        out.push_str(" ESCAPE '\\'");
+    }
+
+    fn last_insert_id(&self) -> Option<&'static str> {
+        Some("SELECT lastval()")
+    }
+
     fn placeholder(&self, index: usize, out: &mut String) {
         out.push('$');
         out.push_str(&index.to_string());
-    }
-
-    fn max_bind_params(&self) -> usize {
-        // The protocol counts parameters in an i16... as u16: 65 535.
-        65_535
     }
 
     fn column_type(&self, column: &Column) -> String {
@@ -462,10 +468,6 @@ impl Dialect for PgDialect {
         }
         sql.push(')');
         Some(sql)
-    }
-
-    fn supports_index(&self, _kind: &IndexKind) -> bool {
-        true
     }
 
     fn normalize(&self, schema: &mut Schema) {

@@ -22,7 +22,7 @@ mod relay;
 mod test_tx;
 pub mod testing;
 
-pub use backend::{PgBackend, PgOptions, TCP_DEFAULTS};
+pub use backend::{PgBackend, PgOptions, CAPABILITIES, TCP_DEFAULTS};
 pub use connection::PgConn;
 pub use dataflow_core::DataFlow;
 pub use dialect::{PgDialect, POSTGRES};

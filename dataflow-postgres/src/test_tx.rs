@@ -11,7 +11,7 @@ use diesel::r2d2::{ConnectionManager, PooledConnection};
 use diesel::{Connection as _, PgConnection};
 
 use dataflow_core::migrate::schema::Schema;
-use dataflow_core::{Backend, Connection, Dialect, Error, Result};
+use dataflow_core::{Backend, Capabilities, Connection, Dialect, Error, Result};
 
 use crate::backend::{has_table, migrate_on, TxError};
 use crate::connection::{map_error, PgConn};
@@ -54,6 +54,11 @@ impl Drop for PgTestTxBackend {
 impl Backend for PgTestTxBackend {
     fn dialect(&self) -> &'static dyn Dialect {
         &POSTGRES
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        // The test's transaction never commits: no online steps after a commit.
+        crate::backend::CAPABILITIES.with_online_index_builds(false)
     }
 
     fn with_connection(&self, f: &mut dyn FnMut(&mut dyn Connection) -> Result<()>) -> Result<()> {

@@ -57,7 +57,7 @@ fn create_table_sql() {
 
 #[test]
 fn fixed_crud_statements() {
-    let sql = Account::DESCRIPTOR.sql(&POSTGRES);
+    let sql = Account::DESCRIPTOR.sql(&POSTGRES, &dataflow_postgres::CAPABILITIES);
     insta::assert_snapshot!(format!(
         "read:   {}\ninsert: {}\ndelete: {}\nsoft:   {}",
         sql.read_by_pk,

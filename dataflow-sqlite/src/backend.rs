@@ -8,7 +8,7 @@ use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnectio
 use diesel::{Connection as _, SqliteConnection};
 
 use dataflow_core::migrate::schema::Schema;
-use dataflow_core::{Backend, Connection, DataFlow, Dialect, Error, Result};
+use dataflow_core::{Backend, Capabilities, Connection, DataFlow, Dialect, Error, Result};
 
 use crate::collation::{compare_decimal_text, DECIMAL_COLLATION};
 use crate::connection::{map_error, SqliteConn};
@@ -295,9 +295,28 @@ impl SqliteBackend {
     }
 }
 
+/// What SQLite supports, as the core reads it.
+pub const CAPABILITIES: Capabilities = Capabilities::new()
+    // Since 3.35; the bundled SQLite is newer.
+    .with_returning(true)
+    .with_transactional_ddl(true)
+    // A type change rebuilds the table.
+    .with_alter_column_type(false)
+    // Set on every connection (`PRAGMA case_sensitive_like = ON`).
+    .with_case_sensitive_like(true)
+    // SQLITE_MAX_VARIABLE_NUMBER since 3.32.
+    .with_max_bind_params(32_766)
+    .with_max_identifier_bytes(None)
+    .with_enforces_column_types(false)
+    .with_forward_references(true);
+
 impl Backend for SqliteBackend {
     fn dialect(&self) -> &'static dyn Dialect {
         &SQLITE
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        CAPABILITIES
     }
 
     fn with_connection(&self, f: &mut dyn FnMut(&mut dyn Connection) -> Result<()>) -> Result<()> {

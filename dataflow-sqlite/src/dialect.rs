@@ -35,11 +35,6 @@ impl Dialect for SqliteDialect {
         out.push('?');
     }
 
-    fn max_bind_params(&self) -> usize {
-        // SQLITE_MAX_VARIABLE_NUMBER since 3.32.
-        32_766
-    }
-
     fn collation(&self, ty: LogicalType) -> Option<&'static str> {
         (ty == LogicalType::Decimal).then_some(crate::collation::DECIMAL_COLLATION)
     }
@@ -87,8 +82,8 @@ impl Dialect for SqliteDialect {
         "NULL"
     }
 
-    fn enforces_column_types(&self) -> bool {
-        false
+    fn last_insert_id(&self) -> Option<&'static str> {
+        Some("SELECT last_insert_rowid()")
     }
 
     fn default_literal(&self, default: &SchemaDefault, ty: LogicalType) -> String {
@@ -202,10 +197,6 @@ impl Dialect for SqliteDialect {
             }
             _ => dataflow_core::backend::dialect::render_standard(self, change, before, after),
         }
-    }
-
-    fn forward_references(&self) -> bool {
-        true
     }
 
     fn normalize(&self, schema: &mut Schema) {

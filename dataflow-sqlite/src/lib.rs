@@ -24,7 +24,7 @@ mod dialect;
 mod query;
 pub mod testing;
 
-pub use backend::{SqliteBackend, SqliteOptions};
+pub use backend::{SqliteBackend, SqliteOptions, CAPABILITIES};
 pub use connection::SqliteConn;
 pub use dataflow_core::DataFlow;
 pub use dialect::{SqliteDialect, SQLITE};

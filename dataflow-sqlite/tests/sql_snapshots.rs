@@ -54,7 +54,7 @@ fn create_table_sql() {
 
 #[test]
 fn fixed_crud_statements() {
-    let sql = Account::DESCRIPTOR.sql(&SQLITE);
+    let sql = Account::DESCRIPTOR.sql(&SQLITE, &dataflow_sqlite::CAPABILITIES);
     insta::assert_snapshot!(format!(
         "read:   {}\ninsert: {}\ndelete: {}\nsoft:   {}",
         sql.read_by_pk,
@@ -101,5 +101,32 @@ fn migration_preview() {
     assert_eq!(
         db.plan().unwrap().preview(),
         "No changes: the database matches the models.\n"
+    );
+}
+
+/// The same fixed statements for a database without `RETURNING`: the writes
+/// carry no `RETURNING` clause (the row is read back by key instead); the
+/// reads are unchanged.
+#[test]
+fn fixed_crud_statements_without_returning() {
+    use dataflow_core::query::statement::{select_by, ModelSql};
+    let caps = dataflow_sqlite::CAPABILITIES;
+    let with = Account::DESCRIPTOR.sql(&SQLITE, &caps);
+    let without = ModelSql::render(Account::DESCRIPTOR, &SQLITE, &caps.with_returning(false));
+    assert!(with.returning.is_some());
+    assert_eq!(without.returning, None);
+    for (w, wo) in [
+        (&with.insert_auto, &without.insert_auto),
+        (&with.insert_all, &without.insert_all),
+    ] {
+        let returning = with.returning.as_deref().unwrap_or_default();
+        assert_eq!(w.strip_suffix(returning), Some(wo.as_str()));
+        assert!(!wo.contains("RETURNING"), "{wo}");
+    }
+    assert_eq!(with.read_by_pk, without.read_by_pk);
+    assert_eq!(with.select, without.select);
+    assert_eq!(
+        select_by(Account::DESCRIPTOR, &SQLITE, &["owner_id", "name"]),
+        format!("{} WHERE \"owner_id\" = ? AND \"name\" = ?", without.select)
     );
 }

@@ -5,7 +5,7 @@
 //! rendering its database spells differently. Core itself knows no dialect quirks.
 
 use crate::migrate::diff::Change;
-use crate::migrate::schema::{Column, ForeignKey, Index, IndexKind, Schema, SchemaDefault, Table};
+use crate::migrate::schema::{Column, ForeignKey, Index, Schema, SchemaDefault, Table};
 use crate::migrate::OnlineSql;
 use crate::model::value::{LogicalType, Value};
 use crate::query::statement::SqlWriter;
@@ -44,9 +44,6 @@ pub trait Dialect: Send + Sync + std::fmt::Debug {
     /// Appends the placeholder for the `index`-th (1-based) bound value.
     fn placeholder(&self, index: usize, out: &mut String);
 
-    /// The most bound parameters one statement may carry.
-    fn max_bind_params(&self) -> usize;
-
     /// The collation that makes this database compare and order stored values
     /// of `ty` by their meaning, where its own comparison of the stored form
     /// would not (SQLite stores decimals as text). Filters and `ORDER BY` on
@@ -62,6 +59,35 @@ pub trait Dialect: Send + Sync + std::fmt::Debug {
 
     /// The full definition of an auto-incrementing primary key column, after its name.
     fn auto_increment_primary_key(&self, column: &Column) -> String;
+
+    /// Appends `column LIKE pattern ESCAPE '\'`, given the quoted column and
+    /// the pattern's placeholder. Case-sensitive when `case_sensitive` (what
+    /// filters promise on every backend; a database whose plain `LIKE` ignores
+    /// case spells it otherwise), else ignoring case. The escape is explicit so
+    /// `\` escapes everywhere (SQLite has no default escape character;
+    /// PostgreSQL's is `\`).
+    fn like(&self, column: &str, pattern: &str, case_sensitive: bool, out: &mut String) {
+        if case_sensitive {
+            out.push_str(column);
+            out.push_str(" LIKE ");
+            out.push_str(pattern);
+        } else {
+            out.push_str("lower(");
+            out.push_str(column);
+            out.push_str(") LIKE lower(");
+            out.push_str(pattern);
+            out.push(')');
+        }
+        out.push_str(" ESCAPE '\\'");
+    }
+
+    /// A query returning the key the connection's last insert generated
+    /// (one row, one integer column), for databases without `RETURNING`
+    /// (see [`Capabilities::returning`](crate::Capabilities::returning));
+    /// `None` where there is none.
+    fn last_insert_id(&self) -> Option<&'static str> {
+        None
+    }
 
     /// What to write in a multi-row `VALUES` list to let the database assign a key.
     fn generated_key_marker(&self) -> &'static str {
@@ -188,7 +214,7 @@ pub trait Dialect: Send + Sync + std::fmt::Debug {
 
     /// `CREATE [UNIQUE] INDEX … [WHERE …]`. Dialects with other index kinds
     /// override it; the default spells b-tree indexes only (see
-    /// [`Dialect::supports_index`]).
+    /// [`Capabilities::non_btree_indexes`](crate::Capabilities::non_btree_indexes)).
     fn create_index(&self, table: &str, index: &Index) -> String {
         let mut out = create_index_head(self, table, index);
         out.push_str(" (");
@@ -200,13 +226,6 @@ pub trait Dialect: Send + Sync + std::fmt::Debug {
             out.push_str(p);
         }
         out
-    }
-
-    /// Whether this database has indexes of `kind`. Indexes it lacks are left
-    /// out of the target schema (a GIN index is an optimisation; the model still
-    /// works without it).
-    fn supports_index(&self, kind: &IndexKind) -> bool {
-        kind.is_btree()
     }
 
     /// An `INSERT` of many rows taking each column as one array bind (for
@@ -272,29 +291,11 @@ pub trait Dialect: Send + Sync + std::fmt::Debug {
         out.push_str(fk.on_update.sql());
     }
 
-    /// Whether the database refuses a value its column's type cannot hold
-    /// (PostgreSQL) rather than storing it anyway (SQLite's flexible typing,
-    /// which also generates `INTEGER` keys past `i32::MAX`). When it does not,
-    /// single-row writes run in a transaction and generated keys are checked
-    /// against the key field's range before the commit, so a row that would not
-    /// read back is never left behind.
-    fn enforces_column_types(&self) -> bool {
-        true
-    }
-
     /// SQL that moves a table's key generator past keys inserted explicitly, or
     /// `None` when the database does that itself (SQLite's AUTOINCREMENT).
     fn reset_key_sequence(&self, table: &str, column: &str) -> Option<String> {
         let _ = (table, column);
         None
-    }
-
-    /// Whether `CREATE TABLE` may name, in a foreign key, a table that does not
-    /// exist yet (SQLite resolves a key's table only when the key is used).
-    /// Where it may not, new tables that reference each other are created
-    /// first and their keys added after.
-    fn forward_references(&self) -> bool {
-        false
     }
 
     /// What this database does when it runs the change (locks, rewrites), added

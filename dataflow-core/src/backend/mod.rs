@@ -4,8 +4,10 @@
 //! connections, pooling, binding and decoding, error classification and schema
 //! description; core owns everything above SQL text and values.
 
+pub mod capabilities;
 pub mod dialect;
 
+use crate::backend::capabilities::Capabilities;
 use crate::backend::dialect::Dialect;
 use crate::error::Result;
 use crate::migrate::schema::Schema;
@@ -51,6 +53,10 @@ pub trait Backend: Send + Sync + 'static {
     /// How this backend spells SQL.
     fn dialect(&self) -> &'static dyn Dialect;
 
+    /// What this backend's database supports; core reads it instead of
+    /// assuming. Asked once, when the handle is built.
+    fn capabilities(&self) -> Capabilities;
+
     /// Runs `f` with a connection from the pool.
     fn with_connection(&self, f: &mut dyn FnMut(&mut dyn Connection) -> Result<()>) -> Result<()>;
 
@@ -88,12 +94,6 @@ pub trait Backend: Send + Sync + 'static {
         lock_timeout: std::time::Duration,
         f: &mut dyn FnMut(&mut dyn Connection) -> Result<()>,
     ) -> Result<()>;
-
-    /// Whether this backend runs online steps (statements after the commit,
-    /// outside any transaction, while still holding the migration lock).
-    fn online_capable(&self) -> bool {
-        false
-    }
 
     /// Like [`Backend::with_migration`], then, when `tx` returns `true`, runs
     /// `after` on the same connection after the commit, outside any

@@ -33,7 +33,7 @@ impl DataFlow {
         }
         // An online phase another start left unfinished comes first: planning on
         // top of it would repeat its steps.
-        if backend.online_capable() {
+        if self.capabilities().online_index_builds {
             if let Some(report) = self.resume_online(&options)? {
                 return Ok(report);
             }

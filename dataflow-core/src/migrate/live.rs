@@ -87,9 +87,10 @@ pub(crate) fn plan_with(
         hints: &hints,
         droppable: &droppable,
         dialect,
+        capabilities: db.capabilities(),
         options,
         version,
-        online: options.online.unwrap_or(true) && backend.online_capable(),
+        online: options.online.unwrap_or(true) && db.capabilities().online_index_builds,
     };
     let mut counts = ConnCounts::new(conn);
     let steps = plan(&input, &mut counts)?;

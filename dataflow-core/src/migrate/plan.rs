@@ -1,6 +1,7 @@
 //! The planner: changes → steps with risk, reason, backup and SQL both ways.
 //! Pure apart from the facts it asks for (see [`crate::migrate::facts`]).
 
+use crate::backend::capabilities::Capabilities;
 use crate::backend::dialect::Dialect;
 use crate::error::Result;
 use crate::migrate::diff::{self, Change, Droppable, Hints};
@@ -102,6 +103,8 @@ pub struct PlanInput<'a> {
     pub droppable: &'a Droppable,
     /// The backend's dialect.
     pub dialect: &'a dyn Dialect,
+    /// What the backend's database supports.
+    pub capabilities: &'a Capabilities,
     /// The options.
     pub options: &'a MigrateOptions,
     /// The version this plan would be recorded as (names backup tables).
@@ -127,7 +130,7 @@ pub fn plan_changes(
     changes: Vec<Change>,
     counts: &mut dyn LiveCounts,
 ) -> Result<Vec<MigrationStep>> {
-    let changes = if input.dialect.forward_references() {
+    let changes = if input.capabilities.forward_references {
         inline_new_table_keys(changes)
     } else {
         changes

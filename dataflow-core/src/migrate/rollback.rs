@@ -302,6 +302,7 @@ impl DataFlow {
             hints: &hints,
             droppable: &droppable,
             dialect: d,
+            capabilities: self.capabilities(),
             options: &plan_options,
             version: version_now,
             online: false,

@@ -1,9 +1,11 @@
 //! The generated CRUD functions, written once, generic over the model.
 //!
 //! `#[derive(Model)]` emits thin inherent methods (`User::create`, …) that call
-//! these. Each single-row operation is one statement and one round trip
-//! (`RETURNING` hands back the stored row); bulk operations run in one
-//! transaction and are all-or-nothing.
+//! these. Each single-row operation is one statement and one round trip where
+//! the database has `RETURNING` (it hands back the stored row); elsewhere the
+//! write and a read by key run in one transaction (see
+//! [`Capabilities::returning`](crate::Capabilities::returning)). Bulk
+//! operations run in one transaction and are all-or-nothing.
 
 use std::collections::HashMap;
 
@@ -18,7 +20,7 @@ use crate::model::field::FieldType;
 use crate::model::value::{LogicalType, Value};
 use crate::model::{Model, Patch};
 use crate::query::filter::{Column, Expr, Filter};
-use crate::query::statement::SqlWriter;
+use crate::query::statement::{select_by, ModelSql, SqlWriter};
 
 /// The current instant, truncated to microseconds: the precision every backend
 /// stores, so a value read back equals the value written.
@@ -169,7 +171,7 @@ fn key_string(d: &ModelDescriptor, v: &Value) -> String {
 pub fn create<M: Model>(db: &DataFlow, value: M) -> Result<M> {
     let d = M::DESCRIPTOR;
     let dialect = db.dialect();
-    let sql = d.sql(dialect);
+    let sql = d.sql(dialect, db.capabilities());
     let mut values = checked_row(d, value.into_values(), &now())?;
     let generated = wants_generated_key(d, &values[d.primary_key]);
     let text = if generated {
@@ -179,8 +181,17 @@ pub fn create<M: Model>(db: &DataFlow, value: M) -> Result<M> {
         &sql.insert_all
     };
     let key_limit = narrow_key_limit(db, d).filter(|_| generated);
+    let key = (!generated).then(|| vec![values[d.primary_key].clone()]);
     let insert = |c: &mut dyn Connection| {
-        let row = query_one_checked::<M>(c, d, key_limit, text, &values, &sql.types)?;
+        let row = if sql.returning.is_some() {
+            query_one_checked::<M>(c, d, key_limit, text, &values, &sql.types)?
+        } else {
+            let read = ReadBack {
+                sql: &sql.read_by_pk,
+                key: key.clone(),
+            };
+            write_then_read::<M>(db, c, d, key_limit, text, &values, read, &sql.types)?
+        };
         if !generated {
             after_explicit_keys(db, d, c)?;
         }
@@ -200,17 +211,19 @@ pub fn create<M: Model>(db: &DataFlow, value: M) -> Result<M> {
 
 /// Whether a single-row write must run in a transaction (see [`create`]).
 fn needs_transaction(db: &DataFlow, d: &ModelDescriptor, explicit_key: bool) -> bool {
-    let dialect = db.dialect();
+    let caps = db.capabilities();
     (explicit_key
         && d.pk().auto_increment
-        && dialect.reset_key_sequence(d.table, d.pk().name).is_some())
-        || !dialect.enforces_column_types()
+        && db.dialect().reset_key_sequence(d.table, d.pk().name).is_some())
+        || !caps.enforces_column_types
+        // The write and the read that fetches the stored row are one unit.
+        || !caps.returning
 }
 
 /// The largest key a narrow auto-increment key field holds, when the database
 /// does not refuse larger generated keys itself.
 fn narrow_key_limit(db: &DataFlow, d: &ModelDescriptor) -> Option<i64> {
-    if !d.pk().auto_increment || db.dialect().enforces_column_types() {
+    if !d.pk().auto_increment || db.capabilities().enforces_column_types {
         return None;
     }
     match d.pk().ty {
@@ -227,6 +240,76 @@ fn key_out_of_range(d: &ModelDescriptor, key: &Value) -> Error {
         d.pk().field.unwrap_or(d.pk().name),
         d.pk().ty
     ))
+}
+
+/// Where a write without `RETURNING` finds the row it stored.
+struct ReadBack<'s> {
+    /// Selects the row; binds `key`.
+    sql: &'s str,
+    /// The values to select by; `None`: the key the database just generated.
+    key: Option<Vec<Value>>,
+}
+
+/// Without `RETURNING` (see [`Capabilities::returning`]): runs the write, then
+/// reads the stored row back on the same connection, inside the write's
+/// transaction. `None` when the write touched no row.
+///
+/// [`Capabilities::returning`]: crate::Capabilities::returning
+#[allow(clippy::too_many_arguments)]
+fn write_then_read<M: Model>(
+    db: &DataFlow,
+    c: &mut dyn Connection,
+    d: &ModelDescriptor,
+    key_limit: Option<i64>,
+    write: &str,
+    binds: &[Value],
+    read: ReadBack<'_>,
+    types: &[LogicalType],
+) -> Result<Option<M>> {
+    if c.execute(write, binds)? == 0 {
+        return Ok(None);
+    }
+    let key = match read.key {
+        Some(key) => key,
+        None => vec![last_generated_key(db, d, c, key_limit)?],
+    };
+    query_one::<M>(c, read.sql, &key, types)
+}
+
+/// The key the connection's last insert generated, as the key field's type;
+/// refused past `key_limit`.
+fn last_generated_key(
+    db: &DataFlow,
+    d: &ModelDescriptor,
+    c: &mut dyn Connection,
+    key_limit: Option<i64>,
+) -> Result<Value> {
+    let sql = db.dialect().last_insert_id().ok_or_else(|| {
+        Error::InvalidInput(format!(
+            "{}: this database has neither RETURNING nor a way to read a generated key",
+            d.name
+        ))
+    })?;
+    let mut key = Value::Null;
+    c.query(sql, &[], &[LogicalType::BigInt], &mut |row| {
+        key = std::mem::take(&mut row[0]);
+        Ok(())
+    })?;
+    let Value::I64(k) = key else {
+        return Err(Error::Database(format!(
+            "insert into {} generated no key",
+            d.table
+        )));
+    };
+    if key_limit.is_some_and(|limit| k > limit) {
+        return Err(key_out_of_range(d, &key));
+    }
+    // In range: checked above, or the database enforces the column's type.
+    Ok(match d.pk().ty {
+        LogicalType::SmallInt => Value::I16(k as i16),
+        LogicalType::Int => Value::I32(k as i32),
+        _ => key,
+    })
 }
 
 /// Like `query_one`, refusing a generated key the model's field cannot hold
@@ -343,7 +426,7 @@ fn any_explicit_key(d: &ModelDescriptor, rows: &[Vec<Value>]) -> bool {
 
 /// `M::read`: one row by primary key, `None` when missing.
 pub fn read<M: Model>(db: &DataFlow, key: M::Key) -> Result<Option<M>> {
-    let sql = M::DESCRIPTOR.sql(db.dialect());
+    let sql = M::DESCRIPTOR.sql(db.dialect(), db.capabilities());
     let binds = [key.into_value()];
     let d = M::DESCRIPTOR;
     explain(
@@ -381,7 +464,7 @@ fn with_touch(d: &ModelDescriptor, mut assignments: Vec<(usize, Value)>) -> Vec<
 pub fn update<M: Model>(db: &DataFlow, key: M::Key, patch: M::Patch) -> Result<M> {
     let d = M::DESCRIPTOR;
     let dialect = db.dialect();
-    let sql = d.sql(dialect);
+    let sql = d.sql(dialect, db.capabilities());
     let key = key.into_value();
     let assignments = checked_assignments(d, patch.into_assignments())?;
     let found = if assignments.is_empty() {
@@ -397,9 +480,20 @@ pub fn update<M: Model>(db: &DataFlow, key: M::Key, patch: M::Patch) -> Result<M
         if let Some(live) = &sql.live_only {
             w.push(" AND ").push(live);
         }
-        w.push(&sql.returning);
+        if let Some(returning) = &sql.returning {
+            w.push(returning);
+        }
         let s = w.finish();
-        let update = |c: &mut dyn Connection| query_one::<M>(c, &s.text, &s.binds, &sql.types);
+        let update = |c: &mut dyn Connection| match sql.returning {
+            Some(_) => query_one::<M>(c, &s.text, &s.binds, &sql.types),
+            None => {
+                let read = ReadBack {
+                    sql: &sql.read_by_pk,
+                    key: Some(vec![key.clone()]),
+                };
+                write_then_read::<M>(db, c, d, None, &s.text, &s.binds, read, &sql.types)
+            }
+        };
         // A stored row that does not read back must not stay written.
         let r = if needs_transaction(db, d, false) {
             db.with_tx(update)
@@ -418,7 +512,7 @@ pub fn update<M: Model>(db: &DataFlow, key: M::Key, patch: M::Patch) -> Result<M
 /// `Error::NotFound` when the row does not exist.
 pub fn delete<M: Model>(db: &DataFlow, key: M::Key) -> Result<()> {
     let d = M::DESCRIPTOR;
-    let sql = d.sql(db.dialect());
+    let sql = d.sql(db.dialect(), db.capabilities());
     let key = key.into_value();
     let n = match &sql.soft_delete_by_pk {
         Some(text) => {
@@ -446,7 +540,7 @@ pub fn delete<M: Model>(db: &DataFlow, key: M::Key) -> Result<()> {
 /// `M::hard_delete`: removes one row even under soft delete.
 pub fn hard_delete<M: Model>(db: &DataFlow, key: M::Key) -> Result<()> {
     let d = M::DESCRIPTOR;
-    let sql = d.sql(db.dialect());
+    let sql = d.sql(db.dialect(), db.capabilities());
     let binds = [key.into_value()];
     if explain(
         db,
@@ -465,7 +559,7 @@ pub fn hard_delete<M: Model>(db: &DataFlow, key: M::Key) -> Result<()> {
 /// Rows per multi-row statement: as many as the bind limit allows, capped so one
 /// statement's text stays small enough to prepare quickly.
 pub(crate) fn rows_per_statement(db: &DataFlow, columns: usize) -> usize {
-    (db.dialect().max_bind_params() / columns.max(1)).clamp(1, 500)
+    (db.capabilities().max_bind_params / columns.max(1)).clamp(1, 500)
 }
 
 /// Renders `INSERT INTO t (all columns) VALUES (…), (…)` for a chunk of rows.
@@ -687,16 +781,28 @@ pub fn upsert<M: Model, C: ConflictTarget<M> + ?Sized>(
     let d = M::DESCRIPTOR;
     let conflict = conflict.columns();
     check_conflict_target(d, &conflict)?;
-    let sql = d.sql(db.dialect());
+    let sql = d.sql(db.dialect(), db.capabilities());
     let mut rows = vec![checked_row(d, value.into_values(), &now())?];
     let explicit = any_explicit_key(d, &rows);
     let key_limit = narrow_key_limit(db, d).filter(|_| !explicit);
+    let read_back = upsert_read_back(db, d, sql, &conflict, &rows[0], explicit);
     let mut w = multi_row_insert(db, d, &mut rows);
     upsert_tail(db, d, &conflict, &mut w);
-    w.push(&sql.returning);
+    if let Some(returning) = &sql.returning {
+        w.push(returning);
+    }
     let s = w.finish();
     let upsert = |c: &mut dyn Connection| {
-        let row = query_one_checked::<M>(c, d, key_limit, &s.text, &s.binds, &sql.types)?;
+        let row = match &read_back {
+            None => query_one_checked::<M>(c, d, key_limit, &s.text, &s.binds, &sql.types)?,
+            Some((select, key)) => {
+                let read = ReadBack {
+                    sql: select,
+                    key: key.clone(),
+                };
+                write_then_read::<M>(db, c, d, key_limit, &s.text, &s.binds, read, &sql.types)?
+            }
+        };
         if explicit {
             after_explicit_keys(db, d, c)?;
         }
@@ -709,6 +815,35 @@ pub fn upsert<M: Model, C: ConflictTarget<M> + ?Sized>(
     };
     explain(db, d, row)?
         .ok_or_else(|| Error::Database(format!("upsert into {} returned no row", d.table)))
+}
+
+/// How an upsert without `RETURNING` reads its row back: by the generated key
+/// when the conflict target is a key the database generates (such a row never
+/// conflicts), else by the row's conflict values. `None` with `RETURNING`.
+fn upsert_read_back(
+    db: &DataFlow,
+    d: &ModelDescriptor,
+    sql: &ModelSql,
+    conflict: &[&'static str],
+    row: &[Value],
+    explicit_key: bool,
+) -> Option<(String, Option<Vec<Value>>)> {
+    if sql.returning.is_some() {
+        return None;
+    }
+    if !explicit_key && d.pk().auto_increment && conflict.contains(&d.pk().name) {
+        return Some((sql.read_by_pk.clone(), None));
+    }
+    let values = conflict
+        .iter()
+        .map(|c| {
+            d.columns
+                .iter()
+                .position(|x| x.name == *c)
+                .map_or(Value::Null, |i| row[i].clone())
+        })
+        .collect();
+    Some((select_by(d, db.dialect(), conflict), Some(values)))
 }
 
 /// `M::bulk_upsert`: upserts every row in one transaction. When several rows share
@@ -774,7 +909,7 @@ pub fn bulk_upsert<M: Model, C: ConflictTarget<M> + ?Sized>(
 pub fn bulk_update<M: Model>(db: &DataFlow, filter: Filter<M>, patch: M::Patch) -> Result<usize> {
     let d = M::DESCRIPTOR;
     let dialect = db.dialect();
-    let sql = d.sql(dialect);
+    let sql = d.sql(dialect, db.capabilities());
     let assignments = checked_assignments(d, patch.into_assignments())?;
     let expr = match checked_filter(filter) {
         Ok(e) => e,
@@ -799,7 +934,7 @@ pub fn bulk_update<M: Model>(db: &DataFlow, filter: Filter<M>, patch: M::Patch) 
 pub fn bulk_delete<M: Model>(db: &DataFlow, filter: Filter<M>) -> Result<usize> {
     let d = M::DESCRIPTOR;
     let dialect = db.dialect();
-    let sql = d.sql(dialect);
+    let sql = d.sql(dialect, db.capabilities());
     let expr = checked_filter(filter)?;
     let mut w = SqlWriter::new(dialect).for_model(d);
     match d.managed(Managed::DeletedAt) {

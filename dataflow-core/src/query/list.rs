@@ -79,7 +79,10 @@ impl<'a, M: Model> List<'a, M> {
         if self.with_deleted {
             None
         } else {
-            M::DESCRIPTOR.sql(self.db.dialect()).live_only.as_deref()
+            M::DESCRIPTOR
+                .sql(self.db.dialect(), self.db.capabilities())
+                .live_only
+                .as_deref()
         }
     }
 
@@ -93,7 +96,7 @@ impl<'a, M: Model> List<'a, M> {
     /// Runs the query, returning every matching row.
     pub fn all(mut self) -> Result<Vec<M>> {
         let dialect = self.db.dialect();
-        let sql = M::DESCRIPTOR.sql(dialect);
+        let sql = M::DESCRIPTOR.sql(dialect, self.db.capabilities());
         let filter = checked_filter(std::mem::replace(&mut self.filter, Filter::all()))?;
         let mut w = SqlWriter::from_text(dialect, &sql.select, Vec::new()).for_model(M::DESCRIPTOR);
         where_clause(&mut w, &filter, self.live())?;

@@ -6,6 +6,7 @@
 
 use std::sync::OnceLock;
 
+use crate::backend::capabilities::Capabilities;
 use crate::backend::dialect::{Dialect, Sql, DIALECT_SLOTS};
 use crate::model::descriptor::{Managed, ModelDescriptor};
 use crate::model::value::{LogicalType, Value};
@@ -142,11 +143,14 @@ impl<'d> SqlWriter<'d> {
                     .push(if *negated { " IS NOT NULL" } else { " IS NULL" });
             }
             Expr::Like { column, pattern } => {
-                self.ident(column).push(" LIKE ");
-                self.bind(Value::Text(pattern.clone()));
-                // Explicit, so `\` escapes on every backend (SQLite has no
-                // default escape character; PostgreSQL's is `\`).
-                self.push(" ESCAPE '\\'");
+                let mut quoted = String::new();
+                self.dialect.quote_ident(column, &mut quoted);
+                self.sql.binds.push(Value::Text(pattern.clone()));
+                let mut placeholder = String::new();
+                self.dialect
+                    .placeholder(self.sql.binds.len(), &mut placeholder);
+                self.dialect
+                    .like(&quoted, &placeholder, true, &mut self.sql.text);
             }
             Expr::And(items) | Expr::Or(items) => {
                 let joiner = if matches!(expr, Expr::And(_)) {
@@ -213,10 +217,10 @@ impl<'d> SqlWriter<'d> {
 }
 
 /// Per-model, per-dialect cache of rendered statements. Lives in the model's static
-/// descriptor.
+/// descriptor. Each dialect has a slot with and one without `RETURNING`.
 #[derive(Debug)]
 pub struct StatementCache {
-    slots: [OnceLock<ModelSql>; DIALECT_SLOTS],
+    slots: [OnceLock<ModelSql>; 2 * DIALECT_SLOTS],
 }
 
 impl StatementCache {
@@ -224,7 +228,7 @@ impl StatementCache {
     #[allow(clippy::new_without_default)]
     pub const fn new() -> Self {
         StatementCache {
-            slots: [const { OnceLock::new() }; DIALECT_SLOTS],
+            slots: [const { OnceLock::new() }; 2 * DIALECT_SLOTS],
         }
     }
 }
@@ -234,15 +238,17 @@ impl StatementCache {
 pub struct ModelSql {
     /// `SELECT <all columns> FROM <table>`
     pub select: String,
-    /// ` RETURNING <all columns>`
-    pub returning: String,
+    /// ` RETURNING <all columns>`, when the database has `RETURNING`
+    /// ([`Capabilities::returning`]); otherwise writes read the row back.
+    pub returning: Option<String>,
     /// Logical types of the selected columns, in order.
     pub types: Vec<LogicalType>,
     /// Read one row by key (live rows only under soft delete): 1 bind.
     pub read_by_pk: String,
-    /// Insert without the auto-assigned key, returning the row.
+    /// Insert without the auto-assigned key, returning the row when
+    /// [`ModelSql::returning`] is set.
     pub insert_auto: String,
-    /// Insert every column, returning the row.
+    /// Insert every column, returning the row when [`ModelSql::returning`] is set.
     pub insert_all: String,
     /// Hard delete by key: 1 bind.
     pub delete_by_pk: String,
@@ -255,14 +261,25 @@ pub struct ModelSql {
 }
 
 impl ModelDescriptor {
-    /// The fixed statements of this model for `dialect`, rendered on first use.
-    pub fn sql(&'static self, dialect: &dyn Dialect) -> &'static ModelSql {
-        self.statements.slots[dialect.slot()].get_or_init(|| ModelSql::render(self, dialect))
+    /// The fixed statements of this model for `dialect` on a database with
+    /// `capabilities`, rendered on first use.
+    pub fn sql(
+        &'static self,
+        dialect: &dyn Dialect,
+        capabilities: &Capabilities,
+    ) -> &'static ModelSql {
+        let slot = 2 * dialect.slot() + usize::from(capabilities.returning);
+        self.statements.slots[slot].get_or_init(|| ModelSql::render(self, dialect, capabilities))
     }
 }
 
 impl ModelSql {
-    fn render(d: &ModelDescriptor, dialect: &dyn Dialect) -> ModelSql {
+    /// Renders the fixed statements (what [`ModelDescriptor::sql`] caches).
+    pub fn render(
+        d: &ModelDescriptor,
+        dialect: &dyn Dialect,
+        capabilities: &Capabilities,
+    ) -> ModelSql {
         let q = |s: &str| {
             let mut out = String::new();
             dialect.quote_ident(s, &mut out);
@@ -273,7 +290,8 @@ impl ModelSql {
         let mut cols = String::new();
         dialect.ident_list(&all, &mut cols);
         let select = format!("SELECT {cols} FROM {table}");
-        let returning = format!(" RETURNING {cols}");
+        let returning = capabilities.returning.then(|| format!(" RETURNING {cols}"));
+        let tail = returning.as_deref().unwrap_or_default();
         let pk = q(d.pk().name);
         let live_only = d
             .managed(Managed::DeletedAt)
@@ -290,7 +308,7 @@ impl ModelSql {
         let insert = |indices: &[usize]| {
             if indices.is_empty() {
                 // A model whose only column is its generated key.
-                return format!("INSERT INTO {table} DEFAULT VALUES{returning}");
+                return format!("INSERT INTO {table} DEFAULT VALUES{tail}");
             }
             let names: Vec<&str> = indices.iter().map(|&i| d.columns[i].name).collect();
             let mut s = format!("INSERT INTO {table} (");
@@ -303,7 +321,7 @@ impl ModelSql {
                 dialect.placeholder(n, &mut s);
             }
             s.push(')');
-            s.push_str(&returning);
+            s.push_str(tail);
             s
         };
         let insert_auto_columns: Vec<usize> = (0..d.columns.len())
@@ -330,4 +348,25 @@ impl ModelSql {
             returning,
         }
     }
+}
+
+/// `SELECT <all columns> FROM <table> WHERE c1 = ? AND …`: reads back the row
+/// a write without `RETURNING` stored, by the values of `columns` (its key,
+/// or an upsert's conflict target), bound in that order.
+pub fn select_by(d: &ModelDescriptor, dialect: &dyn Dialect, columns: &[&str]) -> String {
+    let mut w = SqlWriter::new(dialect);
+    w.push("SELECT ");
+    for (i, c) in d.columns.iter().enumerate() {
+        if i > 0 {
+            w.push(", ");
+        }
+        w.ident(c.name);
+    }
+    w.push(" FROM ").ident(d.table);
+    for (i, c) in columns.iter().enumerate() {
+        w.push(if i == 0 { " WHERE " } else { " AND " });
+        w.ident(c).push(" = ");
+        w.bind(Value::Null);
+    }
+    w.finish().text
 }
