@@ -234,7 +234,10 @@ impl ManageConnection for Manager {
                 let sep = if self.url.contains('?') { '&' } else { '?' };
                 let local = format!("{}{sep}hostaddr=127.0.0.1&port={}", self.url, relay.port());
                 match PgConnection::establish(&local) {
-                    Ok(conn) => (conn, Some(relay)),
+                    Ok(conn) => {
+                        relay.established();
+                        (conn, Some(relay))
+                    }
                     Err(e) => {
                         relay.abandon();
                         return Err(diesel::r2d2::Error::ConnectionError(e));

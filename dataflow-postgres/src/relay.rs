@@ -210,6 +210,8 @@ pub(crate) struct Relay {
 }
 
 struct Shared {
+    upstream: Upstream,
+    connect_timeout: Duration,
     timeout: Duration,
     epoch: Instant,
     /// Nanoseconds after `epoch` when bytes last arrived from either side.
@@ -217,11 +219,13 @@ struct Shared {
     state: Mutex<State>,
     wake: Condvar,
     fired: AtomicBool,
-    /// libpq gave up before reaching the listener: the accept is woken by a
-    /// connection of our own and ends the relay.
+    /// libpq has its connection, or gave up: the next connection accepted is
+    /// ours, made only to wake the accept, which then stops.
+    established: AtomicBool,
     abandoned: AtomicBool,
-    /// Both sockets, once libpq has connected, for closing them.
-    sockets: Mutex<Option<(TcpStream, TcpStream)>>,
+    /// The latest attempt's number and sockets (libpq may connect again after
+    /// a failed attempt, e.g. to retry with or without TLS).
+    current: Mutex<Option<(u64, TcpStream, TcpStream)>>,
 }
 
 #[derive(Default)]
@@ -230,12 +234,14 @@ struct State {
     waiting_since: Option<Instant>,
     /// The watchdog sleeps without a deadline (nothing to watch).
     parked: bool,
+    /// The latest attempt's connection has ended.
     closed: bool,
 }
 
 impl Relay {
     /// Connects to `upstream` (within `connect_timeout`) and listens on
-    /// 127.0.0.1 for libpq's one connection, on [`Relay::port`].
+    /// 127.0.0.1 for libpq, on [`Relay::port`]. Call [`Relay::established`]
+    /// once libpq has connected, or [`Relay::abandon`] if it failed.
     pub(crate) fn start(
         upstream: &Upstream,
         connect_timeout: Duration,
@@ -245,14 +251,17 @@ impl Relay {
         let listener = TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))?;
         let port = listener.local_addr()?.port();
         let shared = Arc::new(Shared {
+            upstream: upstream.clone(),
+            connect_timeout,
             timeout,
             epoch: Instant::now(),
             last_traffic: AtomicU64::new(0),
             state: Mutex::new(State::default()),
             wake: Condvar::new(),
             fired: AtomicBool::new(false),
+            established: AtomicBool::new(false),
             abandoned: AtomicBool::new(false),
-            sockets: Mutex::new(None),
+            current: Mutex::new(None),
         });
         let s = shared.clone();
         spawn(move || s.run(listener, server))?;
@@ -264,11 +273,18 @@ impl Relay {
         self.port
     }
 
-    /// libpq failed to connect: ends the relay even if libpq never reached it.
-    pub(crate) fn abandon(self) {
-        self.shared.abandoned.store(true, Ordering::SeqCst);
-        // Wakes the accept; refused at once if it already took libpq's
-        // connection (the relay then ends when libpq closes it).
+    /// libpq is connected: stop listening and start watching.
+    pub(crate) fn established(&self) {
+        self.shared.established.store(true, Ordering::SeqCst);
+        self.wake_accept();
+    }
+
+    /// libpq failed to connect: the relay ends (at once if libpq never
+    /// reached it, else as libpq closes its socket). Dropping a relay that
+    /// was never established does the same.
+    pub(crate) fn abandon(self) {}
+
+    fn wake_accept(&self) {
         let local = SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, self.port));
         let _ = TcpStream::connect_timeout(&local, Duration::from_secs(1));
     }
@@ -296,6 +312,15 @@ impl Relay {
     }
 }
 
+impl Drop for Relay {
+    fn drop(&mut self) {
+        if !self.shared.established.load(Ordering::SeqCst) {
+            self.shared.abandoned.store(true, Ordering::SeqCst);
+            self.wake_accept();
+        }
+    }
+}
+
 /// Runs `f` marked as waiting for the server, when there is a relay.
 pub(crate) fn waiting<R>(relay: Option<&Relay>, f: impl FnOnce() -> R) -> R {
     match relay {
@@ -317,9 +342,18 @@ fn spawn(f: impl FnOnce() + Send + 'static) -> io::Result<()> {
         .map(drop)
 }
 
+fn shut(a: &TcpStream, b: &TcpStream) {
+    let _ = a.shutdown(Shutdown::Both);
+    let _ = b.shutdown(Shutdown::Both);
+}
+
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn current(&self) -> MutexGuard<'_, Option<(u64, TcpStream, TcpStream)>> {
+        self.current.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn touch(&self) {
@@ -331,48 +365,68 @@ impl Shared {
         self.epoch + Duration::from_nanos(self.last_traffic.load(Ordering::Relaxed))
     }
 
-    /// The relay's first thread: takes libpq's connection, starts the two
-    /// forwarding threads, then watches the time until the relay closes.
+    /// The relay's first thread: relays each connection libpq makes (to a
+    /// server connection of its own) until libpq is connected, then watches
+    /// the time until the connection ends.
     fn run(self: Arc<Self>, listener: TcpListener, server: TcpStream) {
-        let client = loop {
-            match listener.accept() {
-                // Only libpq (or `abandon`) is told the port; another local
-                // process connecting first would only make libpq's connect
-                // time out, as it would reach the server on its own anyway.
-                Ok((c, _)) => break c,
+        let mut first = Some(server);
+        let mut attempt = 0;
+        loop {
+            let client = match listener.accept() {
+                // Only libpq and this relay are told the port; another
+                // local process connecting first would only be relayed to
+                // the server, which it can reach on its own anyway.
+                Ok((c, _)) => c,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(_) => return,
+                Err(_) => return self.end_current(),
+            };
+            if self.abandoned.load(Ordering::SeqCst) {
+                return;
             }
-        };
+            if self.established.load(Ordering::SeqCst) {
+                break;
+            }
+            let server = match first.take() {
+                Some(s) => s,
+                // Dropping `client` tells libpq this attempt failed.
+                None => match self.upstream.connect(self.connect_timeout) {
+                    Ok(s) => s,
+                    Err(_) => continue,
+                },
+            };
+            attempt += 1;
+            if self.clone().relay(attempt, client, server).is_err() {
+                return self.end_current();
+            }
+        }
         drop(listener);
-        if self.abandoned.load(Ordering::SeqCst) {
-            return;
-        }
-        let clones = (|| {
-            // As libpq and the server do: a query is one small write, and
-            // Nagle's algorithm would hold it back for an acknowledgement.
-            client.set_nodelay(true)?;
-            server.set_nodelay(true)?;
-            let kept = (client.try_clone()?, server.try_clone()?);
-            Ok::<_, io::Error>((kept, client.try_clone()?, server.try_clone()?))
-        })();
-        let Ok((kept, client_in, server_in)) = clones else {
-            return;
-        };
-        *self.sockets.lock().unwrap_or_else(PoisonError::into_inner) = Some(kept);
-        let up = self.clone();
-        let down = self.clone();
-        if spawn(move || up.pump(client_in, server)).is_err() {
-            return self.close();
-        }
-        if spawn(move || down.pump(server_in, client)).is_err() {
-            return self.close();
-        }
         self.watch();
     }
 
-    /// Copies `from` to `to` until either side ends, then closes the relay.
-    fn pump(&self, mut from: TcpStream, mut to: TcpStream) {
+    /// Starts forwarding between `client` and `server` as the latest attempt.
+    fn relay(
+        self: Arc<Self>,
+        attempt: u64,
+        client: TcpStream,
+        server: TcpStream,
+    ) -> io::Result<()> {
+        // As libpq and the server do: a query is one small write, and Nagle's
+        // algorithm would hold it back for an acknowledgement.
+        client.set_nodelay(true)?;
+        server.set_nodelay(true)?;
+        {
+            let mut current = self.current();
+            *current = Some((attempt, client.try_clone()?, server.try_clone()?));
+            self.lock().closed = false;
+        }
+        let (client_in, server_in) = (client.try_clone()?, server.try_clone()?);
+        let up = self.clone();
+        spawn(move || up.pump(attempt, client_in, server))?;
+        spawn(move || self.pump(attempt, server_in, client))
+    }
+
+    /// Copies `from` to `to` until either side ends, then closes both.
+    fn pump(&self, attempt: u64, mut from: TcpStream, mut to: TcpStream) {
         let mut buf = vec![0u8; BUFFER];
         loop {
             match from.read(&mut buf) {
@@ -387,25 +441,31 @@ impl Shared {
                 Err(_) => break,
             }
         }
-        self.close();
-    }
-
-    /// Shuts both sockets down (a blocked read on either returns) and ends the
-    /// watchdog.
-    fn close(&self) {
-        self.lock().closed = true;
-        self.wake.notify_one();
-        if let Some((client, server)) =
-            &*self.sockets.lock().unwrap_or_else(PoisonError::into_inner)
-        {
-            let _ = client.shutdown(Shutdown::Both);
-            let _ = server.shutdown(Shutdown::Both);
+        // The other direction's blocked read returns.
+        shut(&from, &to);
+        // Under the lock that `relay` takes to start a newer attempt, so an
+        // earlier attempt never marks the newer one closed.
+        let current = self.current();
+        if current.as_ref().is_some_and(|c| c.0 == attempt) {
+            self.lock().closed = true;
+            self.wake.notify_one();
         }
     }
 
-    /// Sleeps while nobody waits; while the client waits, closes the relay
-    /// once the server has been silent for the timeout. It wakes at most
-    /// once per timeout while the connection is busy, not once per call.
+    /// Shuts down the latest attempt's sockets (its threads then end) and
+    /// ends the watchdog.
+    fn end_current(&self) {
+        let current = self.current();
+        if let Some((_, client, server)) = &*current {
+            shut(client, server);
+        }
+        self.lock().closed = true;
+        self.wake.notify_one();
+    }
+
+    /// Sleeps while nobody waits; while the client waits, closes the
+    /// connection once the server has been silent for the timeout. It wakes
+    /// at most once per timeout while the connection is busy, not per call.
     fn watch(&self) {
         let mut st = self.lock();
         loop {
@@ -424,7 +484,7 @@ impl Shared {
                     if now >= deadline {
                         self.fired.store(true, Ordering::SeqCst);
                         drop(st);
-                        return self.close();
+                        return self.end_current();
                     }
                     st = self
                         .wake
@@ -439,7 +499,133 @@ impl Shared {
 
 #[cfg(test)]
 mod tests {
-    use super::Upstream;
+    use super::{Relay, Upstream};
+    use std::io::{Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    /// Every relay thread holds the relay's shared state: once only the
+    /// handle does, they have all ended. (Counting the process's threads by
+    /// name would also count relays that other tests start meanwhile.)
+    fn assert_threads_end(relay: &Relay) {
+        let started = Instant::now();
+        while Arc::strong_count(&relay.shared) > 1 {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "relay threads leak"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// A server that accepts one connection and never answers, and a relay to it.
+    fn silent_server(timeout: Duration) -> (Relay, TcpListener) {
+        let server = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = server.local_addr().unwrap().port();
+        let upstream = Upstream::from_url(&format!("postgres://127.0.0.1:{port}/db")).unwrap();
+        let relay = Relay::start(&upstream, Duration::from_secs(5), timeout).unwrap();
+        (relay, server)
+    }
+
+    #[test]
+    fn a_relay_that_libpq_never_reached_ends_when_abandoned() {
+        let (relay, _server) = silent_server(Duration::from_millis(100));
+        let shared = relay.shared.clone();
+        relay.abandon();
+        let started = Instant::now();
+        while Arc::strong_count(&shared) > 1 {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "relay threads leak"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    #[test]
+    fn a_waiting_client_is_cut_off_only_after_the_timeout_of_silence() {
+        let timeout = Duration::from_millis(300);
+        let (relay, server) = silent_server(timeout);
+        let mut client = TcpStream::connect(("127.0.0.1", relay.port())).unwrap();
+        let (mut upstream, _) = server.accept().unwrap();
+        // Not waiting: silence is fine, bytes flow both ways.
+        client.write_all(b"ping").unwrap();
+        let mut buf = [0u8; 4];
+        upstream.read_exact(&mut buf).unwrap();
+        relay.established();
+        std::thread::sleep(timeout * 3);
+        upstream.write_all(b"pong").unwrap();
+        client.read_exact(&mut buf).unwrap();
+        assert_eq!(&buf, b"pong");
+        assert!(!relay.fired());
+        // Waiting: the server's bytes restart the wait, its silence ends it.
+        relay.set_waiting(true);
+        let started = Instant::now();
+        for _ in 0..3 {
+            std::thread::sleep(timeout / 2);
+            upstream.write_all(b"x").unwrap();
+            client.read_exact(&mut buf[..1]).unwrap();
+        }
+        assert!(!relay.fired());
+        client
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        assert_eq!(client.read(&mut buf).unwrap(), 0, "closed");
+        assert!(started.elapsed() >= timeout * 3 / 2 + timeout);
+        assert!(relay.fired());
+        drop((client, upstream));
+        assert_threads_end(&relay);
+    }
+
+    #[test]
+    fn each_connection_attempt_gets_a_server_connection_of_its_own() {
+        let (relay, server) = silent_server(Duration::from_millis(300));
+        // libpq may try again after a failed attempt (e.g. sslmode=allow).
+        let mut last = None;
+        for attempt in 0..2u8 {
+            let mut client = TcpStream::connect(("127.0.0.1", relay.port())).unwrap();
+            let (mut upstream, _) = server.accept().unwrap();
+            client.write_all(&[attempt]).unwrap();
+            let mut got = [9u8];
+            upstream.read_exact(&mut got).unwrap();
+            assert_eq!(got, [attempt]);
+            upstream.write_all(b"ok").unwrap();
+            client.read_exact(&mut [0u8; 2]).unwrap();
+            if attempt == 0 {
+                // libpq closes a failed attempt before it tries again.
+                drop((client, upstream));
+                std::thread::sleep(Duration::from_millis(200));
+            } else {
+                last = Some((client, upstream));
+            }
+        }
+        relay.established();
+        // The last attempt is the connection: it is watched.
+        let (mut client, _upstream) = last.unwrap();
+        relay.set_waiting(true);
+        client
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        assert_eq!(client.read(&mut [0u8; 1]).unwrap(), 0, "closed");
+        assert!(relay.fired());
+        assert_threads_end(&relay);
+    }
+
+    #[test]
+    fn a_relay_ends_when_the_client_closes() {
+        let (relay, server) = silent_server(Duration::from_secs(60));
+        let mut client = TcpStream::connect(("127.0.0.1", relay.port())).unwrap();
+        // The server keeps its end open and never answers.
+        let (mut upstream, _) = server.accept().unwrap();
+        client.write_all(b"hello").unwrap();
+        upstream.read_exact(&mut [0u8; 5]).unwrap();
+        relay.established();
+        relay.set_waiting(true);
+        drop(client);
+        assert_threads_end(&relay);
+        assert!(!relay.fired());
+    }
 
     fn up(url: &str) -> Result<(String, u16), String> {
         Upstream::from_url(url).map(|u| (u.host, u.port))
