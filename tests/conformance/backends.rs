@@ -1,63 +1,52 @@
-//! One fresh, migrated database per test, per backend.
+//! One fresh, migrated database per test, made by the backend under test.
 
 use std::ops::Deref;
 
+use dataflow_core::model::descriptor::ModelDescriptor;
 use dataflow_core::prelude::*;
 
 use crate::models::{Everything, Note, Post, Tag, User};
 
-/// A database that lives as long as the test: the testing support users get
-/// (`TestDb`), so the suite dogfoods it.
-pub enum TestBackend {
-    /// A private SQLite file.
-    Sqlite(dataflow_sqlite::testing::TestDb),
-    /// A private PostgreSQL database.
-    Postgres(dataflow_postgres::testing::TestDb),
+/// Every model the scenarios use: each test's database has all their tables.
+pub const MODELS: &[&ModelDescriptor] = models![User, Post, Everything, Note, Tag];
+
+/// What a backend crate hands the suite: how to make a fresh database with the
+/// tables of the given models (its `testing::TestDb`, so the suite dogfoods what
+/// users get), or `None` after printing why the backend is not available here
+/// (a server backend without `DATABASE_URL`; under `CI=true` that must panic).
+pub type Hook = fn(&[&'static ModelDescriptor]) -> Option<TestBackend>;
+
+/// A database that lives as long as the test.
+pub struct TestBackend {
+    // Declared first so it drops first: the guard then discards a database no
+    // handle of the test holds.
+    db: Box<dyn Deref<Target = DataFlow>>,
+    reopen: Box<dyn Fn() -> DataFlow>,
+}
+
+impl TestBackend {
+    /// Wraps a backend's test database (usually its `testing::TestDb`) and how
+    /// to open a second handle on it.
+    pub fn new(
+        db: impl Deref<Target = DataFlow> + 'static,
+        reopen: impl Fn() -> DataFlow + 'static,
+    ) -> TestBackend {
+        TestBackend {
+            db: Box::new(db),
+            reopen: Box::new(reopen),
+        }
+    }
+
+    /// A second handle on the same database with nothing registered, as another
+    /// process of the application would have.
+    pub fn reopen(&self) -> DataFlow {
+        (self.reopen)()
+    }
 }
 
 impl Deref for TestBackend {
     type Target = DataFlow;
     fn deref(&self) -> &DataFlow {
-        match self {
-            TestBackend::Sqlite(t) => t,
-            TestBackend::Postgres(t) => t,
-        }
+        &self.db
     }
-}
-
-impl TestBackend {
-    /// A second handle on the same database with nothing registered, as another
-    /// process of the application would have.
-    pub fn reopen(&self) -> DataFlow {
-        match self {
-            TestBackend::Sqlite(t) => dataflow_sqlite::open(t.path()).expect("reopen sqlite"),
-            TestBackend::Postgres(t) => dataflow_postgres::PgOptions::new(t.url())
-                .pool_size(4)
-                .connect()
-                .expect("reconnect"),
-        }
-    }
-}
-
-/// A fresh SQLite file with every test model's table.
-pub fn sqlite() -> TestBackend {
-    TestBackend::Sqlite(
-        dataflow_sqlite::testing::TestDb::builder()
-            .models(models![User, Post, Everything, Note, Tag])
-            .build()
-            .expect("sqlite test database"),
-    )
-}
-
-/// A fresh PostgreSQL database with every test model's table, or `None` (with the
-/// reason printed) when no server is configured. Under `CI=true` a missing
-/// server fails the test instead.
-pub fn postgres() -> Option<TestBackend> {
-    dataflow_postgres::testing::server_url()?;
-    Some(TestBackend::Postgres(
-        dataflow_postgres::testing::TestDb::builder()
-            .models(models![User, Post, Everything, Note, Tag])
-            .build()
-            .expect("postgres test database"),
-    ))
 }

@@ -1,0 +1,229 @@
+//! The backend-conformance suite: every scenario is written once, against a
+//! `DataFlow` handle (or a [`TestBackend`] when it needs a second handle), and
+//! runs on every backend whose crate instantiates it with one line:
+//!
+//! ```ignore
+//! // <backend crate>/tests/conformance.rs
+//! fn test_db(models: &[&'static ModelDescriptor]) -> Option<dataflow_conformance::TestBackend> {
+//!     // build the backend's TestDb with `models`; say how to open a second handle
+//! }
+//! dataflow_conformance::dataflow_conformance!(sqlite, test_db);
+//! ```
+//!
+//! That declares one `#[test]` per scenario, named `<group>::<scenario>::<backend>`
+//! (`crud::nulls_round_trip::sqlite`), so `cargo nextest run -E 'test(nulls_round_trip)'`
+//! finds a scenario on every backend and `test(/::postgres$/)` one backend.
+//!
+//! Why a crate of its own, beside the backends rather than in them: the scenarios
+//! are not generic (the backend comes in as a [`Hook`] value), so they compile
+//! once however many backends run them; their dependencies (chrono, uuid,
+//! rust_decimal, tempfile) stay out of `dataflow-core`; and a third backend adds
+//! a dev-dependency and one small file, not a copy of the suite. It lives under
+//! `tests/` because it is what runs on every backend.
+
+// Scenario functions are named for what they check; the names are the docs.
+#![allow(missing_docs)]
+
+mod backends;
+pub mod comparisons;
+pub mod crud;
+pub mod errors;
+pub mod hostile;
+pub mod indexes;
+pub mod migrate;
+pub mod models;
+pub mod names;
+pub mod planning;
+pub mod rollback;
+pub mod schema;
+pub mod writes;
+
+pub use backends::{Hook, TestBackend, MODELS};
+
+/// A fresh database for one scenario from the backend's hook, with every model's
+/// table, or `None` when the hook says the backend is not available here.
+#[doc(hidden)]
+pub fn __test_db(hook: Hook) -> Option<TestBackend> {
+    hook(MODELS)
+}
+
+/// Declares the whole suite for one backend: `dataflow_conformance!(sqlite, hook)`
+/// where `hook` is a [`Hook`] (a function path visible where the macro is used).
+/// Each scenario becomes `#[test] fn <group>::<scenario>::<backend>`.
+#[macro_export]
+macro_rules! dataflow_conformance {
+    ($backend:ident, $hook:path) => {
+        fn __dataflow_conformance_db() -> ::core::option::Option<$crate::TestBackend> {
+            $crate::__test_db($hook)
+        }
+        $crate::__dataflow_conformance_scenarios! { $backend }
+    };
+}
+
+/// The scenario list, expanded by [`dataflow_conformance!`].
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __dataflow_conformance_tests {
+    ($backend:ident; $($group:ident :: { $($name:ident),* $(,)? }),* $(,)?) => {
+        $(
+            mod $group {
+                $(
+                    mod $name {
+                        #[test]
+                        fn $backend() {
+                            let ::core::option::Option::Some(db) = super::super::__dataflow_conformance_db() else {
+                                return;
+                            };
+                            $crate::$group::$name(&db);
+                        }
+                    }
+                )*
+            }
+        )*
+    };
+}
+
+/// Every scenario, by group.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __dataflow_conformance_scenarios {
+    ($backend:ident) => {
+        $crate::__dataflow_conformance_tests! { $backend;
+
+            crud::{
+                all_types_round_trip,
+                bulk_create_round_trips_every_type,
+                nulls_round_trip,
+                unicode_text_round_trips,
+                blobs_round_trip,
+                json_round_trips,
+                float_edge_values,
+                integer_bounds,
+                hostile_strings_are_values,
+                like_is_case_sensitive_with_wildcards,
+                unique_violation_is_classified_and_writes_nothing,
+                missing_rows,
+                create_assigns_keys_and_keeps_explicit_ones,
+                update_applies_only_set_fields,
+                list_filters_orders_and_pages,
+                in_and_boolean_combinators,
+                bulk_create_is_all_or_nothing,
+                bulk_create_spans_many_statements,
+                bulk_update_and_delete,
+                upsert_inserts_then_updates,
+                upsert_refuses_non_unique_target,
+                bulk_upsert_last_row_wins,
+                max_length_is_enforced_before_writing,
+                foreign_keys_are_enforced_and_cascade,
+                timestamps_are_managed,
+                soft_delete_hides_rows,
+                string_primary_key,
+                concurrent_use_from_four_threads,
+            },
+            migrate::{
+                adds_nullable_column,
+                adds_column_with_default,
+                adds_not_null_column_without_default_to_populated_table_is_blocked,
+                adds_not_null_column_to_empty_table_is_safe,
+                drops_column_with_data_is_high_and_refused_by_default,
+                dropped_column_comes_back_on_rollback,
+                drops_column_on_empty_table_is_safe,
+                renames_column_with_hint,
+                unhinted_rename_is_drop_plus_add,
+                renames_table_with_hint,
+                widens_int_to_bigint,
+                narrows_bigint_to_int_when_values_fit,
+                narrows_bigint_to_int_when_values_do_not_fit_is_blocked,
+                narrows_text_length_truncates_only_when_opted_in_and_rollback_restores,
+                text_to_integer_has_no_safe_cast,
+                makes_column_nullable,
+                sets_not_null_without_nulls_is_medium,
+                sets_not_null_over_nulls_without_default_is_blocked,
+                sets_not_null_over_nulls_with_default_backfills,
+                changes_default,
+                adds_index,
+                adds_unique_index_over_duplicates_is_blocked,
+                adds_unique_index_without_duplicates_is_medium,
+                drops_index_is_medium,
+                renames_indexed_column_and_its_index,
+                adds_foreign_key_over_valid_data_is_medium,
+                adds_foreign_key_over_orphans_is_blocked,
+                drops_foreign_key_is_medium,
+                new_tables_are_created_before_tables_that_reference_them,
+                no_op_when_nothing_changed,
+                tables_of_other_models_are_never_dropped,
+                prune_drops_only_owned_tables_and_rollback_restores_rows,
+                exclude_operations_and_include_tables_limit_the_plan,
+                dry_run_returns_the_whole_plan_whatever_the_policy,
+                history_records_each_migration,
+                rollback_of_create_table_drops_it,
+                autoincrement_counter_survives_a_rebuild,
+                several_changes_on_one_table_in_one_migration,
+            },
+            indexes::{
+                partial_unique_index_applies_only_where_its_condition_holds,
+                changing_a_partial_condition_replaces_the_index,
+                gin_and_text_search_indexes_reconcile,
+                dropping_a_gin_index_is_planned_and_undone,
+            },
+            rollback::{
+                rollback_that_would_drop_written_values_is_refused_by_default,
+                rollback_that_would_drop_a_populated_table_is_refused_by_default,
+                a_rollback_that_overwrites_values_is_undoable,
+                rollback_to_a_version_undoes_what_came_after_it,
+                resolve_failed_refuses_unknown_and_applied_versions,
+                resolve_failed_resolves_a_failed_migration,
+            },
+            comparisons::{
+                decimals_compare_and_order_as_numbers,
+                dates_outside_years_0000_to_9999_are_refused_before_writing,
+                like_has_one_meaning_with_backslash_escapes,
+                nulls_sort_last_ascending_and_first_descending,
+            },
+            errors::{
+                limit_zero_returns_no_row,
+                undecodable_values_are_decode_errors,
+                in_list_over_the_bind_limit_works,
+                long_in_lists_match_like_short_ones,
+                very_many_or_terms_work_or_are_invalid_input,
+            },
+            planning::{
+                foreign_key_on_an_added_column_is_judged_on_its_nulls,
+                foreign_key_on_a_renamed_column_reads_its_old_values,
+                foreign_key_on_a_renamed_column_over_orphans_is_blocked,
+                foreign_key_to_a_renamed_table_and_column_reads_the_old_ones,
+                new_tables_with_circular_foreign_keys,
+                renamed_primary_key_is_a_rename,
+                renamed_table_keeps_its_indexes_and_constraints,
+                unique_index_on_a_filled_column_counts_the_filled_values,
+                pruning_tables_that_reference_each_other,
+            },
+            names::{
+                long_multibyte_table_name_with_two_foreign_keys_migrates_once,
+                two_foreign_keys_on_a_63_byte_table_name_get_distinct_names,
+            },
+            schema::{
+                auto_migrate_creates_tables_once,
+                changed_model_is_planned_not_ignored,
+                check_reports_missing_tables,
+                described_schema_equals_target,
+                dry_run_touches_nothing,
+                two_models_for_one_table_are_refused,
+            },
+            writes::{
+                model_missing_a_column_is_a_clear_error_and_matches_nothing,
+                json_too_deep_to_read_back_is_refused_before_writing,
+                generated_key_past_the_field_range_writes_nothing,
+                explicit_key_at_the_generator_maximum_commits_only_with_its_adjustment,
+                timestamp_outside_the_stored_range_is_stored_or_refused_whole,
+                bulk_create_mixes_explicit_and_generated_keys,
+                deeply_nested_filters_are_refused_without_overflowing,
+                deeply_nested_json_is_refused_without_overflowing,
+            },
+            hostile::{
+                hostile_values_are_stored_verbatim_or_refused_whole,
+                hostile_fixtures_load_verbatim_or_not_at_all,
+            },
+        }
+    };
+}
