@@ -272,7 +272,18 @@ impl ManageConnection for Manager {
         if c.last_ok.elapsed() < VALIDATION_BYPASS {
             return Ok(());
         }
-        waiting(c.relay.as_ref(), || self.inner.is_valid(&mut c.conn))?;
+        let pinged = waiting(c.relay.as_ref(), || self.inner.is_valid(&mut c.conn));
+        if let Some(relay) = c.relay.as_ref().filter(|r| r.fired()) {
+            // The pool reports the last error it saw when it gives up.
+            return Err(diesel::r2d2::Error::ConnectionError(
+                diesel::ConnectionError::BadConnection(format!(
+                    "PostgreSQL sent nothing within the socket timeout ({:?}) to the \
+                     checkout's liveness check; the connection was closed",
+                    relay.timeout()
+                )),
+            ));
+        }
+        pinged?;
         c.last_ok = std::time::Instant::now();
         Ok(())
     }

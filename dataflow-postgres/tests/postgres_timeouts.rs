@@ -311,6 +311,55 @@ fn a_server_that_stops_answering_mid_call_hits_the_socket_timeout() {
 }
 
 #[test]
+fn a_server_that_stops_answering_fails_the_checkout_ping_within_the_socket_timeout() {
+    let _one = RELAYS.lock().unwrap_or_else(|e| e.into_inner());
+    let Some((_t, proxy, url)) = behind_proxy() else {
+        return;
+    };
+    let timeout = Duration::from_secs(2);
+    // Checkout checks on (the default): a connection idle for more than a
+    // second is pinged first, and it is the ping that meets the frozen server.
+    let db = PgOptions::new(url)
+        .pool_size(1)
+        .connect_timeout(Duration::from_secs(2))
+        .socket_timeout(timeout)
+        .connect()
+        .unwrap();
+    let db = Arc::new(db);
+    let before = backend_pid(&db).unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    proxy.frozen.store(true, Ordering::SeqCst);
+    let d = db.clone();
+    let (result, waited) = bounded("a checkout from a frozen server", move || {
+        let started = Instant::now();
+        let r = d.with_conn(|c| c.batch_execute("SELECT 1"));
+        (r, started.elapsed())
+    });
+    eprintln!("socket timeout {timeout:?}: after {waited:?}, {result:?}");
+    assert!(
+        matches!(result, Err(Error::Connection(ref m)) if m.contains("socket timeout")),
+        "{result:?}"
+    );
+    assert!(
+        waited >= timeout,
+        "returned after {waited:?}, before the timeout"
+    );
+    assert!(
+        waited < Duration::from_secs(20),
+        "returned only after {waited:?}"
+    );
+    proxy.frozen.store(false, Ordering::SeqCst);
+    let d = db.clone();
+    let after = bounded("a query after the server came back", move || {
+        backend_pid(&d)
+    })
+    .unwrap();
+    assert_ne!(before, after, "the timed-out connection was reused");
+    drop(db);
+    assert_relays_end();
+}
+
+#[test]
 fn a_socket_timeout_spares_slow_statements_idle_connections_and_idle_callers() {
     let _one = RELAYS.lock().unwrap_or_else(|e| e.into_inner());
     let Some((_t, _proxy, url)) = behind_proxy() else {
