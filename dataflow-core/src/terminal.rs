@@ -194,11 +194,16 @@ pub(crate) fn table(header: &[&str], rows: &[Vec<String>]) -> String {
 }
 
 /// An ASCII table: `|`-separated cells padded to each column's width, `-`
-/// rules above and below the header and at the end. No trailing newline.
+/// rules above and below the header and at the end; a cell of several lines
+/// spans as many table lines. No trailing newline.
 #[cfg(any(test, not(feature = "terminal")))]
 fn plain_table(header: &[&str], rows: &[Vec<String>]) -> String {
-    let cells: Vec<Vec<&str>> = std::iter::once(header.to_vec())
-        .chain(rows.iter().map(|r| r.iter().map(String::as_str).collect()))
+    let cells: Vec<Vec<&str>> = cell_lines(header.to_vec())
+        .into_iter()
+        .chain(
+            rows.iter()
+                .flat_map(|r| cell_lines(r.iter().map(String::as_str).collect())),
+        )
         .collect();
     let mut widths = vec![0; header.len()];
     for row in &cells {
@@ -228,6 +233,21 @@ fn plain_table(header: &[&str], rows: &[Vec<String>]) -> String {
     out.join("\n")
 }
 
+/// The table lines of one row whose cells may hold several lines.
+#[cfg(any(test, not(feature = "terminal")))]
+fn cell_lines(row: Vec<&str>) -> Vec<Vec<&str>> {
+    let split: Vec<Vec<&str>> = row.iter().map(|c| c.split('\n').collect()).collect();
+    let height = split.iter().map(Vec::len).max().unwrap_or(1);
+    (0..height)
+        .map(|i| {
+            split
+                .iter()
+                .map(|c| c.get(i).copied().unwrap_or(""))
+                .collect()
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -247,6 +267,25 @@ mod tests {
 | users | add column | column email |
 | t     | drop table | émoi         |
 +-------+------------+--------------+"
+        );
+    }
+
+    #[test]
+    fn a_cell_of_several_lines_spans_as_many_table_lines() {
+        let rows = vec![vec![
+            "t".into(),
+            "rebuild table".into(),
+            "alter column a\nalter column bc".into(),
+        ]];
+        assert_eq!(
+            plain_table(&["Table", "Operation", "Details"], &rows),
+            "\
++-------+---------------+-----------------+
+| Table | Operation     | Details         |
++-------+---------------+-----------------+
+| t     | rebuild table | alter column a  |
+|       |               | alter column bc |
++-------+---------------+-----------------+"
         );
     }
 

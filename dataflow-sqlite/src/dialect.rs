@@ -6,7 +6,7 @@
 //! turn the document `1e5` into the REAL `100000.0` — and (b) each logical type has
 //! a declared type of its own, so describing a table gives back the logical types.
 
-use dataflow_core::migrate::schema::{Column, Schema, SchemaDefault, Table};
+use dataflow_core::migrate::schema::{Column, Schema, SchemaDefault};
 use dataflow_core::{Change, Dialect, LogicalType};
 
 /// The SQLite dialect.
@@ -154,31 +154,26 @@ impl Dialect for SqliteDialect {
         }
     }
 
-    /// SQLite alters little in place: `ADD COLUMN` (nullable or with a constant
-    /// default), `RENAME`, `DROP COLUMN` (not of a key) and indexes. Everything
-    /// else rebuilds the table by SQLite's documented procedure.
+    fn rebuild_reason(&self, change: &Change, before: &Schema) -> Option<String> {
+        crate::rebuild::rebuild_reason(change, before)
+    }
+
+    /// SQLite alters little in place; what it cannot alter is made by a table
+    /// rebuild (see the `rebuild` module), once for a whole
+    /// [`Change::RebuildTable`].
     fn render_change(&self, change: &Change, before: &Schema, after: &Schema) -> Vec<String> {
-        let rebuild = |table: &str| match (before.tables.get(table), after.tables.get(table)) {
-            (Some(b), Some(a)) => rebuild_table(self, b, a),
-            _ => Vec::new(),
-        };
         match change {
-            Change::AlterColumn { table, .. }
-            | Change::AddForeignKey { table, .. }
-            | Change::DropForeignKey { table, .. } => rebuild(table),
-            Change::AddColumn { table, column }
-                if (!column.nullable && column.default.is_none())
-                    || matches!(column.default, Some(SchemaDefault::CurrentTimestamp)) =>
-            {
-                rebuild(table)
+            Change::RebuildTable { table, changes } => {
+                crate::rebuild::rebuild_table(self, table, changes, before, after)
             }
-            Change::DropColumn { table, column }
-                if before.tables.get(table).is_some_and(|t| {
-                    t.primary_key.contains(&column.name)
-                        || t.foreign_keys.iter().any(|f| f.column == column.name)
-                }) =>
-            {
-                rebuild(table)
+            c if crate::rebuild::rebuild_reason(c, before).is_some() => {
+                crate::rebuild::rebuild_table(
+                    self,
+                    c.table(),
+                    std::slice::from_ref(c),
+                    before,
+                    after,
+                )
             }
             // SQLite cannot rename an index: it is built again under the new
             // name, inside the migration's transaction, so no other connection
@@ -211,79 +206,6 @@ impl Dialect for SqliteDialect {
             }
         }
     }
-}
-
-/// The table rebuild (<https://sqlite.org/lang_altertable.html#otheralter>), run
-/// inside the migration's transaction with foreign keys off: create the new
-/// shape, copy rows (NULLs of a newly NOT NULL column take its default), carry
-/// the AUTOINCREMENT counter over, drop the old table, rename the new one,
-/// recreate the indexes and the table's triggers (dropping the old table drops
-/// them). The executor runs `foreign_key_check` before committing.
-///
-/// The rename runs with `legacy_alter_table` on: views and other tables'
-/// triggers name the table, which is briefly missing, and SQLite 3.26+ would
-/// otherwise refuse the rename ("error in view …: no such table") or rewrite
-/// them to the temporary name. Left as they are, they name the rebuilt table.
-fn rebuild_table(d: &SqliteDialect, before: &Table, after: &Table) -> Vec<String> {
-    let q = |s: &str| {
-        let mut o = String::new();
-        d.quote_ident(s, &mut o);
-        o
-    };
-    let tmp = format!("_dataflow_new_{}", after.name);
-    let mut shape = after.clone();
-    shape.name = tmp.clone();
-    shape.indexes.clear();
-    let mut out = d.create_table(&shape);
-    let mut targets = Vec::new();
-    let mut sources = Vec::new();
-    for col in &after.columns {
-        let Some(old) = before.column(&col.name) else {
-            continue;
-        };
-        let c = q(&col.name);
-        let mut expr = if old.ty != col.ty || old.max_length != col.max_length {
-            d.cast_expression(&c, old, col)
-        } else {
-            c.clone()
-        };
-        if old.nullable && !col.nullable {
-            if let Some(def) = &col.default {
-                expr = format!("coalesce({expr}, {})", d.default_literal(def, col.ty));
-            }
-        }
-        targets.push(c);
-        sources.push(expr);
-    }
-    out.push(format!(
-        "INSERT INTO {} ({}) SELECT {} FROM {}",
-        q(&tmp),
-        targets.join(", "),
-        sources.join(", "),
-        q(&before.name)
-    ));
-    let autoinc = |t: &Table| t.columns.iter().any(|c| c.auto_increment);
-    if autoinc(before) && autoinc(after) {
-        let mut old = String::new();
-        d.string_literal(&before.name, &mut old);
-        let mut new = String::new();
-        d.string_literal(&tmp, &mut new);
-        out.push(format!("DELETE FROM sqlite_sequence WHERE name = {new}"));
-        out.push(format!(
-            "INSERT INTO sqlite_sequence (name, seq) SELECT {new}, seq FROM sqlite_sequence WHERE name = {old}"
-        ));
-    }
-    out.push(format!("DROP TABLE {}", q(&before.name)));
-    out.push("PRAGMA legacy_alter_table = ON".into());
-    out.push(format!(
-        "ALTER TABLE {} RENAME TO {}",
-        q(&tmp),
-        q(&after.name)
-    ));
-    out.push("PRAGMA legacy_alter_table = OFF".into());
-    out.extend(after.indexes.iter().map(|i| d.create_index(&after.name, i)));
-    out.extend(before.triggers.iter().map(|t| t.sql.clone()));
-    out
 }
 
 /// Maps a declared column type back to a logical type and length.

@@ -22,6 +22,7 @@ mod decode;
 mod describe;
 mod dialect;
 mod query;
+mod rebuild;
 pub mod testing;
 
 pub use backend::{SqliteBackend, SqliteOptions, CAPABILITIES};

@@ -305,6 +305,15 @@ pub trait Dialect: Send + Sync + std::fmt::Debug {
         None
     }
 
+    /// Why this database can make `change` (on the schema `before`) only by
+    /// rebuilding its table, or `None` when it alters in place. The planner
+    /// folds the changes of one table that need a rebuild into one
+    /// [`Change::RebuildTable`], so the table is copied once.
+    fn rebuild_reason(&self, change: &Change, before: &Schema) -> Option<String> {
+        let _ = (change, before);
+        None
+    }
+
     /// SQL for one change, given the schema just before and just after it.
     /// The default spells standard `ALTER TABLE`; dialects override what their
     /// database does differently.
@@ -518,6 +527,17 @@ pub fn render_standard<D: Dialect + ?Sized>(
             q(table),
             q(&foreign_key_name(table, foreign_key))
         )],
+        // A database that alters in place runs the parts one after another.
+        Change::RebuildTable { changes, .. } => {
+            let mut at = before.clone();
+            let mut out = Vec::new();
+            for c in changes {
+                let from = at.clone();
+                crate::migrate::diff::apply(&mut at, c);
+                out.extend(d.render_change(c, &from, &at));
+            }
+            out
+        }
         Change::Unsupported { .. } => Vec::new(),
     }
 }

@@ -103,6 +103,16 @@ pub enum Change {
         /// The key as it was.
         foreign_key: ForeignKey,
     },
+    /// Changes to one table that the database makes only by rebuilding the
+    /// table (a new table of the final shape, one copy, a swap), grouped so the
+    /// table is copied once. Built by the planner, never by the differ; see
+    /// [`crate::migrate::rebuild`].
+    RebuildTable {
+        /// Table name.
+        table: String,
+        /// The changes, in the order they describe (each is judged on its own).
+        changes: Vec<Change>,
+    },
     /// A difference dataflow cannot migrate (e.g. a changed primary key).
     Unsupported {
         /// Table name.
@@ -127,6 +137,7 @@ impl Change {
             | Change::RenameIndex { table, .. }
             | Change::AddForeignKey { table, .. }
             | Change::DropForeignKey { table, .. }
+            | Change::RebuildTable { table, .. }
             | Change::Unsupported { table, .. } => table,
         }
     }
@@ -162,6 +173,14 @@ impl Change {
             Change::DropForeignKey { table, foreign_key } => {
                 Change::AddForeignKey { table, foreign_key }
             }
+            Change::RebuildTable { table, changes } => Change::RebuildTable {
+                table,
+                changes: changes
+                    .iter()
+                    .rev()
+                    .map(Change::inverse)
+                    .collect::<Option<Vec<_>>>()?,
+            },
             Change::Unsupported { .. } => return None,
         })
     }
@@ -179,7 +198,7 @@ impl Change {
             Change::RenameIndex { .. } => 4,
             Change::CreateTable { .. } => 5,
             Change::AddColumn { .. } => 6,
-            Change::AlterColumn { .. } => 7,
+            Change::AlterColumn { .. } | Change::RebuildTable { .. } => 7,
             Change::DropColumn { .. } => 8,
             Change::CreateIndex { .. } => 9,
             Change::AddForeignKey { .. } => 10,
@@ -537,6 +556,11 @@ pub fn apply(schema: &mut Schema, change: &Change) {
             }
         }
         Change::Unsupported { .. } => {}
+        Change::RebuildTable { changes, .. } => {
+            for c in changes {
+                apply(schema, c);
+            }
+        }
         other => {
             let Some(t) = schema.tables.get_mut(other.table()) else {
                 return;

@@ -101,6 +101,11 @@ impl Projection {
     /// Moves past `change`: the next step meets what it leaves.
     pub fn advance(&mut self, change: &Change) {
         match change {
+            Change::RebuildTable { changes, .. } => {
+                for c in changes {
+                    self.advance(c);
+                }
+            }
             Change::CreateTable { table } => {
                 self.tables.insert(
                     table.name.clone(),

@@ -518,6 +518,12 @@ pub fn track(
         conn.execute(&s.text, &s.binds).map(|_| ())
     };
     match &change {
+        Change::RebuildTable { changes, .. } => {
+            for c in changes {
+                track(conn, d, c, version, true)?;
+            }
+            Ok(())
+        }
         Change::CreateTable { table } => insert(conn, &table.name),
         Change::DropTable { table } => delete(conn, &table.name),
         Change::RenameTable { from, to } => {

@@ -3,7 +3,8 @@
 //! The pipeline, one file a stage: [`schema`] is the one schema type (target and
 //! live), [`diff`] says what changed, [`facts`] asks the database what each step
 //! will meet, [`risk`] decides how risky each change is, [`plan`] turns changes
-//! into steps with SQL both ways, [`live`] plans against the live database,
+//! into steps with SQL both ways ([`rebuild`] folds the changes a table rebuild
+//! makes into one step), [`live`] plans against the live database,
 //! [`policy`] decides what may run without asking and what is refused,
 //! [`apply`] runs the steps in the migration's transaction, [`online`] runs
 //! what follows the commit without blocking writers, [`rollback`] undoes
@@ -22,6 +23,7 @@ pub mod live;
 pub mod online;
 pub mod plan;
 pub mod policy;
+pub mod rebuild;
 pub mod risk;
 pub mod rollback;
 pub mod schema;
@@ -87,6 +89,9 @@ pub enum Operation {
     AddForeignKey,
     /// Drop a foreign key.
     DropForeignKey,
+    /// Several changes to one table that the database makes only by copying
+    /// the table, made by one copy (see [`rebuild`]).
+    RebuildTable,
     /// A difference dataflow cannot migrate.
     Unsupported,
 }
@@ -106,6 +111,7 @@ impl fmt::Display for Operation {
             Operation::RenameIndex => "rename index",
             Operation::AddForeignKey => "add foreign key",
             Operation::DropForeignKey => "drop foreign key",
+            Operation::RebuildTable => "rebuild table",
             Operation::Unsupported => "unsupported",
         };
         f.write_str(s)
@@ -153,6 +159,39 @@ pub struct MigrationStep {
     /// undoes. `None` for a forward step.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub undoes: Option<String>,
+    /// For a [`Operation::RebuildTable`] step: each change it carries, judged
+    /// on its own (the step's risk is the highest of theirs). Empty otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parts: Vec<StepPart>,
+}
+
+/// One change of a [`Operation::RebuildTable`] step, as the planner judged it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepPart {
+    /// The kind of change.
+    pub operation: Operation,
+    /// What it changes, short: a column, index or key.
+    pub subject: String,
+    /// Human detail, as a step of its own would show it.
+    pub detail: String,
+    /// Risk level of this change alone.
+    pub risk: RiskLevel,
+    /// Why it has that risk.
+    pub reason: String,
+    /// Why it cannot run as planned, if it cannot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocked: Option<String>,
+    /// Why the database makes this change only by copying the table; `None`
+    /// for a change the copy makes on the way (a rename between two that need it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rebuild: Option<String>,
+    /// Whether the step backed up what this change destroys.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub backed_up: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -258,10 +297,20 @@ impl MigrationReport {
             .steps
             .iter()
             .map(|s| {
+                // A rebuild's parts, one a line: each is a change of its own.
+                let detail = if s.parts.is_empty() {
+                    s.detail.clone()
+                } else {
+                    s.parts
+                        .iter()
+                        .map(|p| format!("{} {}", p.operation, p.detail))
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                };
                 vec![
                     s.table.clone(),
                     s.operation.to_string(),
-                    s.detail.clone(),
+                    detail,
                     s.risk.to_string(),
                 ]
             })
@@ -281,10 +330,31 @@ impl MigrationReport {
                 } else {
                     ""
                 };
+                if s.parts.is_empty() {
+                    out.push_str(&format!(
+                        "  {} {} {}: {}{mark}\n",
+                        s.risk, s.operation, s.table, s.reason
+                    ));
+                    continue;
+                }
                 out.push_str(&format!(
                     "  {} {} {}: {}{mark}\n",
-                    s.risk, s.operation, s.table, s.reason
+                    s.risk,
+                    s.operation,
+                    s.table,
+                    rebuild::headline(&s.parts)
                 ));
+                for p in &s.parts {
+                    let mark = if p.blocked.is_some() {
+                        " [BLOCKED]"
+                    } else {
+                        ""
+                    };
+                    out.push_str(&format!(
+                        "    - {} {} {}: {}{mark}\n",
+                        p.risk, p.operation, p.subject, p.reason
+                    ));
+                }
             }
         }
         let forward: Vec<&MigrationStep> = self.steps.iter().collect();

@@ -6,9 +6,10 @@ use crate::backend::dialect::Dialect;
 use crate::error::Result;
 use crate::migrate::diff::{self, Change, Droppable, Hints};
 use crate::migrate::facts::{LiveCounts, ProjectedFacts};
+use crate::migrate::rebuild;
 use crate::migrate::risk::assess;
 use crate::migrate::schema::{Column, IndexKind, Schema};
-use crate::migrate::{MigrateOptions, MigrationStep, Operation};
+use crate::migrate::{MigrateOptions, MigrationStep, Operation, StepPart};
 
 impl Change {
     /// The step kind of this change.
@@ -26,6 +27,7 @@ impl Change {
             Change::RenameIndex { .. } => Operation::RenameIndex,
             Change::AddForeignKey { .. } => Operation::AddForeignKey,
             Change::DropForeignKey { .. } => Operation::DropForeignKey,
+            Change::RebuildTable { .. } => Operation::RebuildTable,
             Change::Unsupported { .. } => Operation::Unsupported,
         }
     }
@@ -86,6 +88,11 @@ impl Change {
                     f.column, f.references_table, f.references_column
                 )
             }
+            Change::RebuildTable { changes, .. } => changes
+                .iter()
+                .map(|c| format!("{} {}", c.operation(), c.detail()))
+                .collect::<Vec<_>>()
+                .join("; "),
             Change::Unsupported { detail, .. } => detail.clone(),
         }
     }
@@ -117,7 +124,11 @@ pub struct PlanInput<'a> {
 /// Each step's facts are asked of the schema as the steps before it leave it
 /// (see [`crate::migrate::facts`]), through `counts` on the live database.
 pub fn plan(input: &PlanInput<'_>, counts: &mut dyn LiveCounts) -> Result<Vec<MigrationStep>> {
-    let changes = diff::diff(input.live, input.target, input.hints, input.droppable);
+    let mut changes = diff::diff(input.live, input.target, input.hints, input.droppable);
+    if input.capabilities.forward_references {
+        changes = inline_new_table_keys(changes);
+    }
+    let changes = rebuild::group(input.dialect, input.live, changes);
     plan_changes(input, changes, counts)
 }
 
@@ -140,74 +151,195 @@ pub fn plan_changes(
     let mut state = input.live.clone();
     let mut steps = Vec::new();
     for change in changes.clone() {
-        let op = change.operation();
-        if !input.options.includes(change.table()) || !input.options.allows(op) {
+        if let Change::RebuildTable { .. } = change {
+            let index = steps.len();
+            steps.extend(plan_rebuild(input, change, &mut facts, &mut state, index)?);
             continue;
         }
-        let mut assessment = assess(&change, &mut facts)?;
-        // Only tables that hold rows before the plan need the online rendering.
-        let existing = facts.projection().live_table(change.table()).is_some()
-            && !matches!(change, Change::CreateTable { .. });
-        facts.advance(&change);
-        let before = state.clone();
-        diff::apply(&mut state, &change);
-        let online = if input.online && existing && !needed_by_foreign_key(&change, &changes) {
-            d.render_online(&change, &before, &state, input.options.batch_size)
-        } else {
-            None
-        };
-        // The database's own note (locks, rewrites) describes the plain
-        // rendering; an online rendering carries its own.
-        let (sql_up, sql_online) = match online {
-            Some(o) => {
-                assessment.reason = format!("{}; online: {}", assessment.reason, o.note);
-                (o.in_transaction, o.after_commit)
-            }
-            None => {
-                if let Some(note) = d.risk_note(&change) {
-                    assessment.reason = format!("{}; {note}", assessment.reason);
-                }
-                (d.render_change(&change, &before, &state), Vec::new())
-            }
-        };
-        let inverse = change.inverse();
-        let mut sql_down = inverse
-            .as_ref()
-            .map(|inv| d.render_change(inv, &state, &before))
-            .unwrap_or_default();
-        let mut backup = Vec::new();
-        let mut irreversible = None;
-        if assessment.destructive {
-            if input.options.backup {
-                let name = format!("_dataflow_backup_{}_{}", input.version, steps.len());
-                let (b, down) = backup_sql(d, &change, &before, &state, &name);
-                backup = b;
-                if let Some(down) = down {
-                    sql_down = down;
-                }
-            } else {
-                irreversible =
-                    Some("applied with backup(false): undoing it cannot restore the data".into());
-            }
-        }
-        steps.push(MigrationStep {
-            operation: op,
-            table: change.table().to_owned(),
-            detail: change.detail(),
-            risk: assessment.risk,
-            reason: assessment.reason,
-            blocked: assessment.blocked,
-            sql_up,
-            sql_down,
-            backup,
-            irreversible,
-            change,
-            sql_online,
-            online_done: 0,
-            undoes: None,
-        });
+        let index = steps.len();
+        steps.extend(plan_one(
+            input, change, &changes, &mut facts, &mut state, index,
+        )?);
     }
     Ok(steps)
+}
+
+/// Plans one change (not a rebuild group) as step number `index`, unless the
+/// options leave it out; `changes` is the whole plan, for the online rendering.
+fn plan_one(
+    input: &PlanInput<'_>,
+    change: Change,
+    changes: &[Change],
+    facts: &mut ProjectedFacts<'_>,
+    state: &mut Schema,
+    index: usize,
+) -> Result<Option<MigrationStep>> {
+    let d = input.dialect;
+    let op = change.operation();
+    if !input.options.includes(change.table()) || !input.options.allows(op) {
+        return Ok(None);
+    }
+    let mut assessment = assess(&change, facts)?;
+    // Only tables that hold rows before the plan need the online rendering.
+    let existing = facts.projection().live_table(change.table()).is_some()
+        && !matches!(change, Change::CreateTable { .. });
+    facts.advance(&change);
+    let before = state.clone();
+    diff::apply(state, &change);
+    let online = if input.online && existing && !needed_by_foreign_key(&change, changes) {
+        d.render_online(&change, &before, state, input.options.batch_size)
+    } else {
+        None
+    };
+    // The database's own note (locks, rewrites) describes the plain
+    // rendering; an online rendering carries its own.
+    let (sql_up, sql_online) = match online {
+        Some(o) => {
+            assessment.reason = format!("{}; online: {}", assessment.reason, o.note);
+            (o.in_transaction, o.after_commit)
+        }
+        None => {
+            if let Some(note) = d.risk_note(&change) {
+                assessment.reason = format!("{}; {note}", assessment.reason);
+            }
+            (d.render_change(&change, &before, state), Vec::new())
+        }
+    };
+    let inverse = change.inverse();
+    let mut sql_down = inverse
+        .as_ref()
+        .map(|inv| d.render_change(inv, state, &before))
+        .unwrap_or_default();
+    let mut backup = Vec::new();
+    let mut irreversible = None;
+    if assessment.destructive {
+        if input.options.backup {
+            let name = format!("_dataflow_backup_{}_{index}", input.version);
+            let (b, down) = backup_sql(d, &change, &before, state, &name);
+            backup = b;
+            if let Some(down) = down {
+                sql_down = down;
+            }
+        } else {
+            irreversible =
+                Some("applied with backup(false): undoing it cannot restore the data".into());
+        }
+    }
+    Ok(Some(MigrationStep {
+        operation: op,
+        table: change.table().to_owned(),
+        detail: change.detail(),
+        risk: assessment.risk,
+        reason: assessment.reason,
+        blocked: assessment.blocked,
+        sql_up,
+        sql_down,
+        backup,
+        irreversible,
+        change,
+        sql_online,
+        online_done: 0,
+        undoes: None,
+        parts: Vec::new(),
+    }))
+}
+
+/// Plans a [`Change::RebuildTable`]: each part judged as a step of its own
+/// would be, against the schema it meets; one rendering of the whole copy; one
+/// copy back to undo it. Parts the options exclude are left out, and a single
+/// part left is planned as itself.
+fn plan_rebuild(
+    input: &PlanInput<'_>,
+    group: Change,
+    facts: &mut ProjectedFacts<'_>,
+    state: &mut Schema,
+    index: usize,
+) -> Result<Option<MigrationStep>> {
+    let Change::RebuildTable { table, changes } = group else {
+        return Ok(None);
+    };
+    let options = input.options;
+    let mut changes: Vec<Change> = changes
+        .into_iter()
+        .filter(|c| options.includes(c.table()) && options.allows(c.operation()))
+        .collect();
+    if changes.is_empty() || !options.includes(&table) || !options.allows(Operation::RebuildTable) {
+        return Ok(None);
+    }
+    if changes.len() == 1 {
+        let single = PlanInput {
+            online: false,
+            ..*input
+        };
+        return plan_one(&single, changes.remove(0), &[], facts, state, index);
+    }
+    let d = input.dialect;
+    let before = state.clone();
+    let mut parts = Vec::with_capacity(changes.len());
+    let mut destructive = Vec::with_capacity(changes.len());
+    for c in &changes {
+        let a = assess(c, facts)?;
+        let rebuild = d.rebuild_reason(c, state);
+        facts.advance(c);
+        diff::apply(state, c);
+        destructive.push(a.destructive);
+        parts.push(StepPart {
+            operation: c.operation(),
+            subject: rebuild::subject(c),
+            detail: c.detail(),
+            risk: a.risk,
+            reason: a.reason,
+            blocked: a.blocked,
+            rebuild,
+            backed_up: false,
+        });
+    }
+    let group = Change::RebuildTable { table, changes };
+    let (risk, reason, blocked) = rebuild::summarize(&parts);
+    let sql_up = d.render_change(&group, &before, state);
+    let mut sql_down = group
+        .inverse()
+        .map(|inv| d.render_change(&inv, state, &before))
+        .unwrap_or_default();
+    let mut backup = Vec::new();
+    let mut irreversible = None;
+    if destructive.iter().any(|x| *x) {
+        if options.backup {
+            let names: Vec<Option<String>> = destructive
+                .iter()
+                .enumerate()
+                .map(|(k, x)| x.then(|| format!("_dataflow_backup_{}_{index}_{k}", input.version)))
+                .collect();
+            let (b, down, kept) = rebuild::backup_and_down(d, &group, &names, &before, state);
+            if !b.is_empty() {
+                backup = b;
+                sql_down = down;
+            }
+            for (p, k) in parts.iter_mut().zip(kept) {
+                p.backed_up = k;
+            }
+        } else {
+            irreversible =
+                Some("applied with backup(false): undoing it cannot restore the data".into());
+        }
+    }
+    Ok(Some(MigrationStep {
+        operation: Operation::RebuildTable,
+        table: group.table().to_owned(),
+        detail: group.detail(),
+        risk,
+        reason,
+        blocked,
+        sql_up,
+        sql_down,
+        backup,
+        irreversible,
+        change: group,
+        sql_online: Vec::new(),
+        online_done: 0,
+        undoes: None,
+        parts,
+    }))
 }
 
 /// Puts keys that the differ split off tables that reference each other back

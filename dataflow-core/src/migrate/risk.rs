@@ -272,6 +272,23 @@ pub fn assess(change: &Change, facts: &mut dyn Facts) -> Result<Assessment> {
                 foreign_key.column, foreign_key.references_table
             ),
         ),
+        // The planner judges the parts one by one as the schema advances; this
+        // judges them all against the same facts.
+        Change::RebuildTable { changes, .. } => {
+            let mut all = Assessment::new(Safe, String::new());
+            let mut reasons = Vec::new();
+            let mut blocked = Vec::new();
+            for c in changes {
+                let a = assess(c, facts)?;
+                all.risk = all.risk.max(a.risk);
+                all.destructive |= a.destructive;
+                reasons.push(a.reason);
+                blocked.extend(a.blocked);
+            }
+            all.reason = reasons.join("; ");
+            all.blocked = (!blocked.is_empty()).then(|| blocked.join("; "));
+            all
+        }
         Change::Unsupported { detail, .. } => Assessment::blocked(High, detail.clone()),
     })
 }

@@ -176,6 +176,18 @@ fn restore_from_backup(
                 );
             }
         }
+        Change::RebuildTable { .. } => {
+            crate::migrate::rebuild::restore_parts(
+                d,
+                step,
+                forward,
+                before,
+                after,
+                options
+                    .backup
+                    .then(|| format!("_dataflow_backup_{version_now}_{index}")),
+            );
+        }
         _ => {}
     }
 }
@@ -344,12 +356,27 @@ impl DataFlow {
             }
             // A NOT NULL column without a default comes back only where its
             // backup has a value: rows written since it was dropped have none.
-            if let (Change::DropColumn { table, column }, false) =
-                (&fwd.change, fwd.backup.is_empty())
+            let dropped: Vec<(&String, &crate::migrate::schema::Column, String)> = match &fwd.change
             {
+                Change::DropColumn { table, column } if !fwd.backup.is_empty() => {
+                    vec![(table, column, format!("_dataflow_backup_{v}_{at}"))]
+                }
+                Change::RebuildTable { table, changes } => changes
+                    .iter()
+                    .zip(&fwd.parts)
+                    .enumerate()
+                    .filter_map(|(k, (c, p))| match c {
+                        Change::DropColumn { column, .. } if p.backed_up => {
+                            Some((table, column, format!("_dataflow_backup_{v}_{at}_{k}")))
+                        }
+                        _ => None,
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
+            for (table, column, backup) in dropped {
                 let key = live.tables.get(table).and_then(|t| t.primary_key.first());
                 if let (false, None, Some(key)) = (column.nullable, &column.default, key) {
-                    let backup = format!("_dataflow_backup_{v}_{at}");
                     let mut w = SqlWriter::new(d);
                     w.push("SELECT COUNT(*) FROM ").ident(table).push(" WHERE ");
                     w.ident(key).push(" NOT IN (SELECT ").ident(key);
