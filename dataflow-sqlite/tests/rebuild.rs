@@ -87,6 +87,15 @@ fn rebuild_keeps_triggers_and_views_over_the_table() {
     db.register::<v2::Acct>().unwrap();
     let report = db.auto_migrate(MigrateOptions::default()).unwrap();
     assert!(report.applied, "{}", report.preview());
+    // A single change that needs the rebuild stays its own step, and says so.
+    assert_eq!(report.steps[0].operation, Operation::AlterColumn);
+    assert!(
+        report.steps[0]
+            .reason
+            .contains("copies the table (SQLite cannot alter a column in place)"),
+        "{}",
+        report.steps[0].reason
+    );
     assert_eq!(objects(&db), 4, "a trigger or view is gone");
     v2::Acct::create(
         &db,

@@ -202,6 +202,9 @@ fn plan_one(
             if let Some(note) = d.risk_note(&change) {
                 assessment.reason = format!("{}; {note}", assessment.reason);
             }
+            if let Some(why) = d.rebuild_reason(&change, &before) {
+                assessment.reason = format!("{}; copies the table ({why})", assessment.reason);
+            }
             (d.render_change(&change, &before, state), Vec::new())
         }
     };
