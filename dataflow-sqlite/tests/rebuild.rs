@@ -416,3 +416,72 @@ fn a_rename_between_rebuilt_changes_is_made_by_the_same_copy() {
         db.plan().unwrap().preview()
     );
 }
+
+mod posts_v3 {
+    use dataflow_core::prelude::*;
+
+    pub use super::posts_v1::Author;
+
+    /// `author_id` (NOT NULL, no default) is dropped with its key, and a new
+    /// keyed column added: the drop sits between the key changes, so the
+    /// copy makes it, and undoing it must bring the values back.
+    #[derive(Model, Debug, Clone, PartialEq)]
+    #[dataflow(table = "post")]
+    #[dataflow(foreign_key(field = "editor_id", references = "author(id)"))]
+    pub struct Post {
+        pub id: i64,
+        pub title: String,
+        pub editor_id: Option<i64>,
+    }
+}
+
+#[test]
+fn a_dropped_column_in_a_rebuild_comes_back_with_its_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("posts.db");
+    let db = dataflow_sqlite::open(&path).unwrap();
+    db.register_all(models![posts_v1::Author, posts_v1::Post])
+        .unwrap();
+    db.auto_migrate(MigrateOptions::default()).unwrap();
+    exec(
+        &db,
+        "INSERT INTO author (name) VALUES ('ann'), ('bo');
+         INSERT INTO post (author_id, title) VALUES (2, 'hello');",
+    );
+    drop(db);
+
+    let db = dataflow_sqlite::open(&path).unwrap();
+    db.register_all(models![posts_v3::Author, posts_v3::Post])
+        .unwrap();
+    let report = db.auto_migrate(risky()).unwrap();
+    assert_eq!(report.steps.len(), 1, "{}", report.preview());
+    let step = &report.steps[0];
+    assert_eq!(step.operation, Operation::RebuildTable);
+    assert!(
+        step.parts
+            .iter()
+            .any(|p| p.operation == Operation::DropColumn && p.backed_up),
+        "{}",
+        report.preview()
+    );
+    assert_eq!(statements(&step.sql_up, "CREATE TABLE"), 1);
+    // Back: one copy to the old shape with the column nullable, its values
+    // put back, one more copy to make it NOT NULL again.
+    assert_eq!(statements(&step.sql_down, "CREATE TABLE"), 2);
+    db.check().unwrap();
+
+    db.rollback_last_with(risky()).unwrap();
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM post WHERE author_id = 2 AND title = 'hello'"
+        ),
+        1
+    );
+    drop(db);
+    let db = dataflow_sqlite::open(&path).unwrap();
+    db.register_all(models![posts_v1::Author, posts_v1::Post])
+        .unwrap();
+    assert!(db.plan().unwrap().is_empty(), "{}", db.plan().unwrap().preview());
+    db.check().unwrap();
+}
