@@ -482,6 +482,10 @@ fn a_dropped_column_in_a_rebuild_comes_back_with_its_values() {
     let db = dataflow_sqlite::open(&path).unwrap();
     db.register_all(models![posts_v1::Author, posts_v1::Post])
         .unwrap();
-    assert!(db.plan().unwrap().is_empty(), "{}", db.plan().unwrap().preview());
+    assert!(
+        db.plan().unwrap().is_empty(),
+        "{}",
+        db.plan().unwrap().preview()
+    );
     db.check().unwrap();
 }
