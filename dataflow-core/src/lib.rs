@@ -57,6 +57,7 @@ pub use model::value::{LogicalType, Value};
 pub use model::{Model, Patch};
 pub use query::filter::{CmpOp, Column, Expr, Filter, Order, OrderTerm};
 pub use query::list::List;
+pub use query::record::{Records, Select};
 
 /// Everything application code needs: `use dataflow_core::prelude::*;`.
 pub mod prelude {

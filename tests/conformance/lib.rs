@@ -34,6 +34,7 @@ pub mod migrate;
 pub mod models;
 pub mod names;
 pub mod planning;
+pub mod records;
 pub mod rollback;
 pub mod schema;
 pub mod writes;
@@ -219,6 +220,11 @@ macro_rules! __dataflow_conformance_scenarios {
                 bulk_create_mixes_explicit_and_generated_keys,
                 deeply_nested_filters_are_refused_without_overflowing,
                 deeply_nested_json_is_refused_without_overflowing,
+            },
+            records::{
+                untyped_crud_matches_the_typed_api,
+                untyped_soft_delete_and_timestamps,
+                untyped_bad_input_is_refused_before_writing,
             },
             hostile::{
                 hostile_values_are_stored_verbatim_or_refused_whole,

@@ -3,12 +3,10 @@
 use std::marker::PhantomData;
 
 use crate::dataflow::DataFlow;
-use crate::error::{Error, Result};
-use crate::model::value::{LogicalType, Value};
+use crate::error::Result;
 use crate::model::Model;
-use crate::query::crud::{checked_filter, explain, query_models, where_clause};
 use crate::query::filter::{Filter, Order, OrderTerm};
-use crate::query::statement::SqlWriter;
+use crate::query::record::{Records, Select};
 
 /// A query over the rows of `M`, built by chaining and run by [`List::all`],
 /// [`List::first`] or [`List::count`].
@@ -75,43 +73,22 @@ impl<'a, M: Model> List<'a, M> {
         self
     }
 
-    fn live(&self) -> Option<&'static str> {
-        if self.with_deleted {
-            None
-        } else {
-            M::DESCRIPTOR
-                .sql(self.db.dialect(), self.db.capabilities())
-                .live_only
-                .as_deref()
-        }
-    }
-
-    fn bound(v: Option<u64>, what: &str) -> Result<Option<i64>> {
-        v.map(|n| {
-            i64::try_from(n).map_err(|_| Error::InvalidInput(format!("{what} {n} is too large")))
+    fn select(&mut self) -> Result<Select> {
+        let filter = std::mem::replace(&mut self.filter, Filter::all()).try_into_expr()?;
+        Ok(Select {
+            filter,
+            order: std::mem::take(&mut self.order),
+            limit: self.limit,
+            offset: self.offset,
+            include_deleted: self.with_deleted,
         })
-        .transpose()
     }
 
     /// Runs the query, returning every matching row.
     pub fn all(mut self) -> Result<Vec<M>> {
-        let dialect = self.db.dialect();
-        let sql = M::DESCRIPTOR.sql(dialect, self.db.capabilities());
-        let filter = checked_filter(std::mem::replace(&mut self.filter, Filter::all()))?;
-        let mut w = SqlWriter::from_text(dialect, &sql.select, Vec::new()).for_model(M::DESCRIPTOR);
-        where_clause(&mut w, &filter, self.live())?;
-        w.order_by(&self.order);
-        dialect.limit_offset(
-            Self::bound(self.limit, "limit")?,
-            Self::bound(self.offset, "offset")?,
-            &mut w,
-        );
-        let s = w.finish();
-        let mut out = Vec::with_capacity(self.limit.map_or(16, |l| l.min(1024) as usize));
-        let r = self
-            .db
-            .with_conn(|c| query_models::<M>(c, &s.text, &s.binds, &sql.types, &mut out));
-        explain(self.db, M::DESCRIPTOR, r)?;
+        let select = self.select()?;
+        let mut out = Vec::new();
+        Records::new(self.db, M::DESCRIPTOR).select_as(select, &mut out, &mut M::from_row)?;
         Ok(out)
     }
 
@@ -124,24 +101,8 @@ impl<'a, M: Model> List<'a, M> {
 
     /// Counts the matching rows (ignores order, limit and offset).
     pub fn count(mut self) -> Result<i64> {
-        let dialect = self.db.dialect();
-        let d = M::DESCRIPTOR;
-        let filter = checked_filter(std::mem::replace(&mut self.filter, Filter::all()))?;
-        let mut w = SqlWriter::new(dialect).for_model(d);
-        w.push("SELECT COUNT(*) FROM ").ident(d.table);
-        where_clause(&mut w, &filter, self.live())?;
-        let s = w.finish();
-        let mut n = 0;
-        let r = self.db.with_conn(|c| {
-            c.query(&s.text, &s.binds, &[LogicalType::BigInt], &mut |row| {
-                if let Value::I64(v) = row[0] {
-                    n = v;
-                }
-                Ok(())
-            })
-        });
-        explain(self.db, d, r)?;
-        Ok(n)
+        let select = self.select()?;
+        Records::new(self.db, M::DESCRIPTOR).count(select.filter, select.include_deleted)
     }
 
     /// Whether any row matches.

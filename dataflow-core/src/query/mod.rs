@@ -1,12 +1,14 @@
 //! The query layer: filters, lists, statements and CRUD over registered models.
 //!
 //! [`filter`] is the one expression model (typed columns build it; it is checked
-//! and rendered with bound values), [`list`] the `Model::list(&db)` builder,
-//! [`statement`] renders CRUD statements through the backend's dialect and caches
-//! the fixed ones per model, and [`crud`] is the CRUD written once, generic over
-//! the model, that the derive's functions call.
+//! and rendered with bound values), [`statement`] renders CRUD statements
+//! through the backend's dialect and caches the fixed ones per model,
+//! [`record`] is the CRUD written once, untyped, over a model descriptor and
+//! values, and [`crud`] and [`list`] are the typed wrappers over it that the
+//! derive's functions call.
 
 pub mod crud;
 pub mod filter;
 pub mod list;
+pub mod record;
 pub mod statement;

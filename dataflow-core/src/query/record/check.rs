@@ -1,0 +1,270 @@
+//! What the record layer checks before anything is written: values against
+//! their columns (declared lengths, portable ranges, nesting limits), and, for
+//! untyped callers, that rows, keys, filters and orderings fit the model.
+//!
+//! The typed API builds its values and filters from the model, so it skips the
+//! shape checks; the value checks run for every caller.
+
+use chrono::{DurationRound, Utc};
+
+use crate::error::{Error, Result};
+use crate::limits::{
+    check_expr_values, check_value, dispose_expr, dispose_values, expr_depth, MAX_FILTER_DEPTH,
+};
+use crate::model::descriptor::{Managed, ModelDescriptor};
+use crate::model::value::Value;
+use crate::query::filter::{Expr, OrderTerm};
+
+/// The current instant, truncated to microseconds: the precision every backend
+/// stores, so a value read back equals the value written.
+pub fn now() -> Value {
+    let now = Utc::now();
+    Value::TimestampTz(
+        now.duration_trunc(chrono::Duration::microseconds(1))
+            .unwrap_or(now),
+    )
+}
+
+/// Whether the database should assign this key (`0` in an auto-increment key).
+pub fn wants_generated_key(d: &ModelDescriptor, key: &Value) -> bool {
+    d.pk().auto_increment && matches!(key, Value::I16(0) | Value::I32(0) | Value::I64(0))
+}
+
+/// How an insert treats managed columns (`created_at`, `updated_at`,
+/// `deleted_at`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stamp {
+    /// Set them as the typed API does: the current time, `deleted_at` NULL.
+    Now,
+    /// Keep the values given (fixtures restore rows as written).
+    Keep,
+}
+
+/// Fills managed columns for an insert and checks declared length limits.
+fn prepare_insert(
+    d: &ModelDescriptor,
+    values: &mut [Value],
+    now: &Value,
+    stamp: Stamp,
+) -> Result<()> {
+    if stamp == Stamp::Now && (d.timestamps || d.soft_delete) {
+        for (c, v) in d.columns.iter().zip(values.iter_mut()) {
+            match c.managed {
+                Some(Managed::CreatedAt | Managed::UpdatedAt) => *v = now.clone(),
+                Some(Managed::DeletedAt) => *v = Value::Null,
+                None => {}
+            }
+        }
+    }
+    check_values(d, values.iter().enumerate())
+}
+
+/// Checks every value of a row before it is written; on failure the values are
+/// taken apart without recursion (they may hold JSON too deep to drop).
+pub(crate) fn checked_row(
+    d: &ModelDescriptor,
+    mut values: Vec<Value>,
+    now: &Value,
+    stamp: Stamp,
+) -> Result<Vec<Value>> {
+    match prepare_insert(d, &mut values, now, stamp) {
+        Ok(()) => Ok(values),
+        Err(e) => {
+            dispose_values(values);
+            Err(e)
+        }
+    }
+}
+
+/// [`checked_row`] for every row; on failure every row is taken apart.
+pub(crate) fn checked_rows(
+    d: &ModelDescriptor,
+    rows: Vec<Vec<Value>>,
+    stamp: Stamp,
+) -> Result<Vec<Vec<Value>>> {
+    let now = now();
+    let mut out = Vec::with_capacity(rows.len());
+    let mut rows = rows.into_iter();
+    while let Some(row) = rows.next() {
+        match checked_row(d, row, &now, stamp) {
+            Ok(v) => out.push(v),
+            Err(e) => {
+                dispose_values(out.into_iter().chain(rows).flatten());
+                return Err(e);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Checks a patch's values before they are written (see [`checked_row`]).
+pub(crate) fn checked_assignments(
+    d: &ModelDescriptor,
+    assignments: Vec<(usize, Value)>,
+) -> Result<Vec<(usize, Value)>> {
+    match check_values(d, assignments.iter().map(|(i, v)| (*i, v))) {
+        Ok(()) => Ok(assignments),
+        Err(e) => {
+            dispose_values(assignments.into_iter().map(|(_, v)| v));
+            Err(e)
+        }
+    }
+}
+
+/// The filter's expression once it is known to be usable: not nested too
+/// deeply, naming only columns of the model, holding only values that can be
+/// bound. Refused filters are taken apart without recursion.
+pub(crate) fn checked_expr(d: &ModelDescriptor, expr: Expr) -> Result<Expr> {
+    let result = if expr_depth(&expr, MAX_FILTER_DEPTH) > MAX_FILTER_DEPTH {
+        Err(Error::InvalidInput(format!(
+            "filter nested deeper than {MAX_FILTER_DEPTH} levels"
+        )))
+    } else {
+        expr_columns(d, &expr).and_then(|()| check_expr_values(&expr, d.name))
+    };
+    match result {
+        Ok(()) => Ok(expr),
+        Err(e) => {
+            dispose_expr(expr);
+            Err(e)
+        }
+    }
+}
+
+/// Refuses a filter naming a column the model does not have.
+fn expr_columns(d: &ModelDescriptor, expr: &Expr) -> Result<()> {
+    let mut stack = vec![expr];
+    while let Some(e) = stack.pop() {
+        match e {
+            Expr::True => {}
+            Expr::Compare { column, .. }
+            | Expr::In { column, .. }
+            | Expr::IsNull { column, .. }
+            | Expr::Like { column, .. } => known_column(d, column, "filter")?,
+            Expr::And(items) | Expr::Or(items) => stack.extend(items),
+            Expr::Not(inner) => stack.push(inner),
+        }
+    }
+    Ok(())
+}
+
+/// Refuses an ordering on a column the model does not have.
+pub(crate) fn check_order(d: &ModelDescriptor, order: &[OrderTerm]) -> Result<()> {
+    order
+        .iter()
+        .try_for_each(|t| known_column(d, t.column, "order"))
+}
+
+fn known_column(d: &ModelDescriptor, column: &str, what: &str) -> Result<()> {
+    if d.column(column).is_some() {
+        return Ok(());
+    }
+    Err(Error::InvalidInput(format!(
+        "{}: {what} on unknown column {column:?} (columns: {})",
+        d.name,
+        d.columns
+            .iter()
+            .map(|c| c.name)
+            .collect::<Vec<_>>()
+            .join(", ")
+    )))
+}
+
+/// Refuses, before anything is written, values some backend would store or
+/// compare differently, or could not read back: text over `max_length` (SQLite
+/// does not enforce `VARCHAR(n)`), dates and times outside the range every
+/// backend orders alike ([`Value::check_portable`]), JSON nested too deeply
+/// ([`crate::limits`]).
+fn check_values<'v>(
+    d: &ModelDescriptor,
+    values: impl Iterator<Item = (usize, &'v Value)>,
+) -> Result<()> {
+    for (i, v) in values {
+        let c = &d.columns[i];
+        let field = c.field.unwrap_or(c.name);
+        check_value(v, &format!("{}.{field}", d.name))?;
+        v.check_portable()
+            .map_err(|why| Error::InvalidInput(format!("{}.{field}: {why}", d.name)))?;
+        if let (Some(max), Value::Text(s)) = (c.max_length, v) {
+            let len = s.chars().count();
+            if len > max as usize {
+                return Err(Error::InvalidInput(format!(
+                    "{}.{field}: {len} characters exceed max_length {max}",
+                    d.name,
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Refuses a value of another type than its column's, or a NULL where the
+/// column does not take one (managed columns, which the insert fills, may be
+/// NULL).
+fn value_fits(d: &ModelDescriptor, i: usize, v: &Value) -> Result<()> {
+    let c = &d.columns[i];
+    let ok = match v.logical_type() {
+        None => c.nullable || c.managed.is_some(),
+        Some(ty) => ty == c.ty,
+    };
+    if ok {
+        return Ok(());
+    }
+    Err(Error::InvalidInput(format!(
+        "{}.{}: expected a {}{} value, found {}",
+        d.name,
+        c.field.unwrap_or(c.name),
+        if c.nullable { "nullable " } else { "" },
+        c.ty,
+        v.kind()
+    )))
+}
+
+/// Refuses a row that does not hold one value of the right type per column.
+pub(crate) fn row_fits(d: &ModelDescriptor, row: &[Value]) -> Result<()> {
+    if row.len() != d.columns.len() {
+        return Err(Error::InvalidInput(format!(
+            "{}: a row holds {} values, one per column; found {}",
+            d.name,
+            d.columns.len(),
+            row.len()
+        )));
+    }
+    row.iter()
+        .enumerate()
+        .try_for_each(|(i, v)| value_fits(d, i, v))
+}
+
+/// Refuses a key of another type than the model's key.
+pub(crate) fn key_fits(d: &ModelDescriptor, key: &Value) -> Result<()> {
+    if key.is_null() {
+        return Err(Error::InvalidInput(format!("{}: the key is NULL", d.name)));
+    }
+    value_fits(d, d.primary_key, key)
+}
+
+/// Refuses assignments to unknown columns, to the key, or of the wrong type.
+pub(crate) fn assignments_fit(d: &ModelDescriptor, assignments: &[(usize, Value)]) -> Result<()> {
+    for (i, v) in assignments {
+        let Some(c) = d.columns.get(*i) else {
+            return Err(Error::InvalidInput(format!(
+                "{}: no column at index {i}",
+                d.name
+            )));
+        };
+        if c.primary_key || c.managed.is_some() {
+            return Err(Error::InvalidInput(format!(
+                "{}.{}: cannot be set by an update",
+                d.name,
+                c.field.unwrap_or(c.name)
+            )));
+        }
+        value_fits(d, *i, v)?;
+    }
+    Ok(())
+}
+
+/// The key as text for `Error::NotFound`.
+pub(crate) fn key_string(d: &ModelDescriptor, v: &Value) -> String {
+    format!("{} = {v}", d.pk().field.unwrap_or(d.pk().name))
+}

@@ -1,0 +1,226 @@
+//! Reading rows: one by key, a selection, a count.
+
+use crate::backend::Connection;
+use crate::dataflow::DataFlow;
+use crate::error::{Error, Result};
+use crate::model::descriptor::ModelDescriptor;
+use crate::model::value::{LogicalType, Value};
+use crate::query::filter::Expr;
+use crate::query::record::check::{check_order, checked_expr, key_fits};
+use crate::query::record::sql::{explain, key_out_of_range, where_clause};
+use crate::query::record::{values, Decode, Records, Select};
+use crate::query::statement::SqlWriter;
+
+pub(super) fn query_one<O>(
+    c: &mut dyn Connection,
+    d: &ModelDescriptor,
+    sql: &str,
+    binds: &[Value],
+    types: &[LogicalType],
+    decode: &mut impl Decode<O>,
+) -> Result<Option<O>> {
+    let mut found = None;
+    c.query(sql, binds, types, &mut |row| {
+        if found.is_none() {
+            found = Some(decode(row)?);
+        }
+        Ok(())
+    })
+    .map_err(|e| e.for_model(d))?;
+    Ok(found)
+}
+
+/// Like `query_one`, refusing a generated key the model's field cannot hold
+/// (SQLite generates keys past `i32::MAX` for an `INTEGER` key).
+pub(super) fn query_one_checked<O>(
+    c: &mut dyn Connection,
+    d: &ModelDescriptor,
+    key_limit: Option<i64>,
+    sql: &str,
+    binds: &[Value],
+    types: &[LogicalType],
+    decode: &mut impl Decode<O>,
+) -> Result<Option<O>> {
+    let Some(limit) = key_limit else {
+        return query_one(c, d, sql, binds, types, decode);
+    };
+    // Read the key as the widest integer, so its range is checked here with a
+    // clear error rather than by the decoder.
+    let mut types = types.to_vec();
+    types[d.primary_key] = LogicalType::BigInt;
+    let ty = d.pk().ty;
+    let mut found = None;
+    c.query(sql, binds, &types, &mut |row| {
+        if let Value::I64(k) = row[d.primary_key] {
+            if k > limit {
+                return Err(key_out_of_range(d, &row[d.primary_key]));
+            }
+            // Back to the key's own type, so both decodings see the same row.
+            row[d.primary_key] = match ty {
+                LogicalType::SmallInt => i16::try_from(k).map_or(Value::I64(k), Value::I16),
+                LogicalType::Int => i32::try_from(k).map_or(Value::I64(k), Value::I32),
+                _ => Value::I64(k),
+            };
+        }
+        if found.is_none() {
+            found = Some(decode(row)?);
+        }
+        Ok(())
+    })
+    .map_err(|e| e.for_model(d))?;
+    Ok(found)
+}
+
+/// Where a write without `RETURNING` finds the row it stored.
+pub(super) struct ReadBack<'s> {
+    /// Selects the row; binds `key`.
+    pub sql: &'s str,
+    /// The values to select by; `None`: the key the database just generated.
+    pub key: Option<Vec<Value>>,
+}
+
+/// Without `RETURNING` (see [`Capabilities::returning`]): runs the write, then
+/// reads the stored row back on the same connection, inside the write's
+/// transaction. `None` when the write touched no row.
+///
+/// [`Capabilities::returning`]: crate::Capabilities::returning
+#[allow(clippy::too_many_arguments)]
+pub(super) fn write_then_read<O>(
+    db: &DataFlow,
+    c: &mut dyn Connection,
+    d: &ModelDescriptor,
+    key_limit: Option<i64>,
+    write: &str,
+    binds: &[Value],
+    read: ReadBack<'_>,
+    types: &[LogicalType],
+    decode: &mut impl Decode<O>,
+) -> Result<Option<O>> {
+    if c.execute(write, binds)? == 0 {
+        return Ok(None);
+    }
+    let key = match read.key {
+        Some(key) => key,
+        None => vec![last_generated_key(db, d, c, key_limit)?],
+    };
+    query_one(c, d, read.sql, &key, types, decode)
+}
+
+/// The key the connection's last insert generated, as the key field's type;
+/// refused past `key_limit`.
+fn last_generated_key(
+    db: &DataFlow,
+    d: &ModelDescriptor,
+    c: &mut dyn Connection,
+    key_limit: Option<i64>,
+) -> Result<Value> {
+    let sql = db.dialect().last_insert_id().ok_or_else(|| {
+        Error::InvalidInput(format!(
+            "{}: this database has neither RETURNING nor a way to read a generated key",
+            d.name
+        ))
+    })?;
+    let mut key = Value::Null;
+    c.query(sql, &[], &[LogicalType::BigInt], &mut |row| {
+        key = std::mem::take(&mut row[0]);
+        Ok(())
+    })?;
+    let Value::I64(k) = key else {
+        return Err(Error::Database(format!(
+            "insert into {} generated no key",
+            d.table
+        )));
+    };
+    if key_limit.is_some_and(|limit| k > limit) {
+        return Err(key_out_of_range(d, &key));
+    }
+    // In range: checked above, or the database enforces the column's type.
+    Ok(match d.pk().ty {
+        LogicalType::SmallInt => Value::I16(k as i16),
+        LogicalType::Int => Value::I32(k as i32),
+        _ => key,
+    })
+}
+
+fn bound(v: Option<u64>, what: &str) -> Result<Option<i64>> {
+    v.map(|n| i64::try_from(n).map_err(|_| Error::InvalidInput(format!("{what} {n} is too large"))))
+        .transpose()
+}
+
+impl Records<'_> {
+    /// One row by primary key, `None` when missing (or soft-deleted).
+    pub fn get(&self, key: Value) -> Result<Option<Vec<Value>>> {
+        key_fits(self.model, &key)?;
+        self.get_as(key, &mut values)
+    }
+
+    pub(crate) fn get_as<O>(&self, key: Value, decode: &mut impl Decode<O>) -> Result<Option<O>> {
+        let (db, d) = (self.db, self.model);
+        let sql = d.sql(db.dialect(), db.capabilities());
+        let binds = [key];
+        explain(
+            db,
+            d,
+            db.with_conn(|c| query_one(c, d, &sql.read_by_pk, &binds, &sql.types, decode)),
+        )
+    }
+
+    /// The rows `select` asks for.
+    pub fn select(&self, select: Select) -> Result<Vec<Vec<Value>>> {
+        check_order(self.model, &select.order)?;
+        let mut out = Vec::new();
+        self.select_as(select, &mut out, &mut values)?;
+        Ok(out)
+    }
+
+    pub(crate) fn select_as<O>(
+        &self,
+        select: Select,
+        out: &mut Vec<O>,
+        decode: &mut impl Decode<O>,
+    ) -> Result<()> {
+        let (db, d) = (self.db, self.model);
+        let dialect = db.dialect();
+        let sql = d.sql(dialect, db.capabilities());
+        let filter = checked_expr(d, select.filter)?;
+        let mut w = SqlWriter::from_text(dialect, &sql.select, Vec::new()).for_model(d);
+        where_clause(&mut w, &filter, self.live(select.include_deleted))?;
+        w.order_by(&select.order);
+        dialect.limit_offset(
+            bound(select.limit, "limit")?,
+            bound(select.offset, "offset")?,
+            &mut w,
+        );
+        let s = w.finish();
+        out.reserve(select.limit.map_or(16, |l| l.min(1024) as usize));
+        let r = db.with_conn(|c| {
+            c.query(&s.text, &s.binds, &sql.types, &mut |row| {
+                out.push(decode(row)?);
+                Ok(())
+            })
+            .map_err(|e| e.for_model(d))
+        });
+        explain(db, d, r)
+    }
+
+    /// The number of rows matching `filter`.
+    pub fn count(&self, filter: Expr, include_deleted: bool) -> Result<i64> {
+        let (db, d) = (self.db, self.model);
+        let filter = checked_expr(d, filter)?;
+        let mut w = SqlWriter::new(db.dialect()).for_model(d);
+        w.push("SELECT COUNT(*) FROM ").ident(d.table);
+        where_clause(&mut w, &filter, self.live(include_deleted))?;
+        let s = w.finish();
+        let mut n = 0;
+        let r = db.with_conn(|c| {
+            c.query(&s.text, &s.binds, &[LogicalType::BigInt], &mut |row| {
+                if let Value::I64(v) = row[0] {
+                    n = v;
+                }
+                Ok(())
+            })
+        });
+        explain(db, d, r)?;
+        Ok(n)
+    }
+}
