@@ -55,7 +55,8 @@ pub use model::descriptor::{
 pub use model::field::{FieldType, Operand, Scalar};
 pub use model::value::{LogicalType, Value};
 pub use model::{Model, Patch};
-pub use query::filter::{CmpOp, Column, Expr, Filter, Order, OrderTerm};
+pub use query::expr::{CmpOp, Expr, OrderTerm};
+pub use query::filter::{Column, Filter, Order};
 pub use query::list::List;
 pub use query::record::{Records, Select};
 
