@@ -1,14 +1,24 @@
-//! The `DataFlow` handle: one type for every backend.
+//! The `DataFlow` handle: one type for every backend, on top of the core's
+//! layers. It implements the traits through which the lower layers see a
+//! database ([`QueryHandle`] for queries, [`MigrateHandle`] for migrations and
+//! fixtures) and exposes the migration entry points of [`crate::migrate::api`].
 
 use std::sync::{Arc, RwLock};
 
 use crate::backend::capabilities::Capabilities;
-use crate::backend::dialect::Dialect;
 use crate::backend::{Backend, Connection};
 use crate::error::{Error, Result};
+use crate::migrate::api::CheckReport;
+use crate::migrate::describe::Describe;
+use crate::migrate::dialect::Dialect;
+use crate::migrate::handle::MigrateHandle;
+use crate::migrate::history::MigrationRecord;
 use crate::migrate::schema::Schema;
+use crate::migrate::{MigrateOptions, MigrationReport};
 use crate::model::descriptor::ModelDescriptor;
 use crate::model::Model;
+use crate::query::dialect::QueryDialect;
+use crate::query::QueryHandle;
 use crate::terminal::{default_interaction, Interaction};
 
 /// A database with registered models. Cheap to clone (an `Arc`), `Send + Sync`,
@@ -21,6 +31,7 @@ pub struct DataFlow {
 struct Inner {
     backend: Box<dyn Backend>,
     dialect: &'static dyn Dialect,
+    describe: &'static dyn Describe,
     capabilities: Capabilities,
     models: RwLock<Vec<&'static ModelDescriptor>>,
     /// How the database prints each model condition, by (table, condition):
@@ -43,14 +54,20 @@ impl std::fmt::Debug for DataFlow {
 }
 
 impl DataFlow {
-    /// Wraps a backend. Backend crates call this from `open` / `connect`.
-    pub fn new(backend: impl Backend) -> Self {
-        let dialect = backend.dialect();
+    /// Wraps a backend with its dialect (how it spells SQL) and its describe
+    /// implementation (how it reads the live schema). Backend crates call
+    /// this from `open` / `connect`.
+    pub fn new(
+        backend: impl Backend,
+        dialect: &'static dyn Dialect,
+        describe: &'static dyn Describe,
+    ) -> Self {
         let capabilities = backend.capabilities();
         DataFlow {
             inner: Arc::new(Inner {
                 backend: Box::new(backend),
                 dialect,
+                describe,
                 capabilities,
                 models: RwLock::new(Vec::new()),
                 predicate_prints: Default::default(),
@@ -67,6 +84,16 @@ impl DataFlow {
     /// The backend's SQL dialect.
     pub fn dialect(&self) -> &'static dyn Dialect {
         self.inner.dialect
+    }
+
+    /// How the backend reads the live schema.
+    pub fn describer(&self) -> &'static dyn Describe {
+        self.inner.describe
+    }
+
+    /// This handle as migrations see it.
+    fn migrations(&self) -> &dyn MigrateHandle {
+        self
     }
 
     /// Sets who migrations ask for consent and show backfill progress to (by
@@ -158,7 +185,7 @@ impl DataFlow {
     /// the database's own printing of the model's condition (asked once per
     /// process). Exact equality only: a canonical form that dropped
     /// parentheses would also equate `(a OR b) AND c` with `a OR (b AND c)`.
-    pub(crate) fn align_predicates(
+    fn align_predicates(
         &self,
         conn: &mut dyn Connection,
         live: &mut Schema,
@@ -194,7 +221,7 @@ impl DataFlow {
                     .collect()
             };
             if !missing.is_empty() {
-                let printed = self.inner.backend.reprint_predicates(conn, t, &missing)?;
+                let printed = self.inner.describe.reprint_predicates(conn, t, &missing)?;
                 let mut known = prints.lock().map_err(|_| poisoned())?;
                 for (w, p) in missing.into_iter().zip(printed) {
                     known.insert((name.clone(), w), p);
@@ -211,36 +238,180 @@ impl DataFlow {
         Ok(())
     }
 
-    pub(crate) fn describe_with(&self, conn: &mut dyn Connection) -> Result<Schema> {
-        let mut s = self.inner.backend.describe(conn)?;
+    fn describe_with(&self, conn: &mut dyn Connection) -> Result<Schema> {
+        let mut s = self.inner.describe.describe(conn)?;
         self.dialect().normalize(&mut s);
         Ok(s)
     }
 
     /// Runs `f` with a pooled connection.
     pub fn with_conn<R>(&self, f: impl FnOnce(&mut dyn Connection) -> Result<R>) -> Result<R> {
-        let mut f = Some(f);
-        let mut out = None;
-        self.inner.backend.with_connection(&mut |c| {
-            if let Some(f) = f.take() {
-                out = Some(f(c)?);
-            }
-            Ok(())
-        })?;
-        out.ok_or_else(|| Error::Database("connection callback did not run".into()))
+        crate::backend::with_conn(self.backend(), f)
     }
 
     /// Runs `f` in a write transaction: committed on `Ok`, rolled back on `Err`.
     pub fn with_tx<R>(&self, f: impl FnOnce(&mut dyn Connection) -> Result<R>) -> Result<R> {
-        let mut f = Some(f);
-        let mut out = None;
-        self.inner.backend.with_transaction(&mut |c| {
-            if let Some(f) = f.take() {
-                out = Some(f(c)?);
-            }
-            Ok(())
-        })?;
-        out.ok_or_else(|| Error::Database("transaction callback did not run".into()))
+        crate::backend::with_tx(self.backend(), f)
+    }
+}
+
+/// Migration entry points (implemented in [`crate::migrate::api`]).
+impl DataFlow {
+    /// Reconciles the database with the registered models; see [`MigrateOptions`].
+    ///
+    /// Takes the migration lock first, plans against the database as it is under
+    /// the lock (a racing process that already migrated leaves nothing to do),
+    /// refuses the whole plan if any step is above the allowed risk or blocked,
+    /// backs up what destructive steps destroy, applies every step in one
+    /// transaction and records it in `_dataflow_migrations`.
+    pub fn auto_migrate(&self, options: MigrateOptions) -> Result<MigrationReport> {
+        self.migrations().auto_migrate(options)
+    }
+
+    /// The plan `auto_migrate` would apply, without applying it (a dry run).
+    pub fn plan(&self) -> Result<MigrationReport> {
+        self.migrations().plan()
+    }
+
+    /// `Ok` with the tables no model declares when the live database matches the
+    /// registered models; `Error::Drift` naming each difference otherwise.
+    pub fn check(&self) -> Result<CheckReport> {
+        self.migrations().check()
+    }
+
+    /// Every recorded migration, oldest first.
+    pub fn migration_history(&self) -> Result<Vec<MigrationRecord>> {
+        self.migrations().migration_history()
+    }
+
+    /// Undoes the migrations applied since `version`, newest first, with
+    /// default options: see [`DataFlow::rollback_with`].
+    pub fn rollback(&self, version: &str) -> Result<MigrationReport> {
+        self.migrations().rollback(version)
+    }
+
+    /// Undoes the newest migration with default options: see
+    /// [`DataFlow::rollback_last_with`].
+    pub fn rollback_last(&self) -> Result<MigrationReport> {
+        self.migrations().rollback_last()
+    }
+
+    /// Undoes the applied migration `version` and every migration applied
+    /// after it, newest first, as one migration of its own.
+    ///
+    /// A rollback is planned like `auto_migrate`: its steps are the inverses of
+    /// the recorded steps, assessed against the live data, refused when blocked
+    /// or above what the options allow, previewed (and asked for on a
+    /// terminal), backed up when they destroy data, applied in one transaction
+    /// and recorded in the history, so it can itself be undone. A step whose
+    /// migration backed up what it destroyed restores it from that backup.
+    /// Calling a rollback is consent to steps up to `Medium` (renames, index
+    /// and constraint changes, which lose nothing); a step that would destroy
+    /// data (`High`, e.g. dropping a column that holds values written since) is
+    /// refused unless `auto_confirm(true).max_risk(RiskLevel::High)` (or the
+    /// terminal prompt) allows it. `dry_run(true)` returns the plan and
+    /// changes nothing. The report's `rolled_back` names the versions undone.
+    ///
+    /// `version` may also name a rollback, which is undone (its migrations
+    /// applied again, from its backups) while it is the newest migration.
+    ///
+    /// A migration whose online phase failed (status `failed`) can be rolled
+    /// back while it is the newest record: only what committed is undone (each
+    /// step's transaction part, and its online statements that completed; an
+    /// index whose concurrent build failed is dropped if it exists). A step
+    /// whose online part stopped where no inverse is known is blocked.
+    pub fn rollback_with(&self, version: &str, options: MigrateOptions) -> Result<MigrationReport> {
+        self.migrations().rollback_with(version, options)
+    }
+
+    /// Undoes the newest applied migration (or the newest record, when it is
+    /// a failed one), as [`DataFlow::rollback_with`] does. Rollbacks are not counted, so calling it again undoes the
+    /// migration before; to undo the rollback itself, roll back its version
+    /// with [`DataFlow::rollback_with`] while it is the newest migration.
+    pub fn rollback_last_with(&self, options: MigrateOptions) -> Result<MigrationReport> {
+        self.migrations().rollback_last_with(options)
+    }
+
+    /// Marks a failed migration as dealt with (after you have inspected and
+    /// repaired the database), so automatic migration resumes. Only a migration
+    /// recorded as `failed` can be resolved: any other version, or one no
+    /// migration has, is `Error::InvalidInput` naming it and its status, and
+    /// nothing is changed. To undo an applied migration, roll it back.
+    pub fn resolve_failed(&self, version: &str) -> Result<()> {
+        self.migrations().resolve_failed(version)
+    }
+}
+
+impl QueryHandle for DataFlow {
+    fn dialect(&self) -> &'static dyn QueryDialect {
+        self.inner.dialect
+    }
+
+    fn capabilities(&self) -> &Capabilities {
+        &self.inner.capabilities
+    }
+
+    fn backend(&self) -> &dyn Backend {
+        &*self.inner.backend
+    }
+
+    fn models(&self) -> Vec<&'static ModelDescriptor> {
+        DataFlow::models(self)
+    }
+
+    fn live_columns(&self, table: &str) -> Result<Option<Vec<String>>> {
+        let mut live = self.describe()?;
+        Ok(live
+            .tables
+            .remove(table)
+            .map(|t| t.columns.into_iter().map(|c| c.name).collect()))
+    }
+}
+
+impl MigrateHandle for DataFlow {
+    fn dialect(&self) -> &'static dyn Dialect {
+        self.inner.dialect
+    }
+
+    fn capabilities(&self) -> &Capabilities {
+        &self.inner.capabilities
+    }
+
+    fn backend(&self) -> &dyn Backend {
+        &*self.inner.backend
+    }
+
+    fn describer(&self) -> &'static dyn Describe {
+        self.inner.describe
+    }
+
+    fn models(&self) -> Vec<&'static ModelDescriptor> {
+        DataFlow::models(self)
+    }
+
+    fn target_schema(&self) -> Schema {
+        DataFlow::target_schema(self)
+    }
+
+    fn describe_with(&self, conn: &mut dyn Connection) -> Result<Schema> {
+        DataFlow::describe_with(self, conn)
+    }
+
+    fn align_predicates(
+        &self,
+        conn: &mut dyn Connection,
+        live: &mut Schema,
+        target: &Schema,
+    ) -> Result<()> {
+        DataFlow::align_predicates(self, conn, live, target)
+    }
+
+    fn interaction(&self) -> Arc<dyn Interaction> {
+        DataFlow::interaction(self)
+    }
+
+    fn as_query(&self) -> &dyn QueryHandle {
+        self
     }
 }
 

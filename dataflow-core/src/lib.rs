@@ -3,7 +3,15 @@
 //! The runtime of dataflow: model descriptors, values, the query model, the schema
 //! model, the `DataFlow` handle and the traits backends implement. It links no
 //! database driver and knows no SQL dialect; backends (`dataflow-sqlite`,
-//! `dataflow-postgres`) plug in through [`Backend`] and [`Dialect`].
+//! `dataflow-postgres`) plug in through [`Backend`] (connections, transactions,
+//! locks, [`Capabilities`]), [`Dialect`] (spelling: [`QueryDialect`] and
+//! [`SchemaDialect`]) and [`Describe`] (introspection).
+//!
+//! The parts are layers, each importing only those below it: [`model`] →
+//! [`backend`] → [`query`] → [`migrate`] → [`fixtures`] → the [`DataFlow`]
+//! handle → [`testing`]. Query and migration code see the database through
+//! [`query::QueryHandle`] and [`migrate::handle::MigrateHandle`], which the
+//! handle implements.
 //!
 //! ```ignore
 //! use dataflow_core::prelude::*;
@@ -35,7 +43,6 @@ pub mod terminal;
 pub mod testing;
 
 pub use backend::capabilities::Capabilities;
-pub use backend::dialect::{Dialect, OnlineRendering, Sql};
 pub use backend::{Backend, Connection};
 pub use dataflow::DataFlow;
 /// `#[dataflow_core::test(models(..), fixtures(..), backends(..))]`: see `dataflow_macros::test`.
@@ -43,6 +50,8 @@ pub use dataflow_macros::test;
 pub use dataflow_macros::Model;
 pub use error::{Error, Result};
 pub use migrate::api::CheckReport;
+pub use migrate::describe::Describe;
+pub use migrate::dialect::{Dialect, OnlineRendering, SchemaDialect};
 pub use migrate::diff::Change;
 pub use migrate::history::{MigrationRecord, MigrationStatus};
 pub use migrate::{
@@ -55,6 +64,7 @@ pub use model::descriptor::{
 pub use model::field::{FieldType, Operand, Scalar};
 pub use model::value::{LogicalType, Value};
 pub use model::{Model, Patch};
+pub use query::dialect::{QueryDialect, Sql};
 pub use query::expr::{CmpOp, Expr, OrderTerm};
 pub use query::filter::{Column, Filter, Order};
 pub use query::list::List;

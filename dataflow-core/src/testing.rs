@@ -32,7 +32,27 @@ use crate::migrate::MigrateOptions;
 use crate::model::descriptor::ModelDescriptor;
 use crate::model::Model;
 
-pub use crate::fixtures::{dump_fixtures, load_fixture_files, load_fixtures};
+/// Loads one fixture file (`.json` or `.sql`) in one transaction. Returns the
+/// number of rows loaded from JSON (rows a `.sql` file inserts are not
+/// counted). See [`crate::fixtures`] for the format.
+pub fn load_fixtures(db: &DataFlow, path: impl AsRef<Path>) -> Result<usize> {
+    crate::fixtures::load_fixtures(db, path)
+}
+
+/// Loads several fixture files, all in one transaction: all of them or
+/// nothing. Consecutive JSON files are loaded together, in foreign-key order
+/// across the files; a `.sql` file runs at its place in the list. Returns the
+/// number of rows loaded from JSON.
+pub fn load_fixture_files(db: &DataFlow, paths: &[PathBuf]) -> Result<usize> {
+    crate::fixtures::load_fixture_files(db, paths)
+}
+
+/// Writes `tables` (every registered table, in foreign-key order, when empty)
+/// to a JSON fixture file that [`load_fixtures`] reads back into equal rows
+/// (see [`crate::fixtures::dump_fixtures`]).
+pub fn dump_fixtures(db: &DataFlow, path: impl AsRef<Path>, tables: &[&str]) -> Result<()> {
+    crate::fixtures::dump_fixtures(db, path, tables)
+}
 
 /// What a backend provides so [`TestDb`] can make it a database per test.
 ///

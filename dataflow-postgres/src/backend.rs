@@ -6,9 +6,8 @@ use diesel::connection::SimpleConnection;
 use diesel::r2d2::{ConnectionManager, ManageConnection, Pool, PooledConnection};
 use diesel::{Connection as _, PgConnection};
 
-use dataflow_core::migrate::schema::Schema;
 use dataflow_core::{
-    Backend, Capabilities, Connection, DataFlow, Dialect, Error, LogicalType, Result, Value,
+    Backend, Capabilities, Connection, DataFlow, Error, LogicalType, Result, Value,
 };
 
 use crate::connection::{map_error, PgConn, Watched};
@@ -170,7 +169,7 @@ impl PgOptions {
 
     /// Connects.
     pub fn connect(self) -> Result<DataFlow> {
-        PgBackend::connect(self).map(DataFlow::new)
+        PgBackend::connect(self).map(|b| DataFlow::new(b, &POSTGRES, &crate::describe::PG_DESCRIBE))
     }
 }
 
@@ -472,10 +471,6 @@ pub const CAPABILITIES: Capabilities = Capabilities::new()
     .with_non_btree_indexes(true);
 
 impl Backend for PgBackend {
-    fn dialect(&self) -> &'static dyn Dialect {
-        &POSTGRES
-    }
-
     fn capabilities(&self) -> Capabilities {
         // A test transaction never commits, and CONCURRENTLY cannot run inside one.
         CAPABILITIES.with_online_index_builds(!self.test_transaction)
@@ -497,23 +492,6 @@ impl Backend for PgBackend {
     fn with_transaction(&self, f: &mut dyn FnMut(&mut dyn Connection) -> Result<()>) -> Result<()> {
         let mut conn = self.get()?;
         conn.run(|c, relay| in_transaction(c, relay, f))
-    }
-
-    fn describe(&self, conn: &mut dyn Connection) -> Result<Schema> {
-        crate::describe::describe(conn)
-    }
-
-    fn has_table(&self, conn: &mut dyn Connection, name: &str) -> Result<bool> {
-        has_table(conn, name)
-    }
-
-    fn reprint_predicates(
-        &self,
-        conn: &mut dyn Connection,
-        table: &dataflow_core::migrate::schema::Table,
-        predicates: &[String],
-    ) -> Result<Vec<String>> {
-        crate::describe::reprint_predicates(conn, table, predicates)
     }
 
     /// The migration lock is waited for on a dedicated connection outside any
@@ -712,20 +690,6 @@ fn try_lock_session(conn: &mut PgConnection) -> Result<bool> {
 }
 
 /// Whether a table exists in the connection's current schema.
-pub(crate) fn has_table(conn: &mut dyn Connection, name: &str) -> Result<bool> {
-    let mut found = false;
-    conn.query(
-        "SELECT 1::bigint FROM pg_tables WHERE schemaname = current_schema() AND tablename = $1",
-        &[Value::Text(name.to_owned())],
-        &[LogicalType::BigInt],
-        &mut |_| {
-            found = true;
-            Ok(())
-        },
-    )?;
-    Ok(found)
-}
-
 /// Runs a migration on `conn`: a transaction (a savepoint when one is already
 /// open) holding the schema's advisory lock. Waiting for that lock here holds
 /// a snapshot, so outside test transactions the session lock is taken first

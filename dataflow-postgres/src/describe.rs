@@ -5,9 +5,50 @@ use std::collections::BTreeMap;
 
 use dataflow_core::migrate::schema::{Column, ForeignKey, Index, IndexKind, Schema, Table};
 use dataflow_core::model::descriptor::FkAction;
-use dataflow_core::{Connection, LogicalType as T, Result, Value};
+use dataflow_core::{Connection, Describe, LogicalType, LogicalType as T, Result, Value};
 
 use crate::dialect::{logical_type, parse_default};
+
+/// How PostgreSQL's live schema is read: one implementation for every
+/// PostgreSQL backend (pooled, or a test's one transaction).
+#[derive(Debug, Clone, Copy)]
+pub struct PgDescribe;
+
+/// The one instance handles use.
+pub static PG_DESCRIBE: PgDescribe = PgDescribe;
+
+impl Describe for PgDescribe {
+    fn describe(&self, conn: &mut dyn Connection) -> Result<Schema> {
+        describe(conn)
+    }
+
+    fn reprint_predicates(
+        &self,
+        conn: &mut dyn Connection,
+        table: &Table,
+        predicates: &[String],
+    ) -> Result<Vec<String>> {
+        reprint_predicates(conn, table, predicates)
+    }
+
+    fn has_table(&self, conn: &mut dyn Connection, name: &str) -> Result<bool> {
+        has_table(conn, name)
+    }
+}
+
+fn has_table(conn: &mut dyn Connection, name: &str) -> Result<bool> {
+    let mut found = false;
+    conn.query(
+        "SELECT 1::bigint FROM pg_tables WHERE schemaname = current_schema() AND tablename = $1",
+        &[Value::Text(name.to_owned())],
+        &[LogicalType::BigInt],
+        &mut |_| {
+            found = true;
+            Ok(())
+        },
+    )?;
+    Ok(found)
+}
 
 const USER_TABLE: &str = "n.nspname = current_schema() AND c.relkind IN ('r', 'p') \
      AND c.relname NOT LIKE '\\_dataflow\\_%'";
@@ -33,7 +74,7 @@ fn action(code: &str) -> FkAction {
     }
 }
 
-pub fn describe(conn: &mut dyn Connection) -> Result<Schema> {
+fn describe(conn: &mut dyn Connection) -> Result<Schema> {
     let mut tables: BTreeMap<String, Table> = BTreeMap::new();
     let sql = format!(
         "SELECT c.relname::text, a.attname::text, format_type(a.atttypid, a.atttypmod), a.attnotnull, \
@@ -173,12 +214,12 @@ pub fn describe(conn: &mut dyn Connection) -> Result<Schema> {
 /// How PostgreSQL prints each condition over a table shaped like `table`: a
 /// temporary copy of the shape gets one partial index per condition, and
 /// `pg_get_expr` reads them back. The copy is dropped before returning.
-pub fn reprint_predicates(
+fn reprint_predicates(
     conn: &mut dyn Connection,
     table: &Table,
     predicates: &[String],
 ) -> Result<Vec<String>> {
-    use dataflow_core::Dialect;
+    use dataflow_core::{QueryDialect, SchemaDialect};
     static PROBES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let d = &crate::dialect::POSTGRES;
     let Some(first) = table.columns.first() else {

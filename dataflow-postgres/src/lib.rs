@@ -25,6 +25,7 @@ pub mod testing;
 pub use backend::{PgBackend, PgOptions, CAPABILITIES, TCP_DEFAULTS};
 pub use connection::PgConn;
 pub use dataflow_core::DataFlow;
+pub use describe::{PgDescribe, PG_DESCRIBE};
 pub use dialect::{PgDialect, POSTGRES};
 
 /// Connects to the PostgreSQL database at `url` with default options.

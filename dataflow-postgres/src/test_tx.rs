@@ -10,12 +10,10 @@ use diesel::connection::TransactionManager;
 use diesel::r2d2::{ConnectionManager, PooledConnection};
 use diesel::{Connection as _, PgConnection};
 
-use dataflow_core::migrate::schema::Schema;
-use dataflow_core::{Backend, Capabilities, Connection, Dialect, Error, Result};
+use dataflow_core::{Backend, Capabilities, Connection, Error, Result};
 
-use crate::backend::{has_table, migrate_on, TxError};
+use crate::backend::{migrate_on, TxError};
 use crate::connection::{map_error, PgConn};
-use crate::dialect::POSTGRES;
 
 type Pooled = PooledConnection<ConnectionManager<PgConnection>>;
 type Manager = <PgConnection as diesel::Connection>::TransactionManager;
@@ -52,10 +50,6 @@ impl Drop for PgTestTxBackend {
 }
 
 impl Backend for PgTestTxBackend {
-    fn dialect(&self) -> &'static dyn Dialect {
-        &POSTGRES
-    }
-
     fn capabilities(&self) -> Capabilities {
         // The test's transaction never commits: no online steps after a commit.
         crate::backend::CAPABILITIES.with_online_index_builds(false)
@@ -67,23 +61,6 @@ impl Backend for PgTestTxBackend {
 
     fn with_transaction(&self, f: &mut dyn FnMut(&mut dyn Connection) -> Result<()>) -> Result<()> {
         self.run(f)
-    }
-
-    fn describe(&self, conn: &mut dyn Connection) -> Result<Schema> {
-        crate::describe::describe(conn)
-    }
-
-    fn has_table(&self, conn: &mut dyn Connection, name: &str) -> Result<bool> {
-        has_table(conn, name)
-    }
-
-    fn reprint_predicates(
-        &self,
-        conn: &mut dyn Connection,
-        table: &dataflow_core::migrate::schema::Table,
-        predicates: &[String],
-    ) -> Result<Vec<String>> {
-        crate::describe::reprint_predicates(conn, table, predicates)
     }
 
     fn with_migration(

@@ -106,7 +106,11 @@ impl TestHooks for PgTestHooks {
                 let conn = tx_pool(&database.url)?.get().map_err(|e| {
                     Error::Connection(format!("no PostgreSQL connection for the test: {e}"))
                 })?;
-                Ok(DataFlow::new(crate::test_tx::PgTestTxBackend::new(conn)?))
+                Ok(DataFlow::new(
+                    crate::test_tx::PgTestTxBackend::new(conn)?,
+                    &crate::dialect::POSTGRES,
+                    &crate::describe::PG_DESCRIBE,
+                ))
             }
         }
     }
@@ -265,7 +269,7 @@ fn build_once(
 ) -> Result<String> {
     const READY: &str = "dataflow: migrated";
     let mut lit = String::new();
-    dataflow_core::Dialect::string_literal(&crate::POSTGRES, name, &mut lit);
+    dataflow_core::SchemaDialect::string_literal(&crate::POSTGRES, name, &mut lit);
     admin.with_conn(|c| {
         c.batch_execute(&format!("SELECT pg_advisory_lock(hashtext({lit}))"))?;
         let result = (|| {

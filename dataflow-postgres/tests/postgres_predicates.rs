@@ -101,7 +101,7 @@ fn recognised(f: &Fixture, live: &str, model: &str) -> bool {
     live == model
         || f.h
             .with_conn(|c| {
-                f.h.backend()
+                f.h.describer()
                     .reprint_predicates(c, &f.table, &[model.to_owned()])
             })
             .unwrap()

@@ -7,7 +7,7 @@
 use dataflow_core::migrate::schema::Schema;
 use dataflow_core::prelude::*;
 use dataflow_core::query::statement::SqlWriter;
-use dataflow_core::Dialect;
+use dataflow_core::{QueryDialect, SchemaDialect};
 use dataflow_postgres::testing::TestDb;
 use dataflow_postgres::POSTGRES;
 

@@ -7,8 +7,7 @@ use diesel::connection::SimpleConnection;
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
 use diesel::{Connection as _, SqliteConnection};
 
-use dataflow_core::migrate::schema::Schema;
-use dataflow_core::{Backend, Capabilities, Connection, DataFlow, Dialect, Error, Result};
+use dataflow_core::{Backend, Capabilities, Connection, DataFlow, Error, Result};
 
 use crate::collation::{compare_decimal_text, DECIMAL_COLLATION};
 use crate::connection::{map_error, SqliteConn};
@@ -64,7 +63,8 @@ impl SqliteOptions {
 
     /// Opens the database.
     pub fn open(self) -> Result<DataFlow> {
-        SqliteBackend::open(self).map(DataFlow::new)
+        SqliteBackend::open(self)
+            .map(|b| DataFlow::new(b, &SQLITE, &crate::describe::SQLITE_DESCRIBE))
     }
 }
 
@@ -311,10 +311,6 @@ pub const CAPABILITIES: Capabilities = Capabilities::new()
     .with_forward_references(true);
 
 impl Backend for SqliteBackend {
-    fn dialect(&self) -> &'static dyn Dialect {
-        &SQLITE
-    }
-
     fn capabilities(&self) -> Capabilities {
         CAPABILITIES
     }
@@ -332,24 +328,6 @@ impl Backend for SqliteBackend {
                 TxError::Diesel(e) => map_error(e),
             })
             .map_err(|e| explain_unwritable_dir(self.dir.as_deref(), e))
-    }
-
-    fn describe(&self, conn: &mut dyn Connection) -> Result<Schema> {
-        crate::describe::describe(conn)
-    }
-
-    fn has_table(&self, conn: &mut dyn Connection, name: &str) -> Result<bool> {
-        let mut found = false;
-        conn.query(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
-            &[dataflow_core::Value::Text(name.to_owned())],
-            &[dataflow_core::LogicalType::BigInt],
-            &mut |_| {
-                found = true;
-                Ok(())
-            },
-        )?;
-        Ok(found)
     }
 
     /// The lock is the database's write lock, taken by `BEGIN IMMEDIATE` with the

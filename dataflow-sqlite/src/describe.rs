@@ -8,9 +8,36 @@ use std::collections::BTreeMap;
 
 use dataflow_core::migrate::schema::{Column, ForeignKey, Index, Schema, Table, Trigger};
 use dataflow_core::model::descriptor::FkAction;
-use dataflow_core::{Connection, LogicalType as T, Result, Value};
+use dataflow_core::{Connection, Describe, LogicalType as T, Result, Value};
 
 use crate::dialect::{logical_type, parse_default};
+
+/// How SQLite's live schema is read.
+#[derive(Debug, Clone, Copy)]
+pub struct SqliteDescribe;
+
+/// The one instance handles use.
+pub static SQLITE_DESCRIBE: SqliteDescribe = SqliteDescribe;
+
+impl Describe for SqliteDescribe {
+    fn describe(&self, conn: &mut dyn Connection) -> Result<Schema> {
+        describe(conn)
+    }
+
+    fn has_table(&self, conn: &mut dyn Connection, name: &str) -> Result<bool> {
+        let mut found = false;
+        conn.query(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+            &[dataflow_core::Value::Text(name.to_owned())],
+            &[dataflow_core::LogicalType::BigInt],
+            &mut |_| {
+                found = true;
+                Ok(())
+            },
+        )?;
+        Ok(found)
+    }
+}
 
 /// Tables that are SQLite's own or dataflow's own are not user tables.
 const USER_TABLES: &str = "m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' \
@@ -41,7 +68,7 @@ fn action(s: &str) -> FkAction {
 }
 
 /// Describes every user table.
-pub fn describe(conn: &mut dyn Connection) -> Result<Schema> {
+fn describe(conn: &mut dyn Connection) -> Result<Schema> {
     let mut tables: BTreeMap<String, Table> = BTreeMap::new();
     let mut pk_order: BTreeMap<String, Vec<(i64, String)>> = BTreeMap::new();
 

@@ -7,7 +7,7 @@
 //! a declared type of its own, so describing a table gives back the logical types.
 
 use dataflow_core::migrate::schema::{Column, Schema, SchemaDefault};
-use dataflow_core::{Change, Dialect, LogicalType};
+use dataflow_core::{Change, LogicalType, QueryDialect, SchemaDialect};
 
 /// The SQLite dialect.
 #[derive(Debug, Clone, Copy)]
@@ -22,7 +22,7 @@ pub(crate) const TIMESTAMPTZ_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.6fZ";
 pub(crate) const TIMESTAMP_FORMAT: &str = "%Y-%m-%d %H:%M:%S%.6f";
 pub(crate) const DATE_FORMAT: &str = "%Y-%m-%d";
 
-impl Dialect for SqliteDialect {
+impl QueryDialect for SqliteDialect {
     fn name(&self) -> &'static str {
         "sqlite"
     }
@@ -39,73 +39,12 @@ impl Dialect for SqliteDialect {
         (ty == LogicalType::Decimal).then_some(crate::collation::DECIMAL_COLLATION)
     }
 
-    fn column_type(&self, column: &Column) -> String {
-        match column.ty {
-            LogicalType::SmallInt => "SMALLINT".into(),
-            LogicalType::Int => "INTEGER".into(),
-            LogicalType::BigInt => "BIGINT".into(),
-            LogicalType::Float => "FLOAT".into(),
-            LogicalType::Double => "DOUBLE".into(),
-            LogicalType::Bool => "BOOLEAN".into(),
-            LogicalType::Text => match column.max_length {
-                Some(n) => format!("VARCHAR({n})"),
-                None => "TEXT".into(),
-            },
-            LogicalType::Bytes => "BLOB".into(),
-            LogicalType::Date => "DATE".into(),
-            LogicalType::Timestamp => "DATETIME".into(),
-            LogicalType::TimestampTz => "TIMESTAMPTZ".into(),
-            LogicalType::Uuid => "UUID".into(),
-            LogicalType::Json => "JSON TEXT".into(),
-            LogicalType::Decimal => "DECIMAL TEXT".into(),
-        }
-    }
-
-    fn cast_expression(&self, column: &str, from: &Column, to: &Column) -> String {
-        // Column affinity converts on insert; only text narrowing needs work.
-        match (to.ty, to.max_length) {
-            (LogicalType::Text, Some(n)) => format!("substr({column}, 1, {n})"),
-            _ => {
-                let _ = from;
-                column.to_owned()
-            }
-        }
-    }
-
-    fn auto_increment_primary_key(&self, _column: &Column) -> String {
-        // Only this exact spelling aliases the rowid; AUTOINCREMENT never reuses
-        // the key of a deleted row, as PostgreSQL identities do not.
-        "INTEGER PRIMARY KEY AUTOINCREMENT".into()
-    }
-
     fn generated_key_marker(&self) -> &'static str {
         "NULL"
     }
 
     fn last_insert_id(&self) -> Option<&'static str> {
         Some("SELECT last_insert_rowid()")
-    }
-
-    fn default_literal(&self, default: &SchemaDefault, ty: LogicalType) -> String {
-        match default {
-            // Same text format as values dataflow writes, so comparisons hold.
-            SchemaDefault::CurrentTimestamp => match ty {
-                LogicalType::Date => "(date('now'))".into(),
-                LogicalType::Timestamp => "(strftime('%Y-%m-%d %H:%M:%f000', 'now'))".into(),
-                _ => "(strftime('%Y-%m-%dT%H:%M:%f000Z', 'now'))".into(),
-            },
-            SchemaDefault::Bool(b) => if *b { "1" } else { "0" }.into(),
-            other => {
-                let mut out = String::new();
-                match other {
-                    SchemaDefault::Int(i) => out.push_str(&i.to_string()),
-                    SchemaDefault::Float(f) => out.push_str(&format!("{f:?}")),
-                    SchemaDefault::Text(t) => self.string_literal(t, &mut out),
-                    _ => unreachable!("handled above"),
-                }
-                out
-            }
-        }
     }
 
     /// One JSON array read back by `json_each`: the elements carry the very
@@ -153,6 +92,69 @@ impl Dialect for SqliteDialect {
             out.bind(dataflow_core::Value::I64(o));
         }
     }
+}
+
+impl SchemaDialect for SqliteDialect {
+    fn column_type(&self, column: &Column) -> String {
+        match column.ty {
+            LogicalType::SmallInt => "SMALLINT".into(),
+            LogicalType::Int => "INTEGER".into(),
+            LogicalType::BigInt => "BIGINT".into(),
+            LogicalType::Float => "FLOAT".into(),
+            LogicalType::Double => "DOUBLE".into(),
+            LogicalType::Bool => "BOOLEAN".into(),
+            LogicalType::Text => match column.max_length {
+                Some(n) => format!("VARCHAR({n})"),
+                None => "TEXT".into(),
+            },
+            LogicalType::Bytes => "BLOB".into(),
+            LogicalType::Date => "DATE".into(),
+            LogicalType::Timestamp => "DATETIME".into(),
+            LogicalType::TimestampTz => "TIMESTAMPTZ".into(),
+            LogicalType::Uuid => "UUID".into(),
+            LogicalType::Json => "JSON TEXT".into(),
+            LogicalType::Decimal => "DECIMAL TEXT".into(),
+        }
+    }
+
+    fn cast_expression(&self, column: &str, from: &Column, to: &Column) -> String {
+        // Column affinity converts on insert; only text narrowing needs work.
+        match (to.ty, to.max_length) {
+            (LogicalType::Text, Some(n)) => format!("substr({column}, 1, {n})"),
+            _ => {
+                let _ = from;
+                column.to_owned()
+            }
+        }
+    }
+
+    fn auto_increment_primary_key(&self, _column: &Column) -> String {
+        // Only this exact spelling aliases the rowid; AUTOINCREMENT never reuses
+        // the key of a deleted row, as PostgreSQL identities do not.
+        "INTEGER PRIMARY KEY AUTOINCREMENT".into()
+    }
+
+    fn default_literal(&self, default: &SchemaDefault, ty: LogicalType) -> String {
+        match default {
+            // Same text format as values dataflow writes, so comparisons hold.
+            SchemaDefault::CurrentTimestamp => match ty {
+                LogicalType::Date => "(date('now'))".into(),
+                LogicalType::Timestamp => "(strftime('%Y-%m-%d %H:%M:%f000', 'now'))".into(),
+                _ => "(strftime('%Y-%m-%dT%H:%M:%f000Z', 'now'))".into(),
+            },
+            SchemaDefault::Bool(b) => if *b { "1" } else { "0" }.into(),
+            other => {
+                let mut out = String::new();
+                match other {
+                    SchemaDefault::Int(i) => out.push_str(&i.to_string()),
+                    SchemaDefault::Float(f) => out.push_str(&format!("{f:?}")),
+                    SchemaDefault::Text(t) => self.string_literal(t, &mut out),
+                    _ => unreachable!("handled above"),
+                }
+                out
+            }
+        }
+    }
 
     fn rebuild_reason(&self, change: &Change, before: &Schema) -> Option<String> {
         crate::rebuild::rebuild_reason(change, before)
@@ -190,7 +192,7 @@ impl Dialect for SqliteDialect {
                 self.quote_ident(from, &mut drop);
                 vec![drop, self.create_index(table, index)]
             }
-            _ => dataflow_core::backend::dialect::render_standard(self, change, before, after),
+            _ => dataflow_core::migrate::dialect::render_standard(self, change, before, after),
         }
     }
 

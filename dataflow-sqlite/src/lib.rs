@@ -28,6 +28,7 @@ pub mod testing;
 pub use backend::{SqliteBackend, SqliteOptions, CAPABILITIES};
 pub use connection::SqliteConn;
 pub use dataflow_core::DataFlow;
+pub use describe::{SqliteDescribe, SQLITE_DESCRIBE};
 pub use dialect::{SqliteDialect, SQLITE};
 
 /// Opens (creating if needed) the SQLite database at `path` with default options.

@@ -14,7 +14,7 @@
 //! table once.
 
 use dataflow_core::migrate::schema::{Schema, SchemaDefault, Table};
-use dataflow_core::{Change, Dialect};
+use dataflow_core::{Change, QueryDialect, SchemaDialect};
 
 use crate::dialect::SqliteDialect;
 

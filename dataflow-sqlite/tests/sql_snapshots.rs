@@ -5,7 +5,7 @@
 use dataflow_core::migrate::schema::Schema;
 use dataflow_core::prelude::*;
 use dataflow_core::query::statement::SqlWriter;
-use dataflow_core::Dialect;
+use dataflow_core::{QueryDialect, SchemaDialect};
 use dataflow_sqlite::SQLITE;
 
 #[derive(Model, Debug, Clone, PartialEq)]

@@ -5,18 +5,14 @@
 
 use std::time::Duration;
 
-use dataflow_core::migrate::schema::{Schema, Table};
 use dataflow_core::prelude::*;
-use dataflow_core::{Backend, Capabilities, Connection, Dialect};
-use dataflow_sqlite::{SqliteBackend, SqliteOptions};
+use dataflow_core::{Backend, Capabilities, Connection};
+use dataflow_sqlite::{SqliteBackend, SqliteOptions, SQLITE, SQLITE_DESCRIBE};
 
 /// SQLite, reporting no `RETURNING`; everything else is SQLite's own.
 struct NoReturning(SqliteBackend);
 
 impl Backend for NoReturning {
-    fn dialect(&self) -> &'static dyn Dialect {
-        self.0.dialect()
-    }
     fn capabilities(&self) -> Capabilities {
         self.0.capabilities().with_returning(false)
     }
@@ -25,20 +21,6 @@ impl Backend for NoReturning {
     }
     fn with_transaction(&self, f: &mut dyn FnMut(&mut dyn Connection) -> Result<()>) -> Result<()> {
         self.0.with_transaction(f)
-    }
-    fn describe(&self, conn: &mut dyn Connection) -> Result<Schema> {
-        self.0.describe(conn)
-    }
-    fn reprint_predicates(
-        &self,
-        conn: &mut dyn Connection,
-        table: &Table,
-        predicates: &[String],
-    ) -> Result<Vec<String>> {
-        self.0.reprint_predicates(conn, table, predicates)
-    }
-    fn has_table(&self, conn: &mut dyn Connection, name: &str) -> Result<bool> {
-        self.0.has_table(conn, name)
     }
     fn with_migration(
         &self,
@@ -61,7 +43,7 @@ struct Member {
 fn open(dir: &tempfile::TempDir) -> DataFlow {
     let backend =
         SqliteBackend::open(SqliteOptions::new(dir.path().join("db.sqlite"))).expect("open SQLite");
-    let db = DataFlow::new(NoReturning(backend));
+    let db = DataFlow::new(NoReturning(backend), &SQLITE, &SQLITE_DESCRIBE);
     assert!(!db.capabilities().returning);
     db.register::<Member>().unwrap();
     db.auto_migrate(MigrateOptions::default()).unwrap();

@@ -1,16 +1,20 @@
-//! The `Backend` trait: what a database crate provides to core.
+//! The seam between core and a database crate: [`Connection`] (statements,
+//! binds, rows), [`Backend`] (pool, transactions, the migration lock) and
+//! [`Capabilities`] (what the database supports, as data).
 //!
-//! Object-safe, so one `DataFlow` handle type serves every backend. Backends own
-//! connections, pooling, binding and decoding, error classification and schema
-//! description; core owns everything above SQL text and values.
+//! Object-safe, so one `DataFlow` handle type serves every backend. A backend
+//! crate provides three things, each implemented once: a `Backend`, a static
+//! [`Dialect`](crate::Dialect) (how it spells SQL: the query layer's
+//! [`QueryDialect`](crate::QueryDialect) and the migration layer's
+//! [`SchemaDialect`](crate::SchemaDialect)) and a static
+//! [`Describe`](crate::Describe) (how it reads the live schema). This layer
+//! sits just above the model: it knows values and connections, not queries or
+//! schemas.
 
 pub mod capabilities;
-pub mod dialect;
 
 use crate::backend::capabilities::Capabilities;
-use crate::backend::dialect::Dialect;
 use crate::error::Result;
-use crate::migrate::schema::Schema;
 use crate::model::value::{LogicalType, Value};
 
 /// One database connection (pooled, or inside a transaction).
@@ -32,10 +36,10 @@ pub trait Connection {
     fn batch_execute(&mut self, sql: &str) -> Result<()>;
 
     /// Executes a statement whose binds are whole columns, each bound as one
-    /// array of `LogicalType` values (see [`Dialect::columnar_insert`]).
+    /// array of `LogicalType` values (see [`QueryDialect::columnar_insert`]).
     /// Backends whose dialect renders no columnar statement need not support it.
     ///
-    /// [`Dialect::columnar_insert`]: crate::Dialect::columnar_insert
+    /// [`QueryDialect::columnar_insert`]: crate::QueryDialect::columnar_insert
     fn execute_columns(
         &mut self,
         sql: &str,
@@ -48,11 +52,10 @@ pub trait Connection {
     }
 }
 
-/// A database backend.
+/// A database backend: connections from its pool, transactions and the
+/// migration lock. How it spells SQL is its [`Dialect`](crate::Dialect), how
+/// it reads the live schema its [`Describe`](crate::Describe).
 pub trait Backend: Send + Sync + 'static {
-    /// How this backend spells SQL.
-    fn dialect(&self) -> &'static dyn Dialect;
-
     /// What this backend's database supports; core reads it instead of
     /// assuming. Asked once, when the handle is built.
     fn capabilities(&self) -> Capabilities;
@@ -63,27 +66,6 @@ pub trait Backend: Send + Sync + 'static {
     /// Runs `f` inside a write transaction, committed when `f` returns `Ok` and
     /// rolled back otherwise.
     fn with_transaction(&self, f: &mut dyn FnMut(&mut dyn Connection) -> Result<()>) -> Result<()>;
-
-    /// Describes the live schema (user tables only; dataflow's own tables excluded).
-    fn describe(&self, conn: &mut dyn Connection) -> Result<Schema>;
-
-    /// How the database itself prints each partial-index condition when it is
-    /// declared over `table` (the target shape), in order. Used only when a
-    /// described condition and the model's spelling differ in text, so a
-    /// database that rewrites conditions (literals, casts) does not show its
-    /// own spelling as drift. The default returns them as written.
-    fn reprint_predicates(
-        &self,
-        conn: &mut dyn Connection,
-        table: &crate::migrate::schema::Table,
-        predicates: &[String],
-    ) -> Result<Vec<String>> {
-        let _ = (conn, table);
-        Ok(predicates.to_vec())
-    }
-
-    /// Whether a table (including dataflow's own) exists.
-    fn has_table(&self, conn: &mut dyn Connection, name: &str) -> Result<bool>;
 
     /// Runs `f` holding the migration lock, inside one transaction: the lock is the
     /// first thing taken and the last released; waiting for it longer than
@@ -140,4 +122,37 @@ pub trait Backend: Send + Sync + 'static {
             "this backend cannot run online migration steps".into(),
         ))
     }
+}
+
+/// Runs `f` with a connection from `backend`'s pool, returning its result.
+pub fn with_conn<R>(
+    backend: &dyn Backend,
+    f: impl FnOnce(&mut dyn Connection) -> Result<R>,
+) -> Result<R> {
+    let mut f = Some(f);
+    let mut out = None;
+    backend.with_connection(&mut |c| {
+        if let Some(f) = f.take() {
+            out = Some(f(c)?);
+        }
+        Ok(())
+    })?;
+    out.ok_or_else(|| crate::error::Error::Database("connection callback did not run".into()))
+}
+
+/// Runs `f` in a write transaction of `backend`: committed on `Ok`, rolled
+/// back on `Err`.
+pub fn with_tx<R>(
+    backend: &dyn Backend,
+    f: impl FnOnce(&mut dyn Connection) -> Result<R>,
+) -> Result<R> {
+    let mut f = Some(f);
+    let mut out = None;
+    backend.with_transaction(&mut |c| {
+        if let Some(f) = f.take() {
+            out = Some(f(c)?);
+        }
+        Ok(())
+    })?;
+    out.ok_or_else(|| crate::error::Error::Database("transaction callback did not run".into()))
 }

@@ -1,30 +1,25 @@
-//! The public entry points of migration on [`DataFlow`]: `auto_migrate` (and
-//! its dry run `plan`), `check`, `migration_history`, the rollbacks and
-//! `resolve_failed`. Each takes the lock it needs and calls the stages.
+//! The entry points of migration, which [`DataFlow`](crate::DataFlow)
+//! exposes: `auto_migrate` (and its dry run `plan`), `check`,
+//! `migration_history`, the rollbacks and `resolve_failed`. Each takes the
+//! lock it needs and calls the stages.
 
-use crate::dataflow::DataFlow;
 use crate::error::{Error, Result};
 use crate::migrate::apply::{apply_forward, new_version, Applied};
+use crate::migrate::handle::MigrateHandle;
 use crate::migrate::history::{self, MigrationRecord};
 use crate::migrate::live::{full_plan, plan_with};
 use crate::migrate::policy::{self, interactive};
 use crate::migrate::{MigrateOptions, MigrationReport};
 
-impl DataFlow {
-    /// Reconciles the database with the registered models; see [`MigrateOptions`].
-    ///
-    /// Takes the migration lock first, plans against the database as it is under
-    /// the lock (a racing process that already migrated leaves nothing to do),
-    /// refuses the whole plan if any step is above the allowed risk or blocked,
-    /// backs up what destructive steps destroy, applies every step in one
-    /// transaction and records it in `_dataflow_migrations`.
+impl dyn MigrateHandle + '_ {
+    /// Behind [`DataFlow::auto_migrate`](crate::DataFlow::auto_migrate).
     pub fn auto_migrate(&self, options: MigrateOptions) -> Result<MigrationReport> {
         let backend = self.backend();
         if options.dry_run {
             return self.with_conn(|conn| {
                 let version = new_version();
                 let mut report = full_plan(self, conn, &options, &version)?.report;
-                report.in_progress = history::in_progress(backend, conn)?
+                report.in_progress = history::in_progress(self, conn)?
                     .into_iter()
                     .next()
                     .map(|(v, _)| v);
@@ -68,7 +63,7 @@ impl DataFlow {
                 // which need not wait for the phase to end (however long the
                 // index builds and backfills take).
                 &mut |conn| {
-                    finishing = history::in_progress(backend, conn)?
+                    finishing = history::in_progress(self, conn)?
                         .into_iter()
                         .find(|(_, c)| *c == checksum)
                         .map(|(v, _)| v);
@@ -118,7 +113,7 @@ impl DataFlow {
                 steps: Vec::new(),
                 unmanaged_tables: Vec::new(),
                 in_progress: self
-                    .with_conn(|c| history::in_progress(backend, c))?
+                    .with_conn(|c| history::in_progress(self, c))?
                     .into_iter()
                     .next()
                     .map(|(v, _)| v),
@@ -128,13 +123,12 @@ impl DataFlow {
         result.ok_or_else(|| Error::Database("migration did not run".into()))
     }
 
-    /// The plan `auto_migrate` would apply, without applying it (a dry run).
+    /// Behind [`DataFlow::plan`](crate::DataFlow::plan).
     pub fn plan(&self) -> Result<MigrationReport> {
         self.auto_migrate(MigrateOptions::default().dry_run(true))
     }
 
-    /// `Ok` with the tables no model declares when the live database matches the
-    /// registered models; `Error::Drift` naming each difference otherwise.
+    /// Behind [`DataFlow::check`](crate::DataFlow::check).
     pub fn check(&self) -> Result<CheckReport> {
         let report = self.plan()?;
         if report.steps.is_empty() {
@@ -161,73 +155,40 @@ impl DataFlow {
         Err(Error::Drift { differences })
     }
 
-    /// Every recorded migration, oldest first.
+    /// Behind [`DataFlow::migration_history`](crate::DataFlow::migration_history).
     pub fn migration_history(&self) -> Result<Vec<MigrationRecord>> {
-        self.with_conn(|conn| history::load(self.backend(), conn))
+        self.with_conn(|conn| history::load(self, conn))
     }
 
-    /// Undoes the migrations applied since `version`, newest first, with
-    /// default options: see [`DataFlow::rollback_with`].
+    /// Behind [`DataFlow::rollback`](crate::DataFlow::rollback).
     pub fn rollback(&self, version: &str) -> Result<MigrationReport> {
         self.rollback_with(version, MigrateOptions::default())
     }
 
-    /// Undoes the newest migration with default options: see
-    /// [`DataFlow::rollback_last_with`].
+    /// Behind [`DataFlow::rollback_last`](crate::DataFlow::rollback_last).
     pub fn rollback_last(&self) -> Result<MigrationReport> {
         self.rollback_last_with(MigrateOptions::default())
     }
 
-    /// Undoes the applied migration `version` and every migration applied
-    /// after it, newest first, as one migration of its own.
-    ///
-    /// A rollback is planned like `auto_migrate`: its steps are the inverses of
-    /// the recorded steps, assessed against the live data, refused when blocked
-    /// or above what the options allow, previewed (and asked for on a
-    /// terminal), backed up when they destroy data, applied in one transaction
-    /// and recorded in the history, so it can itself be undone. A step whose
-    /// migration backed up what it destroyed restores it from that backup.
-    /// Calling a rollback is consent to steps up to `Medium` (renames, index
-    /// and constraint changes, which lose nothing); a step that would destroy
-    /// data (`High`, e.g. dropping a column that holds values written since) is
-    /// refused unless `auto_confirm(true).max_risk(RiskLevel::High)` (or the
-    /// terminal prompt) allows it. `dry_run(true)` returns the plan and
-    /// changes nothing. The report's `rolled_back` names the versions undone.
-    ///
-    /// `version` may also name a rollback, which is undone (its migrations
-    /// applied again, from its backups) while it is the newest migration.
-    ///
-    /// A migration whose online phase failed (status `failed`) can be rolled
-    /// back while it is the newest record: only what committed is undone (each
-    /// step's transaction part, and its online statements that completed; an
-    /// index whose concurrent build failed is dropped if it exists). A step
-    /// whose online part stopped where no inverse is known is blocked.
+    /// Behind [`DataFlow::rollback_with`](crate::DataFlow::rollback_with).
     pub fn rollback_with(&self, version: &str, options: MigrateOptions) -> Result<MigrationReport> {
         self.run_rollback(Some(version), &options)
     }
 
-    /// Undoes the newest applied migration (or the newest record, when it is
-    /// a failed one), as [`DataFlow::rollback_with`] does. Rollbacks are not counted, so calling it again undoes the
-    /// migration before; to undo the rollback itself, roll back its version
-    /// with [`DataFlow::rollback_with`] while it is the newest migration.
+    /// Behind [`DataFlow::rollback_last_with`](crate::DataFlow::rollback_last_with).
     pub fn rollback_last_with(&self, options: MigrateOptions) -> Result<MigrationReport> {
         self.run_rollback(None, &options)
     }
 
-    /// Marks a failed migration as dealt with (after you have inspected and
-    /// repaired the database), so automatic migration resumes. Only a migration
-    /// recorded as `failed` can be resolved: any other version, or one no
-    /// migration has, is `Error::InvalidInput` naming it and its status, and
-    /// nothing is changed. To undo an applied migration, roll it back.
+    /// Behind [`DataFlow::resolve_failed`](crate::DataFlow::resolve_failed).
     pub fn resolve_failed(&self, version: &str) -> Result<()> {
-        let backend = self.backend();
         let d = self.dialect();
         self.with_conn(|conn| {
             if history::resolve(conn, d, version)? {
                 return Ok(());
             }
             Err(Error::InvalidInput(
-                match history::status_of(backend, conn, version)? {
+                match history::status_of(self, conn, version)? {
                     None => format!("no migration has version {version}"),
                     Some(status) => format!(
                         "migration {version} is {status}, not failed: only a failed migration can be resolved"

@@ -3,10 +3,10 @@
 
 use std::time::{Duration, Instant};
 
-use crate::backend::dialect::Dialect;
 use crate::backend::Connection;
-use crate::dataflow::DataFlow;
 use crate::error::{Error, Result};
+use crate::migrate::dialect::Dialect;
+use crate::migrate::handle::MigrateHandle;
 use crate::migrate::history::{self, MigrationRecord, MigrationStatus};
 use crate::migrate::live::{full_plan, Planned};
 use crate::migrate::policy::refusals;
@@ -95,16 +95,15 @@ pub(crate) enum Applied {
 /// confirm a plan above `SAFE`),
 /// applies every step and records the migration.
 pub(crate) fn apply_forward(
-    db: &DataFlow,
+    db: &dyn MigrateHandle,
     conn: &mut dyn Connection,
     options: &MigrateOptions,
     ceiling: RiskLevel,
     ask: Option<&dyn Interaction>,
 ) -> Result<Applied> {
-    let backend = db.backend();
     let dialect = db.dialect();
-    history::ensure(backend, conn)?;
-    if let Some((version, name, error)) = history::failed(backend, conn)?.into_iter().next() {
+    history::ensure(db, conn)?;
+    if let Some((version, name, error)) = history::failed(db, conn)?.into_iter().next() {
         return Err(Error::MigrationRefused {
             steps: vec![format!(
                 "migration {version} ({name}) failed part-way: {}; inspect the database, then undo what it committed with rollback_last() or keep it with resolve_failed(\"{version}\")",
@@ -112,7 +111,7 @@ pub(crate) fn apply_forward(
             )],
         });
     }
-    if !history::in_progress(backend, conn)?.is_empty() {
+    if !history::in_progress(db, conn)?.is_empty() {
         return Ok(Applied::ResumeFirst);
     }
     let version = new_version();

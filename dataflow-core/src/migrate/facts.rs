@@ -13,13 +13,14 @@
 
 use std::collections::BTreeMap;
 
-use crate::backend::dialect::{Dialect, Sql};
 use crate::backend::Connection;
 use crate::error::Result;
+use crate::migrate::dialect::Dialect;
 use crate::migrate::diff::Change;
 use crate::migrate::risk::Facts;
 use crate::migrate::schema::{Column, ForeignKey, Schema, SchemaDefault};
 use crate::model::value::{LogicalType, Value};
+use crate::query::dialect::Sql;
 use crate::query::statement::SqlWriter;
 
 /// Runs `COUNT` queries on the live database: each query returns one row

@@ -5,9 +5,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::backend::dialect::Dialect;
-use crate::backend::{Backend, Connection};
+use crate::backend::Connection;
 use crate::error::{Error, Result};
+use crate::migrate::dialect::Dialect;
+use crate::migrate::handle::MigrateHandle;
 use crate::migrate::schema::{Column, Table};
 use crate::migrate::MigrationStep;
 use crate::model::value::{LogicalType as T, Value};
@@ -148,10 +149,10 @@ impl MigrationRecord {
 }
 
 /// Creates dataflow's tables if they are missing.
-pub fn ensure(backend: &dyn Backend, conn: &mut dyn Connection) -> Result<()> {
-    let d = backend.dialect();
+pub fn ensure(db: &dyn MigrateHandle, conn: &mut dyn Connection) -> Result<()> {
+    let d = db.dialect();
     for t in [history_table(), owned_table()] {
-        if !backend.has_table(conn, &t.name)? {
+        if !db.describer().has_table(conn, &t.name)? {
             for sql in d.create_table(&t) {
                 conn.batch_execute(&sql)?;
             }
@@ -250,14 +251,14 @@ pub fn resolve(conn: &mut dyn Connection, d: &dyn Dialect, version: &str) -> Res
 /// The status of one recorded migration, `None` when no migration has that
 /// version (or there is no history yet).
 pub fn status_of(
-    backend: &dyn Backend,
+    db: &dyn MigrateHandle,
     conn: &mut dyn Connection,
     version: &str,
 ) -> Result<Option<MigrationStatus>> {
-    if !backend.has_table(conn, HISTORY)? {
+    if !db.describer().has_table(conn, HISTORY)? {
         return Ok(None);
     }
-    let d = backend.dialect();
+    let d = db.dialect();
     let mut w = SqlWriter::new(d);
     w.push("SELECT ")
         .ident("status")
@@ -280,11 +281,11 @@ pub fn status_of(
 
 /// Every recorded migration, oldest first. Empty when the history table does not
 /// exist yet.
-pub fn load(backend: &dyn Backend, conn: &mut dyn Connection) -> Result<Vec<MigrationRecord>> {
-    if !backend.has_table(conn, HISTORY)? {
+pub fn load(db: &dyn MigrateHandle, conn: &mut dyn Connection) -> Result<Vec<MigrationRecord>> {
+    if !db.describer().has_table(conn, HISTORY)? {
         return Ok(Vec::new());
     }
-    let d = backend.dialect();
+    let d = db.dialect();
     let mut w = SqlWriter::new(d);
     w.push("SELECT ");
     let t = history_table();
@@ -375,15 +376,15 @@ pub fn update_online(
 /// Text columns of the migrations with `status`, oldest first; empty when the
 /// history table does not exist yet.
 fn with_status(
-    backend: &dyn Backend,
+    db: &dyn MigrateHandle,
     conn: &mut dyn Connection,
     status: MigrationStatus,
     columns: &[&str],
 ) -> Result<Vec<Vec<Option<String>>>> {
-    if !backend.has_table(conn, HISTORY)? {
+    if !db.describer().has_table(conn, HISTORY)? {
         return Ok(Vec::new());
     }
-    let d = backend.dialect();
+    let d = db.dialect();
     let mut list = String::new();
     d.ident_list(columns, &mut list);
     let mut w = SqlWriter::new(d);
@@ -410,11 +411,11 @@ fn with_status(
 
 /// Versions and checksums of migrations whose online phase has not finished.
 pub fn in_progress(
-    backend: &dyn Backend,
+    db: &dyn MigrateHandle,
     conn: &mut dyn Connection,
 ) -> Result<Vec<(String, String)>> {
     let rows = with_status(
-        backend,
+        db,
         conn,
         MigrationStatus::InProgress,
         &["version", "checksum"],
@@ -432,11 +433,11 @@ pub fn in_progress(
 
 /// Failed migrations (version, name, error), without loading their steps.
 pub fn failed(
-    backend: &dyn Backend,
+    db: &dyn MigrateHandle,
     conn: &mut dyn Connection,
 ) -> Result<Vec<(String, String, Option<String>)>> {
     let rows = with_status(
-        backend,
+        db,
         conn,
         MigrationStatus::Failed,
         &["version", "name", "error"],
@@ -454,11 +455,11 @@ pub fn failed(
 }
 
 /// Tables dataflow created (and has not dropped).
-pub fn owned(backend: &dyn Backend, conn: &mut dyn Connection) -> Result<Vec<String>> {
-    if !backend.has_table(conn, OWNED)? {
+pub fn owned(db: &dyn MigrateHandle, conn: &mut dyn Connection) -> Result<Vec<String>> {
+    if !db.describer().has_table(conn, OWNED)? {
         return Ok(Vec::new());
     }
-    let d = backend.dialect();
+    let d = db.dialect();
     let mut w = SqlWriter::new(d);
     w.push("SELECT ").ident("name").push(" FROM ").ident(OWNED);
     let s = w.finish();

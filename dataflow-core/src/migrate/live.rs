@@ -5,10 +5,10 @@
 use std::collections::BTreeSet;
 
 use crate::backend::Connection;
-use crate::dataflow::DataFlow;
 use crate::error::{Error, Result};
 use crate::migrate::diff::{Droppable, Hints};
 use crate::migrate::facts::ConnCounts;
+use crate::migrate::handle::MigrateHandle;
 use crate::migrate::history;
 use crate::migrate::plan::{plan, PlanInput};
 use crate::migrate::schema::Schema;
@@ -25,20 +25,19 @@ pub(crate) struct Planned {
 /// lock, where the facts it asks must be fresh), without asking any fact, so
 /// the row counts of a big table are not taken twice.
 pub(crate) fn plan_with(
-    db: &DataFlow,
+    db: &dyn MigrateHandle,
     conn: &mut dyn Connection,
     options: &MigrateOptions,
     version: &str,
     probe: bool,
 ) -> Result<Option<Planned>> {
-    let backend = db.backend();
     let dialect = db.dialect();
     let models = db.models();
     let target = db.target_schema();
     let hints = Hints::from_descriptors(models.iter().copied());
     let mut live = db.describe_with(conn)?;
     db.align_predicates(conn, &mut live, &target)?;
-    let owned: BTreeSet<String> = history::owned(backend, conn)?.into_iter().collect();
+    let owned: BTreeSet<String> = history::owned(db, conn)?.into_iter().collect();
     let renamed_away: BTreeSet<&String> = hints.tables.values().collect();
     let unregistered: Vec<String> = live
         .tables
@@ -109,7 +108,7 @@ pub(crate) fn plan_with(
 
 /// A full plan (never `None` without `probe`).
 pub(crate) fn full_plan(
-    db: &DataFlow,
+    db: &dyn MigrateHandle,
     conn: &mut dyn Connection,
     options: &MigrateOptions,
     version: &str,

@@ -9,15 +9,21 @@
 //! [`apply`] runs the steps in the migration's transaction, [`online`] runs
 //! what follows the commit without blocking writers, [`rollback`] undoes
 //! recorded migrations, and [`history`] holds dataflow's own tables. [`api`]
-//! holds the public entry points on `DataFlow` (`auto_migrate`, `plan`,
-//! `check`, the rollbacks). Asking for consent and showing backfill progress go
+//! holds the entry points `DataFlow` exposes (`auto_migrate`, `plan`,
+//! `check`, the rollbacks). The backend-facing contracts: [`describe`] reads
+//! the live schema ([`describe::Describe`]), [`dialect`] spells DDL
+//! ([`dialect::SchemaDialect`]). The layer sees the database through
+//! [`handle::MigrateHandle`], which `DataFlow` implements. Asking for consent and showing backfill progress go
 //! through [`crate::terminal::Interaction`]. This file holds the options, the
 //! steps and the report with its preview.
 
 pub mod api;
 pub mod apply;
+pub mod describe;
+pub mod dialect;
 pub mod diff;
 pub mod facts;
+pub mod handle;
 pub mod history;
 pub mod live;
 pub mod online;

@@ -6,9 +6,9 @@
 use std::time::{Duration, Instant};
 
 use crate::backend::Connection;
-use crate::dataflow::DataFlow;
 use crate::error::{Error, Result};
 use crate::migrate::apply::lock_timed_out;
+use crate::migrate::handle::MigrateHandle;
 use crate::migrate::history::{self, MigrationRecord, MigrationStatus};
 use crate::migrate::policy::interaction;
 use crate::migrate::{MigrateOptions, MigrationReport, OnlineSql};
@@ -150,7 +150,7 @@ fn stopped_at(
     )
 }
 
-impl DataFlow {
+impl dyn MigrateHandle + '_ {
     /// Finishes an online phase left unfinished. `Some(report)` when planning
     /// must not go ahead: another process is finishing a migration to this
     /// same schema, or this run stopped before the end.
@@ -159,7 +159,7 @@ impl DataFlow {
         options: &MigrateOptions,
     ) -> Result<Option<MigrationReport>> {
         let backend = self.backend();
-        let pending = self.with_conn(|c| history::in_progress(backend, c))?;
+        let pending = self.with_conn(|c| history::in_progress(self, c))?;
         let Some((version, checksum)) = pending.into_iter().next() else {
             return Ok(None);
         };
@@ -193,16 +193,15 @@ impl DataFlow {
         conn: &mut dyn Connection,
         options: &MigrateOptions,
     ) -> Result<Option<String>> {
-        let backend = self.backend();
         let d = self.dialect();
         if let Some(set) = d.set_lock_timeout(options.step_lock_timeout, false) {
             conn.batch_execute(&set)?;
         }
         let interaction = interaction(self, options);
         let mut budget = options.stop_online_after;
-        let versions = history::in_progress(backend, conn)?;
+        let versions = history::in_progress(self, conn)?;
         for (version, _) in versions {
-            let Some(mut record) = history::load(backend, conn)?
+            let Some(mut record) = history::load(self, conn)?
                 .into_iter()
                 .find(|r| r.version == version)
             else {

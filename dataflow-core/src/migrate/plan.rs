@@ -2,8 +2,8 @@
 //! Pure apart from the facts it asks for (see [`crate::migrate::facts`]).
 
 use crate::backend::capabilities::Capabilities;
-use crate::backend::dialect::Dialect;
 use crate::error::Result;
+use crate::migrate::dialect::Dialect;
 use crate::migrate::diff::{self, Change, Droppable, Hints};
 use crate::migrate::facts::{LiveCounts, ProjectedFacts};
 use crate::migrate::rebuild;

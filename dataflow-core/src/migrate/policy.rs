@@ -3,13 +3,16 @@
 
 use std::sync::Arc;
 
-use crate::dataflow::DataFlow;
+use crate::migrate::handle::MigrateHandle;
 use crate::migrate::{MigrateOptions, MigrationStep, RiskLevel};
 use crate::terminal::Interaction;
 
 /// Who this call asks and shows progress to: the options' interaction, else
 /// the handle's.
-pub(crate) fn interaction(db: &DataFlow, options: &MigrateOptions) -> Arc<dyn Interaction> {
+pub(crate) fn interaction(
+    db: &dyn MigrateHandle,
+    options: &MigrateOptions,
+) -> Arc<dyn Interaction> {
     options
         .interaction
         .clone()

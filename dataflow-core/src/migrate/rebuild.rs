@@ -4,14 +4,14 @@
 //! table of the new shape, copy every row, drop the old table, rename the new
 //! one, recreate its indexes and triggers (SQLite, for a changed column type,
 //! nullability or default, a key added or dropped, a key column dropped; see
-//! [`Dialect::rebuild_reason`]). Run once per change, two altered columns of
+//! [`SchemaDialect::rebuild_reason`](crate::SchemaDialect::rebuild_reason)). Run once per change, two altered columns of
 //! one table would copy the table twice. Here the planner folds every change of
 //! one table that needs a rebuild, and the changes to that table in between,
 //! into one [`Change::RebuildTable`]: one step in the preview, with each part
 //! judged as it would be alone, and one copy when it runs. The dialect spells
 //! the copy (SQLite: `dataflow_sqlite::rebuild`).
 
-use crate::backend::dialect::Dialect;
+use crate::migrate::dialect::Dialect;
 use crate::migrate::diff::{self, Change};
 use crate::migrate::schema::{Column, Schema};
 use crate::migrate::{MigrationStep, RiskLevel, StepPart};

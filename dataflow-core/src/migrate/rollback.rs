@@ -4,13 +4,13 @@
 
 use std::time::{Duration, Instant};
 
-use crate::backend::dialect::Dialect;
 use crate::backend::Connection;
-use crate::dataflow::DataFlow;
 use crate::error::{Error, Result};
 use crate::migrate::apply::{apply_step, new_version};
+use crate::migrate::dialect::Dialect;
 use crate::migrate::diff::{Change, Droppable, Hints};
 use crate::migrate::facts::{ConnCounts, LiveCounts};
+use crate::migrate::handle::MigrateHandle;
 use crate::migrate::history::{self, MigrationRecord, MigrationStatus};
 use crate::migrate::plan::{plan_changes, PlanInput};
 use crate::migrate::policy::{interaction, interactive, refusals, rollback_policy};
@@ -192,7 +192,7 @@ fn restore_from_backup(
     }
 }
 
-impl DataFlow {
+impl dyn MigrateHandle + '_ {
     pub(crate) fn run_rollback(
         &self,
         version: Option<&str>,
@@ -213,7 +213,7 @@ impl DataFlow {
         let mut result = None;
         backend.with_migration(options.lock_timeout, &mut |conn| {
             result = None;
-            history::ensure(backend, conn)?;
+            history::ensure(self, conn)?;
             let version_now = new_version();
             let RollbackPlan {
                 mut report,
@@ -277,9 +277,8 @@ impl DataFlow {
         options: &MigrateOptions,
         version_now: &str,
     ) -> Result<RollbackPlan> {
-        let backend = self.backend();
         let d = self.dialect();
-        let records = history::load(backend, conn)?;
+        let records = history::load(self, conn)?;
         let undone: Vec<MigrationRecord> = choose_undone(&records, version)?
             .into_iter()
             .cloned()

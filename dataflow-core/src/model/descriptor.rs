@@ -4,8 +4,8 @@
 //! attributes or builds identifiers from user input: every table and column name
 //! used in SQL comes from here.
 
+use crate::model::cache::StatementCache;
 use crate::model::value::LogicalType;
-use crate::query::statement::StatementCache;
 
 /// Describes one model (one table).
 #[derive(Debug)]

@@ -2,10 +2,12 @@
 //!
 //! [`descriptor`] holds the static description the derive emits (table, columns,
 //! keys, indexes, foreign keys), [`field`] maps Rust field types to logical types,
-//! [`value`] is the one dynamic value every layer above binds and decodes, and
+//! [`value`] is the one dynamic value every layer above binds and decodes,
+//! [`cache`] holds the per-model statement cache the query layer fills, and
 //! this module holds the [`Model`] and [`Patch`] traits the derive implements.
 //! Nothing here knows SQL, a database or a migration.
 
+pub mod cache;
 pub mod descriptor;
 pub mod field;
 pub mod value;

@@ -4,50 +4,50 @@
 //! these; each turns the model into values, calls [`Records`] (the one CRUD
 //! implementation) and decodes the stored row back into the struct.
 
-use crate::dataflow::DataFlow;
 use crate::error::Result;
 use crate::limits::dispose_values;
 use crate::model::field::FieldType;
 use crate::model::{Model, Patch};
 use crate::query::filter::{Column, Filter};
 use crate::query::record::Records;
+use crate::query::QueryHandle;
 
 pub use crate::query::record::now;
 
-fn records<M: Model>(db: &DataFlow) -> Records<'_> {
+fn records<M: Model>(db: &dyn QueryHandle) -> Records<'_> {
     Records::new(db, M::DESCRIPTOR)
 }
 
 /// `M::create`: inserts one row and returns it as stored.
-pub fn create<M: Model>(db: &DataFlow, value: M) -> Result<M> {
+pub fn create<M: Model>(db: &dyn QueryHandle, value: M) -> Result<M> {
     records::<M>(db).insert_as(value.into_values(), &mut M::from_row)
 }
 
 /// `M::read`: one row by primary key, `None` when missing.
-pub fn read<M: Model>(db: &DataFlow, key: M::Key) -> Result<Option<M>> {
+pub fn read<M: Model>(db: &dyn QueryHandle, key: M::Key) -> Result<Option<M>> {
     records::<M>(db).get_as(key.into_value(), &mut M::from_row)
 }
 
 /// `M::update`: applies a patch to one row and returns the stored row;
 /// `Error::NotFound` when the row does not exist.
-pub fn update<M: Model>(db: &DataFlow, key: M::Key, patch: M::Patch) -> Result<M> {
+pub fn update<M: Model>(db: &dyn QueryHandle, key: M::Key, patch: M::Patch) -> Result<M> {
     records::<M>(db).update_as(key.into_value(), patch.into_assignments(), &mut M::from_row)
 }
 
 /// `M::delete`: deletes one row (sets `deleted_at` under soft delete);
 /// `Error::NotFound` when the row does not exist.
-pub fn delete<M: Model>(db: &DataFlow, key: M::Key) -> Result<()> {
+pub fn delete<M: Model>(db: &dyn QueryHandle, key: M::Key) -> Result<()> {
     records::<M>(db).delete_unchecked(key.into_value())
 }
 
 /// `M::hard_delete`: removes one row even under soft delete.
-pub fn hard_delete<M: Model>(db: &DataFlow, key: M::Key) -> Result<()> {
+pub fn hard_delete<M: Model>(db: &dyn QueryHandle, key: M::Key) -> Result<()> {
     records::<M>(db).hard_delete_unchecked(key.into_value())
 }
 
 /// `M::bulk_create`: inserts every row in one transaction (multi-row statements);
 /// all or nothing. Returns the number of rows inserted.
-pub fn bulk_create<M: Model>(db: &DataFlow, items: &[M]) -> Result<usize> {
+pub fn bulk_create<M: Model>(db: &dyn QueryHandle, items: &[M]) -> Result<usize> {
     records::<M>(db).insert_many_unchecked(items.iter().map(M::to_values).collect())
 }
 
@@ -81,7 +81,7 @@ impl<M, A, B, C> ConflictTarget<M> for (Column<M, A>, Column<M, B>, Column<M, C>
 /// `M::upsert`: inserts the row, or updates the existing row that has the same
 /// values in `conflict` columns; returns the stored row.
 pub fn upsert<M: Model, C: ConflictTarget<M> + ?Sized>(
-    db: &DataFlow,
+    db: &dyn QueryHandle,
     value: M,
     conflict: &C,
 ) -> Result<M> {
@@ -92,7 +92,7 @@ pub fn upsert<M: Model, C: ConflictTarget<M> + ?Sized>(
 /// conflict values the last one wins (the same on every backend). Returns the
 /// number of rows inserted or updated.
 pub fn bulk_upsert<M: Model, C: ConflictTarget<M> + ?Sized>(
-    db: &DataFlow,
+    db: &dyn QueryHandle,
     items: &[M],
     conflict: &C,
 ) -> Result<usize> {
@@ -104,7 +104,11 @@ pub fn bulk_upsert<M: Model, C: ConflictTarget<M> + ?Sized>(
 
 /// `M::bulk_update`: applies a patch to every row matching the filter, in one
 /// statement. Returns the number of rows changed.
-pub fn bulk_update<M: Model>(db: &DataFlow, filter: Filter<M>, patch: M::Patch) -> Result<usize> {
+pub fn bulk_update<M: Model>(
+    db: &dyn QueryHandle,
+    filter: Filter<M>,
+    patch: M::Patch,
+) -> Result<usize> {
     let assignments = patch.into_assignments();
     let expr = match filter.try_into_expr() {
         Ok(e) => e,
@@ -118,6 +122,6 @@ pub fn bulk_update<M: Model>(db: &DataFlow, filter: Filter<M>, patch: M::Patch) 
 
 /// `M::bulk_delete`: deletes every row matching the filter (soft delete sets
 /// `deleted_at`). Returns the number of rows deleted.
-pub fn bulk_delete<M: Model>(db: &DataFlow, filter: Filter<M>) -> Result<usize> {
+pub fn bulk_delete<M: Model>(db: &dyn QueryHandle, filter: Filter<M>) -> Result<usize> {
     records::<M>(db).delete_where(filter.try_into_expr()?)
 }

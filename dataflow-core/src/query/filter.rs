@@ -6,9 +6,10 @@ use std::fmt;
 use std::marker::PhantomData;
 
 use crate::error::{Error, Result};
-use crate::limits::{dispose_expr, expr_depth, MAX_FILTER_DEPTH};
+use crate::limits::MAX_FILTER_DEPTH;
 use crate::model::field::{FieldType, Operand};
 use crate::model::value::Value;
+use crate::query::limits::{dispose_expr, expr_depth};
 
 pub use crate::query::expr::{escape_like, CmpOp, Expr, OrderTerm, LIKE_ESCAPE};
 

@@ -2,11 +2,11 @@
 
 use std::marker::PhantomData;
 
-use crate::dataflow::DataFlow;
 use crate::error::Result;
 use crate::model::Model;
 use crate::query::filter::{Filter, Order, OrderTerm};
 use crate::query::record::{Records, Select};
+use crate::query::QueryHandle;
 
 /// A query over the rows of `M`, built by chaining and run by [`List::all`],
 /// [`List::first`] or [`List::count`].
@@ -20,7 +20,7 @@ use crate::query::record::{Records, Select};
 /// ```
 #[must_use = "a List does nothing until .all(), .first() or .count() runs it"]
 pub struct List<'a, M> {
-    db: &'a DataFlow,
+    db: &'a dyn QueryHandle,
     filter: Filter<M>,
     order: Vec<OrderTerm>,
     limit: Option<u64>,
@@ -31,7 +31,7 @@ pub struct List<'a, M> {
 
 impl<'a, M: Model> List<'a, M> {
     /// All rows of `M` (live rows only under soft delete).
-    pub fn new(db: &'a DataFlow) -> Self {
+    pub fn new(db: &'a dyn QueryHandle) -> Self {
         List {
             db,
             filter: Filter::all(),

@@ -4,15 +4,14 @@
 //! once per dialect and kept in the model's static descriptor; only statements
 //! whose shape depends on the call (filters, patches) are rendered per call.
 
-use std::sync::OnceLock;
-
 use crate::backend::capabilities::Capabilities;
-use crate::backend::dialect::{Dialect, Sql, DIALECT_SLOTS};
+pub use crate::model::cache::{ModelSql, StatementCache};
 use crate::model::descriptor::{Managed, ModelDescriptor};
 use crate::model::value::{LogicalType, Value};
+use crate::query::dialect::{QueryDialect, Sql};
 use crate::query::filter::{Expr, OrderTerm};
 
-/// `IN` lists longer than this are offered to [`Dialect::long_in_list`], which
+/// `IN` lists longer than this are offered to [`QueryDialect::long_in_list`], which
 /// can bind the whole list as one value: a statement takes at most a few tens
 /// of thousands of binds (SQLite 32 766, PostgreSQL 65 535), and several long
 /// lists in one filter must stay below that together.
@@ -20,14 +19,14 @@ pub const LONG_IN_LIST: usize = 256;
 
 /// Builds SQL text and its binds together, so placeholders are numbered right.
 pub struct SqlWriter<'d> {
-    dialect: &'d dyn Dialect,
+    dialect: &'d dyn QueryDialect,
     sql: Sql,
     model: Option<&'static ModelDescriptor>,
 }
 
 impl<'d> SqlWriter<'d> {
     /// An empty statement.
-    pub fn new(dialect: &'d dyn Dialect) -> Self {
+    pub fn new(dialect: &'d dyn QueryDialect) -> Self {
         SqlWriter {
             dialect,
             sql: Sql::default(),
@@ -37,14 +36,14 @@ impl<'d> SqlWriter<'d> {
 
     /// Takes column types from `model` (the table the statement reads or
     /// writes), so filters and orderings compare by meaning where the dialect
-    /// needs a collation for that (see [`Dialect::collation`]).
+    /// needs a collation for that (see [`QueryDialect::collation`]).
     pub fn for_model(mut self, model: &'static ModelDescriptor) -> Self {
         self.model = Some(model);
         self
     }
 
     /// Starts from fixed text that carries `binds` placeholders already.
-    pub fn from_text(dialect: &'d dyn Dialect, text: &str, binds: Vec<Value>) -> Self {
+    pub fn from_text(dialect: &'d dyn QueryDialect, text: &str, binds: Vec<Value>) -> Self {
         let mut sql = Sql {
             text: String::with_capacity(text.len() + 64),
             binds,
@@ -216,60 +215,18 @@ impl<'d> SqlWriter<'d> {
     }
 }
 
-/// Per-model, per-dialect cache of rendered statements. Lives in the model's static
-/// descriptor. Each dialect has a slot with and one without `RETURNING`.
-#[derive(Debug)]
-pub struct StatementCache {
-    slots: [OnceLock<ModelSql>; 2 * DIALECT_SLOTS],
-}
-
-impl StatementCache {
-    /// An empty cache (used in generated statics).
-    #[allow(clippy::new_without_default)]
-    pub const fn new() -> Self {
-        StatementCache {
-            slots: [const { OnceLock::new() }; 2 * DIALECT_SLOTS],
-        }
-    }
-}
-
-/// The fixed statements of one model in one dialect.
-#[derive(Debug)]
-pub struct ModelSql {
-    /// `SELECT <all columns> FROM <table>`
-    pub select: String,
-    /// ` RETURNING <all columns>`, when the database has `RETURNING`
-    /// ([`Capabilities::returning`]); otherwise writes read the row back.
-    pub returning: Option<String>,
-    /// Logical types of the selected columns, in order.
-    pub types: Vec<LogicalType>,
-    /// Read one row by key (live rows only under soft delete): 1 bind.
-    pub read_by_pk: String,
-    /// Insert without the auto-assigned key, returning the row when
-    /// [`ModelSql::returning`] is set.
-    pub insert_auto: String,
-    /// Insert every column, returning the row when [`ModelSql::returning`] is set.
-    pub insert_all: String,
-    /// Hard delete by key: 1 bind.
-    pub delete_by_pk: String,
-    /// Soft delete by key (binds: deleted_at, key); only when the model has soft delete.
-    pub soft_delete_by_pk: Option<String>,
-    /// `WHERE`-clause fragment excluding soft-deleted rows (`"deleted_at" IS NULL`).
-    pub live_only: Option<String>,
-    /// Index of each column that `insert_auto` writes.
-    pub insert_auto_columns: Vec<usize>,
-}
-
 impl ModelDescriptor {
     /// The fixed statements of this model for `dialect` on a database with
     /// `capabilities`, rendered on first use.
     pub fn sql(
         &'static self,
-        dialect: &dyn Dialect,
+        dialect: &dyn QueryDialect,
         capabilities: &Capabilities,
     ) -> &'static ModelSql {
         let slot = 2 * dialect.slot() + usize::from(capabilities.returning);
-        self.statements.slots[slot].get_or_init(|| ModelSql::render(self, dialect, capabilities))
+        self.statements
+            .slot(slot)
+            .get_or_init(|| ModelSql::render(self, dialect, capabilities))
     }
 }
 
@@ -277,7 +234,7 @@ impl ModelSql {
     /// Renders the fixed statements (what [`ModelDescriptor::sql`] caches).
     pub fn render(
         d: &ModelDescriptor,
-        dialect: &dyn Dialect,
+        dialect: &dyn QueryDialect,
         capabilities: &Capabilities,
     ) -> ModelSql {
         let q = |s: &str| {
@@ -353,7 +310,7 @@ impl ModelSql {
 /// `SELECT <all columns> FROM <table> WHERE c1 = ? AND …`: reads back the row
 /// a write without `RETURNING` stored, by the values of `columns` (its key,
 /// or an upsert's conflict target), bound in that order.
-pub fn select_by(d: &ModelDescriptor, dialect: &dyn Dialect, columns: &[&str]) -> String {
+pub fn select_by(d: &ModelDescriptor, dialect: &dyn QueryDialect, columns: &[&str]) -> String {
     let mut w = SqlWriter::new(dialect);
     w.push("SELECT ");
     for (i, c) in d.columns.iter().enumerate() {

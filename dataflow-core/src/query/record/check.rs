@@ -8,12 +8,11 @@
 use chrono::{DurationRound, Utc};
 
 use crate::error::{Error, Result};
-use crate::limits::{
-    check_expr_values, check_value, dispose_expr, dispose_values, expr_depth, MAX_FILTER_DEPTH,
-};
+use crate::limits::{check_value, dispose_values, MAX_FILTER_DEPTH};
 use crate::model::descriptor::{Managed, ModelDescriptor};
 use crate::model::value::Value;
 use crate::query::filter::{Expr, OrderTerm};
+use crate::query::limits::{check_expr_values, dispose_expr, expr_depth};
 
 /// The current instant, truncated to microseconds: the precision every backend
 /// stores, so a value read back equals the value written.

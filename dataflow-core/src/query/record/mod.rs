@@ -28,11 +28,11 @@ mod read;
 pub(crate) mod sql;
 mod write;
 
-use crate::dataflow::DataFlow;
 use crate::error::{Error, Result};
 use crate::model::descriptor::ModelDescriptor;
 use crate::model::value::Value;
 use crate::query::filter::{Expr, OrderTerm};
+use crate::query::QueryHandle;
 
 pub use check::{now, wants_generated_key};
 pub use sql::rows_per_statement;
@@ -75,7 +75,7 @@ impl Select {
 /// CRUD over the rows of one model, untyped. See the [module docs](self).
 #[derive(Clone, Copy)]
 pub struct Records<'a> {
-    db: &'a DataFlow,
+    db: &'a dyn QueryHandle,
     model: &'static ModelDescriptor,
 }
 
@@ -98,14 +98,14 @@ fn values(row: &mut [Value]) -> Result<Vec<Value>> {
 
 impl<'a> Records<'a> {
     /// The records of `model` (registered or not).
-    pub fn new(db: &'a DataFlow, model: &'static ModelDescriptor) -> Self {
+    pub fn new(db: &'a dyn QueryHandle, model: &'static ModelDescriptor) -> Self {
         Records { db, model }
     }
 
     /// The records of the registered model named `name`, by model name
     /// (`User`) or table name (`users`); `Error::InvalidInput` listing the
     /// registered models when there is none.
-    pub fn of(db: &'a DataFlow, name: &str) -> Result<Self> {
+    pub fn of(db: &'a dyn QueryHandle, name: &str) -> Result<Self> {
         let models = db.models();
         models
             .iter()

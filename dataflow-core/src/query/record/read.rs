@@ -1,7 +1,6 @@
 //! Reading rows: one by key, a selection, a count.
 
 use crate::backend::Connection;
-use crate::dataflow::DataFlow;
 use crate::error::{Error, Result};
 use crate::model::descriptor::ModelDescriptor;
 use crate::model::value::{LogicalType, Value};
@@ -10,6 +9,7 @@ use crate::query::record::check::{check_order, checked_expr, key_fits};
 use crate::query::record::sql::{explain, key_out_of_range, where_clause};
 use crate::query::record::{values, Decode, Records, Select};
 use crate::query::statement::SqlWriter;
+use crate::query::QueryHandle;
 
 pub(super) fn query_one<O>(
     c: &mut dyn Connection,
@@ -86,7 +86,7 @@ pub(super) struct ReadBack<'s> {
 /// [`Capabilities::returning`]: crate::Capabilities::returning
 #[allow(clippy::too_many_arguments)]
 pub(super) fn write_then_read<O>(
-    db: &DataFlow,
+    db: &dyn QueryHandle,
     c: &mut dyn Connection,
     d: &ModelDescriptor,
     key_limit: Option<i64>,
@@ -109,7 +109,7 @@ pub(super) fn write_then_read<O>(
 /// The key the connection's last insert generated, as the key field's type;
 /// refused past `key_limit`.
 fn last_generated_key(
-    db: &DataFlow,
+    db: &dyn QueryHandle,
     d: &ModelDescriptor,
     c: &mut dyn Connection,
     key_limit: Option<i64>,

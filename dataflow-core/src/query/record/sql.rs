@@ -5,18 +5,22 @@
 use std::collections::HashMap;
 
 use crate::backend::Connection;
-use crate::dataflow::DataFlow;
 use crate::error::{Error, Result};
 use crate::model::descriptor::{Managed, ModelDescriptor};
 use crate::model::value::{LogicalType, Value};
 use crate::query::record::check::wants_generated_key;
 use crate::query::statement::SqlWriter;
+use crate::query::QueryHandle;
 
 /// Whether a single-row write must run in a transaction: when more follows it
 /// (the key generator's adjustment after an explicit key, the read that
 /// fetches the stored row without `RETURNING`) or when a row the database
 /// accepted may not read back (then the failed read undoes the write).
-pub(crate) fn needs_transaction(db: &DataFlow, d: &ModelDescriptor, explicit_key: bool) -> bool {
+pub(crate) fn needs_transaction(
+    db: &dyn QueryHandle,
+    d: &ModelDescriptor,
+    explicit_key: bool,
+) -> bool {
     let caps = db.capabilities();
     (explicit_key
         && d.pk().auto_increment
@@ -28,7 +32,7 @@ pub(crate) fn needs_transaction(db: &DataFlow, d: &ModelDescriptor, explicit_key
 
 /// The largest key a narrow auto-increment key field holds, when the database
 /// does not refuse larger generated keys itself.
-pub(crate) fn narrow_key_limit(db: &DataFlow, d: &ModelDescriptor) -> Option<i64> {
+pub(crate) fn narrow_key_limit(db: &dyn QueryHandle, d: &ModelDescriptor) -> Option<i64> {
     if !d.pk().auto_increment || db.capabilities().enforces_column_types {
         return None;
     }
@@ -51,7 +55,7 @@ pub(crate) fn key_out_of_range(d: &ModelDescriptor, key: &Value) -> Error {
 /// After generated keys were inserted: refuses keys past a narrow key field's
 /// range (checked inside the transaction, so refusing undoes the insert).
 pub(crate) fn check_generated_keys(
-    db: &DataFlow,
+    db: &dyn QueryHandle,
     d: &ModelDescriptor,
     c: &mut dyn Connection,
 ) -> Result<()> {
@@ -77,7 +81,7 @@ pub(crate) fn check_generated_keys(
 
 /// Keeps the key generator ahead of keys that were inserted explicitly.
 pub(crate) fn after_explicit_keys(
-    db: &DataFlow,
+    db: &dyn QueryHandle,
     d: &ModelDescriptor,
     c: &mut dyn Connection,
 ) -> Result<()> {
@@ -93,14 +97,18 @@ pub(crate) fn after_explicit_keys(
 /// error naming the model, its table and what the table lacks, when that is
 /// the cause (a process still running an older model after a migration). Only
 /// on the error path: it describes the live table.
-pub(crate) fn explain<R>(db: &DataFlow, d: &ModelDescriptor, result: Result<R>) -> Result<R> {
+pub(crate) fn explain<R>(
+    db: &dyn QueryHandle,
+    d: &ModelDescriptor,
+    result: Result<R>,
+) -> Result<R> {
     let Err(Error::Database(message)) = result else {
         return result;
     };
-    let Ok(live) = db.describe() else {
+    let Ok(live) = db.live_columns(d.table) else {
         return Err(Error::Database(message));
     };
-    let difference = match live.tables.get(d.table) {
+    let difference = match live {
         None => format!(
             "model {} maps to table {}, which does not exist",
             d.name, d.table
@@ -110,7 +118,7 @@ pub(crate) fn explain<R>(db: &DataFlow, d: &ModelDescriptor, result: Result<R>) 
                 .columns
                 .iter()
                 .map(|c| c.name)
-                .filter(|name| !t.columns.iter().any(|lc| lc.name == *name))
+                .filter(|name| !t.iter().any(|lc| lc == name))
                 .collect();
             if missing.is_empty() {
                 return Err(Error::Database(message));
@@ -138,14 +146,14 @@ pub(crate) fn any_explicit_key(d: &ModelDescriptor, rows: &[Vec<Value>]) -> bool
 
 /// Rows per multi-row statement: as many as the bind limit allows, capped so one
 /// statement's text stays small enough to prepare quickly.
-pub fn rows_per_statement(db: &DataFlow, columns: usize) -> usize {
+pub fn rows_per_statement(db: &dyn QueryHandle, columns: usize) -> usize {
     (db.capabilities().max_bind_params / columns.max(1)).clamp(1, 500)
 }
 
 /// Renders `INSERT INTO t (all columns) VALUES (…), (…)` for a chunk of rows,
 /// taking the values out of the rows.
 pub(crate) fn multi_row_insert(
-    db: &DataFlow,
+    db: &dyn QueryHandle,
     d: &ModelDescriptor,
     rows: &mut [Vec<Value>],
 ) -> SqlWriter<'static> {
@@ -202,7 +210,7 @@ const COLUMNAR_ROWS: usize = 20_000;
 /// Inserts rows whose keys are all explicit or all generated: through the
 /// dialect's columnar insert when it has one, else multi-row `VALUES`.
 pub(crate) fn insert_rows(
-    db: &DataFlow,
+    db: &dyn QueryHandle,
     d: &ModelDescriptor,
     c: &mut dyn Connection,
     rows: &mut [Vec<Value>],
@@ -274,7 +282,7 @@ pub(crate) fn check_conflict_target(d: &ModelDescriptor, cols: &[&str]) -> Resul
 
 /// Appends the dialect's `ON CONFLICT … DO UPDATE` for an upsert on `conflict`.
 pub(crate) fn upsert_tail(
-    db: &DataFlow,
+    db: &dyn QueryHandle,
     d: &ModelDescriptor,
     conflict: &[&str],
     w: &mut SqlWriter<'_>,

@@ -1,13 +1,13 @@
 //! Writing rows: insert, update, delete and upsert, one row or many.
 
 use crate::backend::Connection;
-use crate::dataflow::DataFlow;
 use crate::error::{Error, Result};
-use crate::limits::{dispose_expr, dispose_values};
+use crate::limits::dispose_values;
 use crate::model::descriptor::Managed;
 use crate::model::descriptor::ModelDescriptor;
 use crate::model::value::Value;
 use crate::query::filter::Expr;
+use crate::query::limits::dispose_expr;
 use crate::query::record::check::{
     assignments_fit, checked_assignments, checked_expr, checked_row, checked_rows, key_fits,
     key_string, now, row_fits, wants_generated_key, Stamp,
@@ -20,6 +20,7 @@ use crate::query::record::sql::{
 };
 use crate::query::record::{values, Decode, Records};
 use crate::query::statement::{select_by, ModelSql, SqlWriter};
+use crate::query::QueryHandle;
 
 impl Records<'_> {
     /// Inserts one row and returns it as stored: an auto-increment key of `0`
@@ -434,7 +435,7 @@ impl Records<'_> {
 /// when the conflict target is a key the database generates (such a row never
 /// conflicts), else by the row's conflict values. `None` with `RETURNING`.
 fn upsert_read_back(
-    db: &DataFlow,
+    db: &dyn QueryHandle,
     d: &ModelDescriptor,
     sql: &ModelSql,
     conflict: &[&str],

@@ -1,0 +1,35 @@
+//! The describe contract: how a backend reads the live schema. Separate from
+//! [`Backend`](crate::Backend) (connections, transactions, locks) so one
+//! implementation serves every backend value of a database crate, whatever
+//! its connections are (a pool, a test's one transaction).
+
+use crate::backend::Connection;
+use crate::error::Result;
+use crate::migrate::schema::{Schema, Table};
+
+/// Introspection of a live database, over a connection the caller holds.
+/// Object-safe; a backend crate has one static instance.
+pub trait Describe: Send + Sync {
+    /// Describes the live schema (user tables only; dataflow's own tables
+    /// excluded), as the database reports it; the handle normalises it for
+    /// the dialect.
+    fn describe(&self, conn: &mut dyn Connection) -> Result<Schema>;
+
+    /// How the database itself prints each partial-index condition when it is
+    /// declared over `table` (the target shape), in order. Used only when a
+    /// described condition and the model's spelling differ in text, so a
+    /// database that rewrites conditions (literals, casts) does not show its
+    /// own spelling as drift. The default returns them as written.
+    fn reprint_predicates(
+        &self,
+        conn: &mut dyn Connection,
+        table: &Table,
+        predicates: &[String],
+    ) -> Result<Vec<String>> {
+        let _ = (conn, table);
+        Ok(predicates.to_vec())
+    }
+
+    /// Whether a table (including dataflow's own) exists.
+    fn has_table(&self, conn: &mut dyn Connection, name: &str) -> Result<bool>;
+}
