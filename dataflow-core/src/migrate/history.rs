@@ -1,5 +1,8 @@
 //! dataflow's own tables: the migration history and the tables it created.
 //!
+//! Kept whole (about 530 lines): every query of dataflow's two own tables, so
+//! their columns and status strings are spelled in one place.
+//!
 //! Both are described as ordinary [`Table`]s and created through the dialect, so
 //! every backend gets them without SQL of their own.
 

@@ -13,9 +13,10 @@
 //! `check`, the rollbacks). The backend-facing contracts: [`describe`] reads
 //! the live schema ([`describe::Describe`]), [`dialect`] spells DDL
 //! ([`dialect::SchemaDialect`]). The layer sees the database through
-//! [`handle::MigrateHandle`], which `DataFlow` implements. Asking for consent and showing backfill progress go
-//! through [`crate::terminal::Interaction`]. This file holds the options, the
-//! steps and the report with its preview.
+//! [`handle::MigrateHandle`], which `DataFlow` implements. Asking for consent
+//! and showing backfill progress go through [`crate::terminal::Interaction`].
+//! [`options`] holds `MigrateOptions`, [`report`] the `MigrationReport` and
+//! its preview, and this file the steps.
 
 pub mod api;
 pub mod apply;
@@ -27,22 +28,24 @@ pub mod handle;
 pub mod history;
 pub mod live;
 pub mod online;
+pub mod options;
 pub mod plan;
 pub mod policy;
 pub mod rebuild;
+pub mod report;
 pub mod risk;
 pub mod rollback;
 pub mod schema;
 
 use std::fmt;
-use std::sync::Arc;
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use crate::migrate::diff::Change;
 use crate::migrate::schema::{Schema, Table};
-use crate::terminal::Interaction;
+
+pub use options::MigrateOptions;
+pub use report::MigrationReport;
 
 /// How much a step can hurt. Ordered: `Safe < Medium < High`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -252,322 +255,6 @@ impl OnlineSql {
             }
             OnlineSql::Repeat { sql } => format!("{sql}  -- repeated until no rows change"),
         }
-    }
-}
-
-/// What `auto_migrate` / `plan` did or would do.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct MigrationReport {
-    /// Whether the steps were applied.
-    pub applied: bool,
-    /// Version recorded for an applied plan.
-    pub version: Option<String>,
-    /// The planned steps, in execution order.
-    pub steps: Vec<MigrationStep>,
-    /// Tables in the database that no registered model declares; dataflow leaves
-    /// them alone (unless they are its own and `prune(true)` is set).
-    pub unmanaged_tables: Vec<String>,
-    /// The version of a migration whose online phase has not finished: stopped
-    /// here (the next `auto_migrate` resumes it), or being finished by another
-    /// process right now.
-    #[serde(default)]
-    pub in_progress: Option<String>,
-    /// For a rollback: the versions it undoes (or, for a dry run, would undo),
-    /// newest first. Empty for `auto_migrate`.
-    #[serde(default)]
-    pub rolled_back: Vec<String>,
-}
-
-impl MigrationReport {
-    /// Whether there is nothing to do.
-    pub fn is_empty(&self) -> bool {
-        self.steps.is_empty()
-    }
-
-    /// The highest risk of any step (`Safe` for an empty plan).
-    pub fn max_risk(&self) -> RiskLevel {
-        self.steps
-            .iter()
-            .map(|s| s.risk)
-            .max()
-            .unwrap_or(RiskLevel::Safe)
-    }
-
-    /// The human table shown before applying: one row per step, then the SQL.
-    /// The table's frame is UTF-8 with the `terminal` feature, ASCII without.
-    pub fn preview(&self) -> String {
-        if self.steps.is_empty() {
-            return "No changes: the database matches the models.\n".to_owned();
-        }
-        let rows: Vec<Vec<String>> = self
-            .steps
-            .iter()
-            .map(|s| {
-                // A rebuild's parts, one a line: each is a change of its own.
-                let detail = if s.parts.is_empty() {
-                    s.detail.clone()
-                } else {
-                    s.parts
-                        .iter()
-                        .map(|p| format!("{} {}", p.operation, p.detail))
-                        .collect::<Vec<_>>()
-                        .join("\n")
-                };
-                vec![
-                    s.table.clone(),
-                    s.operation.to_string(),
-                    detail,
-                    s.risk.to_string(),
-                ]
-            })
-            .collect();
-        let table = crate::terminal::table(&["Table", "Operation", "Details", "Risk"], &rows);
-        let mut out = format!("{table}\n");
-        let explained: Vec<&MigrationStep> = self
-            .steps
-            .iter()
-            .filter(|s| s.risk > RiskLevel::Safe || s.blocked.is_some())
-            .collect();
-        if !explained.is_empty() {
-            out.push_str("\nWhy:\n");
-            for s in explained {
-                let mark = if s.blocked.is_some() {
-                    " [BLOCKED]"
-                } else {
-                    ""
-                };
-                if s.parts.is_empty() {
-                    out.push_str(&format!(
-                        "  {} {} {}: {}{mark}\n",
-                        s.risk, s.operation, s.table, s.reason
-                    ));
-                    continue;
-                }
-                out.push_str(&format!(
-                    "  {} {} {}: {}{mark}\n",
-                    s.risk,
-                    s.operation,
-                    s.table,
-                    rebuild::headline(&s.parts)
-                ));
-                for p in &s.parts {
-                    let mark = if p.blocked.is_some() {
-                        " [BLOCKED]"
-                    } else {
-                        ""
-                    };
-                    out.push_str(&format!(
-                        "    - {} {} {}: {}{mark}\n",
-                        p.risk, p.operation, p.subject, p.reason
-                    ));
-                }
-            }
-        }
-        let forward: Vec<&MigrationStep> = self.steps.iter().collect();
-        let backward: Vec<&MigrationStep> = self.steps.iter().rev().collect();
-        sql_section(&mut out, "Backup", &forward, |s| &s.backup);
-        sql_section(&mut out, "SQL", &forward, |s| &s.sql_up);
-        let online: Vec<String> = self
-            .steps
-            .iter()
-            .flat_map(|s| s.sql_online.iter().map(OnlineSql::display))
-            .collect();
-        if !online.is_empty() {
-            out.push_str("\nAfter commit, without blocking writers (online):\n");
-            for q in online {
-                out.push_str("  ");
-                out.push_str(&q);
-                out.push_str(";\n");
-            }
-        }
-        sql_section(&mut out, "Rollback", &backward, |s| &s.sql_down);
-        let count = |f: fn(&MigrationStep) -> bool| self.steps.iter().filter(|s| f(s)).count();
-        out.push_str(&format!(
-            "\nSafety: {} step(s), highest risk {}; {} blocked; {} backed up; {} irreversible; {}\n",
-            self.steps.len(),
-            self.max_risk(),
-            count(|s| s.blocked.is_some()),
-            count(|s| !s.backup.is_empty()),
-            count(|s| s.irreversible.is_some()),
-            if self.applied { "applied" } else { "not applied" }
-        ));
-        if !self.unmanaged_tables.is_empty() {
-            out.push_str(&format!(
-                "Unmanaged tables (left alone): {}\n",
-                self.unmanaged_tables.join(", ")
-            ));
-        }
-        out
-    }
-}
-
-fn sql_section(
-    out: &mut String,
-    title: &str,
-    steps: &[&MigrationStep],
-    get: fn(&MigrationStep) -> &Vec<String>,
-) {
-    let lines: Vec<&String> = steps.iter().flat_map(|s| get(s)).collect();
-    if lines.is_empty() {
-        return;
-    }
-    out.push_str(&format!("\n{title}:\n"));
-    for q in lines {
-        out.push_str("  ");
-        out.push_str(q);
-        out.push_str(";\n");
-    }
-}
-
-/// Options for `auto_migrate`, builder style.
-#[derive(Debug, Clone)]
-pub struct MigrateOptions {
-    pub(crate) dry_run: bool,
-    pub(crate) auto_confirm: bool,
-    pub(crate) max_risk: Option<RiskLevel>,
-    pub(crate) include_tables: Option<Vec<String>>,
-    pub(crate) exclude_operations: Vec<Operation>,
-    pub(crate) backup: bool,
-    pub(crate) lock_timeout: Duration,
-    pub(crate) prune: bool,
-    pub(crate) online: Option<bool>,
-    pub(crate) batch_size: u32,
-    pub(crate) step_lock_timeout: Duration,
-    pub(crate) step_retries: u32,
-    pub(crate) stop_online_after: Option<usize>,
-    pub(crate) interaction: Option<Arc<dyn Interaction>>,
-}
-
-impl Default for MigrateOptions {
-    fn default() -> Self {
-        MigrateOptions {
-            dry_run: false,
-            auto_confirm: false,
-            max_risk: None,
-            include_tables: None,
-            exclude_operations: Vec::new(),
-            backup: true,
-            lock_timeout: Duration::from_secs(30),
-            prune: false,
-            online: None,
-            batch_size: 5_000,
-            step_lock_timeout: Duration::from_secs(5),
-            step_retries: 5,
-            stop_online_after: None,
-            interaction: None,
-        }
-    }
-}
-
-impl MigrateOptions {
-    /// Plan and preview only; the database is not touched.
-    pub fn dry_run(mut self, yes: bool) -> Self {
-        self.dry_run = yes;
-        self
-    }
-    /// Apply without prompting.
-    pub fn auto_confirm(mut self, yes: bool) -> Self {
-        self.auto_confirm = yes;
-        self
-    }
-    /// Refuse the whole plan when a step is above this risk.
-    pub fn max_risk(mut self, risk: RiskLevel) -> Self {
-        self.max_risk = Some(risk);
-        self
-    }
-    /// Only reconcile these tables.
-    pub fn include_tables<S: Into<String>>(mut self, tables: impl IntoIterator<Item = S>) -> Self {
-        self.include_tables = Some(tables.into_iter().map(Into::into).collect());
-        self
-    }
-    /// Never plan these operations.
-    pub fn exclude_operations(mut self, ops: impl IntoIterator<Item = Operation>) -> Self {
-        self.exclude_operations = ops.into_iter().collect();
-        self
-    }
-    /// Copy what destructive steps destroy so rollback can restore it.
-    pub fn backup(mut self, yes: bool) -> Self {
-        self.backup = yes;
-        self
-    }
-    /// How long to wait for the migration lock.
-    pub fn lock_timeout(mut self, timeout: Duration) -> Self {
-        self.lock_timeout = timeout;
-        self
-    }
-
-    /// Declares that the registered models are the application's complete set:
-    /// tables dataflow created whose models are gone may then be dropped (as
-    /// HIGH steps when they hold data). Off by default, so a process that
-    /// registers only some models never plans the removal of the others.
-    pub fn prune(mut self, yes: bool) -> Self {
-        self.prune = yes;
-        self
-    }
-
-    /// Zero-downtime mode, on by default where the backend has it (PostgreSQL):
-    /// indexes are built `CONCURRENTLY` after the transaction commits (an
-    /// INVALID index left by a failed build is dropped on the next run), foreign
-    /// keys are added `NOT VALID` and validated afterwards, and `NOT NULL` on a
-    /// populated column becomes a `CHECK … NOT VALID`, a batched backfill of the
-    /// default, `VALIDATE`, `SET NOT NULL`. Progress is recorded in the history
-    /// row, so an interrupted run resumes where it stopped. `online(false)` runs
-    /// every step inside the one transaction instead.
-    pub fn online(mut self, yes: bool) -> Self {
-        self.online = Some(yes);
-        self
-    }
-
-    /// Rows per backfill batch in online mode (each batch is its own short
-    /// transaction). Default 5 000.
-    pub fn batch_size(mut self, rows: u32) -> Self {
-        self.batch_size = rows.max(1);
-        self
-    }
-
-    /// How long one step may wait for its table lock before it gives up, rolls
-    /// back to its savepoint and retries (so a migration queued behind a long
-    /// transaction does not block every other query on the table meanwhile).
-    /// Default 5 s; where the database has no such setting it is ignored.
-    pub fn step_lock_timeout(mut self, timeout: Duration) -> Self {
-        self.step_lock_timeout = timeout;
-        self
-    }
-
-    /// How often a step that timed out waiting for its lock is retried (with
-    /// exponential backoff from 100 ms) before the migration fails. Default 5.
-    pub fn step_retries(mut self, n: u32) -> Self {
-        self.step_retries = n;
-        self
-    }
-
-    /// Testing only: stop the online phase after `n` statements, as if the
-    /// process had been killed, leaving the history row in progress.
-    #[doc(hidden)]
-    pub fn stop_online_after(mut self, n: usize) -> Self {
-        self.stop_online_after = Some(n);
-        self
-    }
-
-    /// Asks, and reports progress, through `interaction` for this call instead
-    /// of the handle's (see [`DataFlow::set_interaction`]).
-    ///
-    /// [`DataFlow::set_interaction`]: crate::DataFlow::set_interaction
-    pub fn interaction(mut self, interaction: impl Interaction + 'static) -> Self {
-        self.interaction = Some(Arc::new(interaction));
-        self
-    }
-
-    /// Whether the step's operation is allowed by `exclude_operations`.
-    pub fn allows(&self, op: Operation) -> bool {
-        !self.exclude_operations.contains(&op)
-    }
-
-    /// Whether the options let this table be touched.
-    pub fn includes(&self, table: &str) -> bool {
-        self.include_tables
-            .as_ref()
-            .is_none_or(|t| t.iter().any(|x| x == table))
     }
 }
 

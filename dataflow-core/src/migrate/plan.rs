@@ -1,5 +1,8 @@
 //! The planner: changes → steps with risk, reason, backup and SQL both ways.
 //! Pure apart from the facts it asks for (see [`crate::migrate::facts`]).
+//!
+//! Kept whole (about 540 lines): planning one change, planning a table rebuild
+//! and writing backups share the plan's running schema and are read together.
 
 use crate::backend::capabilities::Capabilities;
 use crate::error::Result;
