@@ -13,6 +13,11 @@
 //! [`query::QueryHandle`] and [`migrate::handle::MigrateHandle`], which the
 //! handle implements.
 //!
+//! Cargo features, both on by default: `decimal` (`rust_decimal::Decimal`
+//! fields) and `terminal` (the prompt, progress bars and preview table of
+//! `terminal::Console`; without it the core links no terminal crate and
+//! migrations never ask, see [`terminal`]).
+//!
 //! ```ignore
 //! use dataflow_core::prelude::*;
 //!

@@ -2,7 +2,7 @@
 //! progress of long backfills, and the table at the top of the preview.
 //!
 //! The migration code reaches all three through [`Interaction`] only.
-//! [`Console`] (feature `terminal`, on by default) asks with dialoguer, draws
+//! `Console` (feature `terminal`, on by default) asks with dialoguer, draws
 //! indicatif bars and renders the preview table with comfy-table; [`Headless`]
 //! never asks and shows nothing. With `default-features = false` the terminal
 //! crates are left out, [`Headless`] is the default and the preview table is
@@ -103,7 +103,7 @@ impl Interaction for Headless {
     }
 }
 
-/// The default: [`Console`] with the `terminal` feature, [`Headless`] without.
+/// The default: `Console` with the `terminal` feature, [`Headless`] without.
 pub fn default_interaction() -> Arc<dyn Interaction> {
     #[cfg(feature = "terminal")]
     {

@@ -169,3 +169,72 @@ fn sql_section(
         out.push_str(";\n");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::migrate::diff::Change;
+    use crate::migrate::schema::Table;
+    use crate::migrate::Operation;
+
+    fn create_users() -> MigrationReport {
+        let table = Table {
+            name: "users".into(),
+            columns: Vec::new(),
+            primary_key: Vec::new(),
+            indexes: Vec::new(),
+            foreign_keys: Vec::new(),
+            triggers: Vec::new(),
+        };
+        MigrationReport {
+            applied: false,
+            version: None,
+            steps: vec![MigrationStep {
+                operation: Operation::CreateTable,
+                table: "users".into(),
+                detail: "columns id".into(),
+                risk: RiskLevel::Safe,
+                reason: "new table".into(),
+                sql_up: vec!["CREATE TABLE users (id BIGINT)".into()],
+                sql_down: vec!["DROP TABLE users".into()],
+                blocked: None,
+                backup: Vec::new(),
+                irreversible: None,
+                change: Change::CreateTable { table },
+                sql_online: Vec::new(),
+                online_done: 0,
+                undoes: None,
+                parts: Vec::new(),
+            }],
+            unmanaged_tables: Vec::new(),
+            in_progress: None,
+            rolled_back: Vec::new(),
+        }
+    }
+
+    /// With or without the `terminal` feature, the preview starts with a table
+    /// of the steps (framed in UTF-8 or ASCII) followed by the SQL.
+    #[test]
+    fn the_preview_table_reads_the_same_with_or_without_the_terminal_feature() {
+        let preview = create_users().preview();
+        let rows: Vec<&str> = preview.lines().take(5).collect();
+        let cells = |line: &str| -> Vec<String> {
+            line.split(['│', '┆', '|'])
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .map(str::to_owned)
+                .collect()
+        };
+        assert_eq!(cells(rows[1]), ["Table", "Operation", "Details", "Risk"]);
+        assert_eq!(
+            cells(rows[3]),
+            ["users", "create table", "columns id", "SAFE"]
+        );
+        if cfg!(feature = "terminal") {
+            assert!(rows[0].starts_with('┌'), "{preview}");
+        } else {
+            assert!(rows[0].starts_with("+-"), "{preview}");
+        }
+        assert!(preview.contains("\nSQL:\n  CREATE TABLE users (id BIGINT);\n"));
+    }
+}
