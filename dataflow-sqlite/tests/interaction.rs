@@ -158,3 +158,30 @@ fn an_interaction_that_cannot_ask_gets_the_non_interactive_policy() {
     assert!(report.applied && !has_bal(&db));
     assert!(nobody.shown().is_empty());
 }
+
+#[test]
+fn a_rollback_asks_the_interaction_before_destroying_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = at_v1_with_a_row(&dir);
+    // Undoing the migration that created `acct` drops a table holding a row.
+    let person = Recording::new(true, false);
+    let err = db
+        .rollback_last_with(MigrateOptions::default().interaction(Arc::clone(&person)))
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::MigrationRefused { steps } if steps == &["declined at the confirmation prompt"]),
+        "{err:?}"
+    );
+    let shown = person.shown();
+    assert_eq!(shown.len(), 1, "asked once");
+    assert_eq!(shown[0].0, RiskLevel::High);
+    assert!(shown[0].1.contains("drop table"), "{}", shown[0].1);
+    assert!(db.describe().unwrap().tables.contains_key("acct"));
+    let yes = Recording::new(true, true);
+    let report = db
+        .rollback_last_with(MigrateOptions::default().interaction(Arc::clone(&yes)))
+        .unwrap();
+    assert!(report.applied);
+    assert!(!db.describe().unwrap().tables.contains_key("acct"));
+    assert_eq!(yes.shown().len(), 1);
+}
