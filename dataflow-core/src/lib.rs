@@ -67,6 +67,7 @@ pub use model::descriptor::{
     Managed, ModelDescriptor,
 };
 pub use model::field::{FieldType, Operand, Scalar};
+pub use model::row::RowReader;
 pub use model::value::{LogicalType, Value};
 pub use model::{Model, Patch};
 pub use query::dialect::{QueryDialect, Sql};
@@ -104,6 +105,7 @@ pub mod __private {
     pub use crate::error::{Error, Result};
     pub use crate::model::descriptor::*;
     pub use crate::model::field::FieldType;
+    pub use crate::model::row::RowReader;
     pub use crate::model::value::{LogicalType, Value};
     pub use crate::model::{Model, Patch};
     pub use crate::query::crud;

@@ -3,12 +3,11 @@
 
 use diesel::connection::{Connection as _, LoadConnection, SimpleConnection};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use diesel::row::{Field, Row};
 use diesel::PgConnection;
 
-use dataflow_core::{Connection, Error, LogicalType, Result, Value};
+use dataflow_core::{Connection, Error, LogicalType, Result, RowReader, Value};
 
-use crate::decode::{decode, Decoder};
+use crate::decode::{Decoder, PgRowReader};
 use crate::query::{BoundQuery, ColumnsQuery};
 use crate::relay::{waiting, Relay};
 
@@ -22,12 +21,12 @@ impl Connection for PgConn<'_> {
             .map_err(map_error)
     }
 
-    fn query(
+    fn query_rows(
         &mut self,
         sql: &str,
         binds: &[Value],
         types: &[LogicalType],
-        each: &mut dyn FnMut(&mut [Value]) -> Result<()>,
+        each: &mut dyn FnMut(&mut dyn RowReader) -> Result<()>,
     ) -> Result<()> {
         query_rows(self.0, sql, binds, types, || {}, each)
     }
@@ -55,7 +54,7 @@ fn query_rows(
     binds: &[Value],
     types: &[LogicalType],
     loaded: impl FnOnce(),
-    each: &mut dyn FnMut(&mut [Value]) -> Result<()>,
+    each: &mut dyn FnMut(&mut dyn RowReader) -> Result<()>,
 ) -> Result<()> {
     let cursor = <PgConnection as LoadConnection<diesel::connection::DefaultLoadingMode>>::load(
         conn,
@@ -63,32 +62,15 @@ fn query_rows(
     );
     loaded();
     let cursor = cursor.map_err(map_error)?;
-    // One slot per column, overwritten in place for every row. `Model::from_row`
-    // takes every value it maps, so a slot is usually `Null` again by the next
-    // row and overwriting it frees nothing; clearing and refilling the vector
-    // instead made an out-of-line drop-glue call per value (about 28
-    // instructions per field, callgrind) plus a capacity check per push.
-    let mut buf: Vec<Value> = vec![Value::Null; types.len()];
     // Per column, the decoder for its type OID, set from the column's first
     // non-NULL value (a column's OID is the same in every row).
     let mut decoders: Vec<Option<Decoder>> = vec![None; types.len()];
     for row in cursor {
         let row = row.map_err(map_error)?;
-        for (i, (slot, decoder)) in buf.iter_mut().zip(&mut decoders).enumerate() {
-            let field = row
-                .get(i)
-                .ok_or_else(|| Error::Database(format!("row has no column {i}")))?;
-            let v = match field.value() {
-                None => Value::Null,
-                Some(raw) => {
-                    let d = *decoder.get_or_insert_with(|| Decoder::for_value(&raw));
-                    decode(raw, d)
-                        .map_err(|m| Error::undecodable(field.field_name().unwrap_or("?"), m))?
-                }
-            };
-            *slot = v;
-        }
-        each(&mut buf)?;
+        each(&mut PgRowReader {
+            row: &row,
+            decoders: &mut decoders,
+        })?;
     }
     Ok(())
 }
@@ -106,12 +88,12 @@ impl Connection for Watched<'_> {
         waiting(Some(self.relay), || PgConn(self.conn).execute(sql, binds))
     }
 
-    fn query(
+    fn query_rows(
         &mut self,
         sql: &str,
         binds: &[Value],
         types: &[LogicalType],
-        each: &mut dyn FnMut(&mut [Value]) -> Result<()>,
+        each: &mut dyn FnMut(&mut dyn RowReader) -> Result<()>,
     ) -> Result<()> {
         self.relay.set_waiting(true);
         query_rows(

@@ -2,12 +2,11 @@
 
 use diesel::connection::{Connection as _, LoadConnection, SimpleConnection};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use diesel::row::{Field, Row};
 use diesel::SqliteConnection;
 
-use dataflow_core::{Connection, Error, LogicalType, Result, Value};
+use dataflow_core::{Connection, Error, LogicalType, Result, RowReader, Value};
 
-use crate::decode::decode;
+use crate::decode::SqliteRowReader;
 use crate::query::BoundQuery;
 
 /// A borrowed diesel connection seen through dataflow's `Connection` trait.
@@ -19,31 +18,18 @@ impl Connection for SqliteConn<'_> {
         self.0.execute_returning_count(&q).map_err(map_error)
     }
 
-    fn query(
+    fn query_rows(
         &mut self,
         sql: &str,
         binds: &[Value],
         types: &[LogicalType],
-        each: &mut dyn FnMut(&mut [Value]) -> Result<()>,
+        each: &mut dyn FnMut(&mut dyn RowReader) -> Result<()>,
     ) -> Result<()> {
         let q = BoundQuery::new(sql, binds)?;
         let cursor = LoadConnection::load(self.0, q).map_err(map_error)?;
-        let mut buf: Vec<Value> = Vec::with_capacity(types.len());
         for row in cursor {
             let row = row.map_err(map_error)?;
-            buf.clear();
-            for (i, ty) in types.iter().enumerate() {
-                let field = row
-                    .get(i)
-                    .ok_or_else(|| Error::Database(format!("row has no column {i}")))?;
-                let v = match field.value() {
-                    None => Value::Null,
-                    Some(raw) => decode(raw, *ty)
-                        .map_err(|m| Error::undecodable(field.field_name().unwrap_or("?"), m))?,
-                };
-                buf.push(v);
-            }
-            each(&mut buf)?;
+            each(&mut SqliteRowReader { row: &row, types })?;
         }
         Ok(())
     }

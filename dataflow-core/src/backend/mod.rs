@@ -15,12 +15,24 @@ pub mod capabilities;
 
 use crate::backend::capabilities::Capabilities;
 use crate::error::Result;
+use crate::model::row::RowReader;
 use crate::model::value::{LogicalType, Value};
 
 /// One database connection (pooled, or inside a transaction).
 pub trait Connection {
     /// Executes a statement, returning the number of affected rows.
     fn execute(&mut self, sql: &str, binds: &[Value]) -> Result<usize>;
+
+    /// Runs a query, passing each row to `each` as a [`RowReader`]: typed
+    /// getters read a column straight into a field; [`RowReader::value`] reads
+    /// it as a value of its entry in `types`.
+    fn query_rows(
+        &mut self,
+        sql: &str,
+        binds: &[Value],
+        types: &[LogicalType],
+        each: &mut dyn FnMut(&mut dyn RowReader) -> Result<()>,
+    ) -> Result<()>;
 
     /// Runs a query, decoding each row's columns as `types` into a reused buffer
     /// passed to `each` (take the values out of it; it is refilled per row).
@@ -30,7 +42,15 @@ pub trait Connection {
         binds: &[Value],
         types: &[LogicalType],
         each: &mut dyn FnMut(&mut [Value]) -> Result<()>,
-    ) -> Result<()>;
+    ) -> Result<()> {
+        let mut buf = vec![Value::Null; types.len()];
+        self.query_rows(sql, binds, types, &mut |row| {
+            for (i, slot) in buf.iter_mut().enumerate() {
+                *slot = row.value(i)?;
+            }
+            each(&mut buf)
+        })
+    }
 
     /// Executes SQL without binds (DDL; possibly several statements).
     fn batch_execute(&mut self, sql: &str) -> Result<()>;

@@ -1,5 +1,7 @@
 //! Conversions between Rust field types and [`Value`]s.
 
+use crate::error::{Error, Result as DfResult};
+use crate::model::row::RowReader;
 use crate::model::value::{LogicalType, Value};
 
 /// A Rust type that can be stored in a model field.
@@ -25,6 +27,8 @@ pub trait FieldType: Sized {
     fn into_value(self) -> Value;
     /// Converts a value read from the database back into the field type.
     fn from_value(value: Value) -> Result<Self, String>;
+    /// Reads column `i` of a result row into the field type.
+    fn read(row: &mut dyn RowReader, i: usize) -> DfResult<Self>;
 }
 
 /// A non-null field type.
@@ -39,6 +43,9 @@ pub trait Scalar: Sized + Clone {
     fn to_scalar_value(&self) -> Value {
         self.clone().into_scalar_value()
     }
+    /// Reads column `i` of a result row through the row's getter for this
+    /// type (`None` for NULL).
+    fn read_scalar(row: &mut dyn RowReader, i: usize) -> DfResult<Option<Self>>;
 }
 
 /// A value that may be compared with a column whose scalar type is `T`.
@@ -60,8 +67,11 @@ fn mismatch(expected: LogicalType, got: &Value) -> String {
 }
 
 macro_rules! scalar {
-    ($t:ty, $logical:ident, $variant:ident, [$($alt:ident => $conv:expr),*] $(, clone = $clone:expr)?) => {
+    ($t:ty, $logical:ident, $variant:ident, $getter:ident, [$($alt:ident => $conv:expr),*] $(, clone = $clone:expr)?) => {
         impl Scalar for $t {
+            fn read_scalar(row: &mut dyn RowReader, i: usize) -> DfResult<Option<Self>> {
+                row.$getter(i)
+            }
             $(
             #[allow(clippy::redundant_closure_call)]
             fn to_scalar_value(&self) -> Value {
@@ -98,8 +108,17 @@ macro_rules! scalar {
             fn from_value(value: Value) -> Result<Self, String> {
                 <$t as Scalar>::from_scalar_value(value)
             }
+            #[inline]
+            fn read(row: &mut dyn RowReader, i: usize) -> DfResult<Self> {
+                row.$getter(i)?.ok_or_else(|| null_in(row, i, LogicalType::$logical))
+            }
         }
     };
+}
+
+/// The error for a NULL in a column whose field does not take one.
+fn null_in(row: &mut dyn RowReader, i: usize, expected: LogicalType) -> Error {
+    Error::undecodable(&row.column_name(i), mismatch(expected, &Value::Null))
 }
 
 fn narrow<S, T: TryFrom<S>>(v: S, what: &str) -> Result<T, String>
@@ -109,29 +128,36 @@ where
     T::try_from(v).map_err(|_| format!("{v} does not fit in {what}"))
 }
 
-scalar!(i16, SmallInt, I16, [I32 => |v| narrow(v, "i16"), I64 => |v| narrow(v, "i16")]);
-scalar!(i32, Int, I32, [I16 => |v: i16| Ok(i32::from(v)), I64 => |v| narrow(v, "i32")]);
-scalar!(i64, BigInt, I64, [I16 => |v: i16| Ok(i64::from(v)), I32 => |v: i32| Ok(i64::from(v))]);
-scalar!(f32, Float, F32, [F64 => |v: f64| Ok(v as f32)]);
-scalar!(f64, Double, F64, [F32 => |v: f32| Ok(f64::from(v))]);
-scalar!(bool, Bool, Bool, [I64 => |v: i64| Ok(v != 0), I32 => |v: i32| Ok(v != 0)]);
-scalar!(String, Text, Text, []);
-scalar!(Vec<u8>, Bytes, Bytes, []);
-scalar!(chrono::NaiveDate, Date, Date, []);
-scalar!(chrono::NaiveDateTime, Timestamp, Timestamp, []);
-scalar!(chrono::DateTime<chrono::Utc>, TimestampTz, TimestampTz, []);
-scalar!(uuid::Uuid, Uuid, Uuid, []);
+scalar!(i16, SmallInt, I16, i16, [I32 => |v| narrow(v, "i16"), I64 => |v| narrow(v, "i16")]);
+scalar!(i32, Int, I32, i32, [I16 => |v: i16| Ok(i32::from(v)), I64 => |v| narrow(v, "i32")]);
+scalar!(i64, BigInt, I64, i64, [I16 => |v: i16| Ok(i64::from(v)), I32 => |v: i32| Ok(i64::from(v))]);
+scalar!(f32, Float, F32, f32, [F64 => |v: f64| Ok(v as f32)]);
+scalar!(f64, Double, F64, f64, [F32 => |v: f32| Ok(f64::from(v))]);
+scalar!(bool, Bool, Bool, bool, [I64 => |v: i64| Ok(v != 0), I32 => |v: i32| Ok(v != 0)]);
+scalar!(String, Text, Text, text, []);
+scalar!(Vec<u8>, Bytes, Bytes, bytes, []);
+scalar!(chrono::NaiveDate, Date, Date, date, []);
+scalar!(chrono::NaiveDateTime, Timestamp, Timestamp, timestamp, []);
+scalar!(
+    chrono::DateTime<chrono::Utc>,
+    TimestampTz,
+    TimestampTz,
+    timestamptz,
+    []
+);
+scalar!(uuid::Uuid, Uuid, Uuid, uuid, []);
 // A document nested too deeply to clone by recursion is copied without it, so
 // that it can be refused instead of aborting the process.
 scalar!(
     serde_json::Value,
     Json,
     Json,
+    json,
     [],
     clone = crate::limits::clone_json
 );
 #[cfg(feature = "decimal")]
-scalar!(rust_decimal::Decimal, Decimal, Decimal, []);
+scalar!(rust_decimal::Decimal, Decimal, Decimal, decimal, []);
 
 impl Operand<String> for &str {
     fn into_operand(self) -> Value {
@@ -169,6 +195,10 @@ impl<T: Scalar> FieldType for Option<T> {
             Value::Null => Ok(None),
             v => T::from_scalar_value(v).map(Some),
         }
+    }
+    #[inline]
+    fn read(row: &mut dyn RowReader, i: usize) -> DfResult<Self> {
+        T::read_scalar(row, i)
     }
 }
 

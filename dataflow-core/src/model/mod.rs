@@ -3,18 +3,21 @@
 //! [`descriptor`] holds the static description the derive emits (table, columns,
 //! keys, indexes, foreign keys), [`field`] maps Rust field types to logical types,
 //! [`value`] is the one dynamic value every layer above binds and decodes,
-//! [`cache`] holds the per-model statement cache the query layer fills, and
+//! [`cache`] holds the per-model statement cache the query layer fills,
+//! [`row`] is how a result row is read (typed getters, or values), and
 //! this module holds the [`Model`] and [`Patch`] traits the derive implements.
 //! Nothing here knows SQL, a database or a migration.
 
 pub mod cache;
 pub mod descriptor;
 pub mod field;
+pub mod row;
 pub mod value;
 
 use crate::error::Result;
 use crate::model::descriptor::ModelDescriptor;
 use crate::model::field::FieldType;
+use crate::model::row::RowReader;
 use crate::model::value::Value;
 
 /// A struct mapped to a table. Implemented by `#[derive(Model)]`; not meant to be
@@ -34,8 +37,9 @@ pub trait Model: Sized + Send + Sync + 'static {
     /// Like `to_values`, consuming the struct to avoid copies.
     fn into_values(self) -> Vec<Value>;
 
-    /// Builds the struct from a row holding every descriptor column in order.
-    fn from_row(row: &mut [Value]) -> Result<Self>;
+    /// Builds the struct from a row holding every descriptor column in order,
+    /// reading each column straight into its field.
+    fn from_row(row: &mut dyn RowReader) -> Result<Self>;
 
     /// The primary key of this instance.
     fn key(&self) -> Self::Key;

@@ -2,7 +2,6 @@
 
 use proc_macro2::{Ident, TokenStream};
 use quote::{quote, quote_spanned};
-use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 
 use crate::model::ModelIr;
@@ -37,17 +36,11 @@ pub fn expand(ir: &ModelIr, patch: &Ident) -> TokenStream {
         let f = c.field.as_ref()?;
         let id = &f.ident;
         let ty = &f.ty;
-        let field_name = id.unraw().to_string();
         // The trait bound is checked at the field's type, so an unsupported type
-        // is reported there.
-        let conv = quote_spanned!(ty.span()=> <#ty as __df::FieldType>::from_value);
-        Some(quote! {
-            #id: #conv(::core::mem::take(&mut row[#i])).map_err(|message| __df::Error::Decode {
-                model: #model_name,
-                field: #field_name,
-                message,
-            })?
-        })
+        // is reported there. A decode error names the column; the caller
+        // attributes it to this field (`Error::for_model`).
+        let read = quote_spanned!(ty.span()=> <#ty as __df::FieldType>::read);
+        Some(quote!(#id: #read(row, #i)?))
     });
     quote! {
         impl __df::Model for #ident {
@@ -63,10 +56,10 @@ pub fn expand(ir: &ModelIr, patch: &Ident) -> TokenStream {
                 ::std::vec![#(#into_values),*]
             }
 
-            fn from_row(row: &mut [__df::Value]) -> __df::Result<Self> {
-                if row.len() != #n {
+            fn from_row(row: &mut dyn __df::RowReader) -> __df::Result<Self> {
+                if row.columns() != #n {
                     return ::core::result::Result::Err(__df::Error::Database(::std::format!(
-                        "{}: expected {} columns, the row has {}", #model_name, #n, row.len()
+                        "{}: expected {} columns, the row has {}", #model_name, #n, row.columns()
                     )));
                 }
                 ::core::result::Result::Ok(#ident { #(#from_row),* })

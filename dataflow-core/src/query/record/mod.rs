@@ -30,6 +30,7 @@ mod write;
 
 use crate::error::{Error, Result};
 use crate::model::descriptor::ModelDescriptor;
+use crate::model::row::RowReader;
 use crate::model::value::Value;
 use crate::query::filter::{Expr, OrderTerm};
 use crate::query::QueryHandle;
@@ -87,13 +88,14 @@ impl std::fmt::Debug for Records<'_> {
     }
 }
 
-/// Decodes one row read back from the database.
-pub(crate) trait Decode<O>: FnMut(&mut [Value]) -> Result<O> {}
-impl<O, F: FnMut(&mut [Value]) -> Result<O>> Decode<O> for F {}
+/// Decodes one row read back from the database: the typed API straight into
+/// the struct (`Model::from_row`), the untyped one into values.
+pub(crate) trait Decode<O>: FnMut(&mut dyn RowReader) -> Result<O> {}
+impl<O, F: FnMut(&mut dyn RowReader) -> Result<O>> Decode<O> for F {}
 
-/// The untyped decoding: the row's values as they are.
-fn values(row: &mut [Value]) -> Result<Vec<Value>> {
-    Ok(row.iter_mut().map(std::mem::take).collect())
+/// The untyped decoding: the row's values.
+fn values(row: &mut dyn RowReader) -> Result<Vec<Value>> {
+    crate::model::row::values(row)
 }
 
 impl<'a> Records<'a> {

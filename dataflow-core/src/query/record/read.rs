@@ -19,19 +19,13 @@ pub(super) fn query_one<O>(
     types: &[LogicalType],
     decode: &mut impl Decode<O>,
 ) -> Result<Option<O>> {
-    let mut found = None;
-    c.query(sql, binds, types, &mut |row| {
-        if found.is_none() {
-            found = Some(decode(row)?);
-        }
-        Ok(())
-    })
-    .map_err(|e| e.for_model(d))?;
-    Ok(found)
+    query_one_checked(c, d, None, sql, binds, types, decode)
 }
 
-/// Like `query_one`, refusing a generated key the model's field cannot hold
-/// (SQLite generates keys past `i32::MAX` for an `INTEGER` key).
+/// Like `query_one`, refusing a generated key past `key_limit`, which the
+/// model's field cannot hold (SQLite generates keys past `i32::MAX` for an
+/// `INTEGER` key): the key is read as the widest integer first, so its range
+/// is checked here with a clear error rather than by the decoder.
 pub(super) fn query_one_checked<O>(
     c: &mut dyn Connection,
     d: &ModelDescriptor,
@@ -41,26 +35,14 @@ pub(super) fn query_one_checked<O>(
     types: &[LogicalType],
     decode: &mut impl Decode<O>,
 ) -> Result<Option<O>> {
-    let Some(limit) = key_limit else {
-        return query_one(c, d, sql, binds, types, decode);
-    };
-    // Read the key as the widest integer, so its range is checked here with a
-    // clear error rather than by the decoder.
-    let mut types = types.to_vec();
-    types[d.primary_key] = LogicalType::BigInt;
-    let ty = d.pk().ty;
     let mut found = None;
-    c.query(sql, binds, &types, &mut |row| {
-        if let Value::I64(k) = row[d.primary_key] {
-            if k > limit {
-                return Err(key_out_of_range(d, &row[d.primary_key]));
+    c.query_rows(sql, binds, types, &mut |row| {
+        if let Some(limit) = key_limit {
+            if let Some(k) = row.i64(d.primary_key)? {
+                if k > limit {
+                    return Err(key_out_of_range(d, &Value::I64(k)));
+                }
             }
-            // Back to the key's own type, so both decodings see the same row.
-            row[d.primary_key] = match ty {
-                LogicalType::SmallInt => i16::try_from(k).map_or(Value::I64(k), Value::I16),
-                LogicalType::Int => i32::try_from(k).map_or(Value::I64(k), Value::I32),
-                _ => Value::I64(k),
-            };
         }
         if found.is_none() {
             found = Some(decode(row)?);
@@ -194,7 +176,7 @@ impl Records<'_> {
         let s = w.finish();
         out.reserve(select.limit.map_or(16, |l| l.min(1024) as usize));
         let r = db.with_conn(|c| {
-            c.query(&s.text, &s.binds, &sql.types, &mut |row| {
+            c.query_rows(&s.text, &s.binds, &sql.types, &mut |row| {
                 out.push(decode(row)?);
                 Ok(())
             })
