@@ -171,6 +171,7 @@ macro_rules! __dataflow_conformance_scenarios {
                 rollback_that_would_drop_written_values_is_refused_by_default,
                 rollback_that_would_drop_a_populated_table_is_refused_by_default,
                 a_rollback_that_overwrites_values_is_undoable,
+                rollback_of_a_widening_restores_values_before_narrowing,
                 rollback_to_a_version_undoes_what_came_after_it,
                 resolve_failed_refuses_unknown_and_applied_versions,
                 resolve_failed_resolves_a_failed_migration,

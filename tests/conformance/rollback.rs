@@ -391,3 +391,61 @@ pub fn resolve_failed_resolves_a_failed_migration(db: &TestBackend) {
     v2.auto_migrate(MigrateOptions::default()).unwrap();
     v2.check().unwrap();
 }
+
+#[derive(Model, Debug, Clone, PartialEq)]
+#[dataflow(table = "rb_counts")]
+struct CountV1 {
+    id: i64,
+    n: Option<i32>,
+}
+
+#[derive(Model, Debug, Clone, PartialEq)]
+#[dataflow(table = "rb_counts")]
+struct CountV2 {
+    id: i64,
+    #[dataflow(default = 2147483648)]
+    n: i64,
+}
+
+/// A column widened and made NOT NULL, its NULLs filled by a default that does
+/// not fit the old type: the rollback puts the backed-up values back before it
+/// narrows the column, so the filled rows fit again (they are NULL) and the
+/// rollback runs, bringing every old value back. A value written since that
+/// does not fit still blocks it.
+pub fn rollback_of_a_widening_restores_values_before_narrowing(db: &TestBackend) {
+    let v1 = handle::<CountV1>(db);
+    for n in [None, Some(5), None, Some(i32::MIN)] {
+        CountV1::create(&v1, CountV1 { id: 0, n }).unwrap();
+    }
+    let v2 = db.reopen();
+    v2.register::<CountV2>().unwrap();
+    v2.auto_migrate(opted_in()).unwrap();
+    let filled: Vec<i64> = CountV2::list(&v2)
+        .order_by(CountV2::ID.asc())
+        .all()
+        .unwrap()
+        .into_iter()
+        .map(|r| r.n)
+        .collect();
+    assert_eq!(filled, [2147483648, 5, 2147483648, i64::from(i32::MIN)]);
+
+    // A row written since holds a value the old type cannot: blocked, nothing changes.
+    let late = CountV2::create(&v2, CountV2 { id: 0, n: 1 << 40 }).unwrap();
+    let refusal = v2.rollback_last_with(opted_in());
+    assert!(
+        matches!(&refusal, Err(Error::MigrationRefused { steps }) if steps.iter().any(|s| s.contains("do not fit"))),
+        "{refusal:?}"
+    );
+    CountV2::delete(&v2, late.id).unwrap();
+
+    let report = v2.rollback_last_with(opted_in()).unwrap();
+    assert!(report.applied, "{}", report.preview());
+    let back: Vec<Option<i32>> = CountV1::list(&v1)
+        .order_by(CountV1::ID.asc())
+        .all()
+        .unwrap()
+        .into_iter()
+        .map(|r| r.n)
+        .collect();
+    assert_eq!(back, [None, Some(5), None, Some(i32::MIN)]);
+}

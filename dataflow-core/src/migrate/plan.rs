@@ -10,7 +10,7 @@ use crate::migrate::dialect::Dialect;
 use crate::migrate::diff::{self, Change, Droppable, Hints};
 use crate::migrate::facts::{LiveCounts, ProjectedFacts};
 use crate::migrate::rebuild;
-use crate::migrate::risk::assess;
+use crate::migrate::risk::{assess, classify_cast, Cast};
 use crate::migrate::schema::{Column, IndexKind, Schema};
 use crate::migrate::{MigrateOptions, MigrationStep, Operation, StepPart};
 
@@ -521,6 +521,37 @@ pub(crate) fn backup_sql(
                         down.extend(d.render_change(&tighten, &mid, before));
                     }
                     // Indexes the column had come back with the table's own steps.
+                }
+                // The old values go back while the column is the wider of
+                // its two shapes: after a widening, before narrowing it back
+                // (so a row whose new value only the wide type holds, such as
+                // a filled-in default, fits again once restored); otherwise
+                // after widening it back. NULLs go back only into a nullable
+                // column, so a column that was nullable is relaxed first.
+                Change::AlterColumn { from, to, .. }
+                    if classify_cast(from, to) == Cast::Widening =>
+                {
+                    let relaxed = Column {
+                        nullable: to.nullable || from.nullable,
+                        ..to.clone()
+                    };
+                    let mut mid = after.clone();
+                    if relaxed != *to {
+                        let relax = Change::AlterColumn {
+                            table: table.clone(),
+                            from: to.clone(),
+                            to: relaxed.clone(),
+                        };
+                        diff::apply(&mut mid, &relax);
+                        down.extend(d.render_change(&relax, after, &mid));
+                    }
+                    down.push(restore);
+                    let back = Change::AlterColumn {
+                        table: table.clone(),
+                        from: relaxed,
+                        to: from.clone(),
+                    };
+                    down.extend(d.render_change(&back, &mid, before));
                 }
                 Change::AlterColumn { from, to, .. } => {
                     let back = Change::AlterColumn {

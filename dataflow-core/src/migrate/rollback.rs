@@ -14,7 +14,8 @@ use crate::migrate::handle::MigrateHandle;
 use crate::migrate::history::{self, MigrationRecord, MigrationStatus};
 use crate::migrate::plan::{plan_changes, PlanInput};
 use crate::migrate::policy::{interaction, interactive, refusals, rollback_policy};
-use crate::migrate::schema::Schema;
+use crate::migrate::risk::{classify_cast, Cast};
+use crate::migrate::schema::{Column, Schema};
 use crate::migrate::{MigrateOptions, MigrationReport, MigrationStep, RiskLevel};
 use crate::query::statement::SqlWriter;
 
@@ -351,6 +352,86 @@ impl dyn MigrateHandle + '_ {
                         step.reason = why.clone();
                         step.blocked = Some(why);
                     }
+                }
+            }
+            // Undoing a widening narrows the column back, and the planner
+            // counted what does not fit in the live values. But the restore
+            // puts the backed-up values back first (see `plan::backup_sql`):
+            // only rows written since, which the backup does not hold, can
+            // still not fit.
+            let widened: Vec<(&String, &Column, &Column, String, Option<usize>)> = match &fwd.change
+            {
+                Change::AlterColumn { table, from, to } if !fwd.backup.is_empty() => {
+                    vec![(table, from, to, format!("_dataflow_backup_{v}_{at}"), None)]
+                }
+                // The rollback's parts undo the forward parts in reverse order.
+                Change::RebuildTable { table, changes } => changes
+                    .iter()
+                    .zip(&fwd.parts)
+                    .enumerate()
+                    .filter_map(|(k, (c, p))| match c {
+                        Change::AlterColumn { from, to, .. } if p.backed_up => Some((
+                            table,
+                            from,
+                            to,
+                            format!("_dataflow_backup_{v}_{at}_{k}"),
+                            Some(changes.len() - 1 - k),
+                        )),
+                        _ => None,
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
+            for (table, old, new, backup, part) in widened {
+                let key = live.tables.get(table).and_then(|t| t.primary_key.first());
+                let blocked = match part {
+                    None => step.blocked.as_deref(),
+                    Some(i) => step.parts.get(i).and_then(|p| p.blocked.as_deref()),
+                };
+                let (Some(key), Cast::Widening, true) = (
+                    key,
+                    classify_cast(old, new),
+                    blocked.is_some_and(|b| b.contains("do not fit")),
+                ) else {
+                    continue;
+                };
+                let mut column = String::new();
+                d.quote_ident(&new.name, &mut column);
+                let Some(pred) = d.not_fitting_predicate(&column, new, old) else {
+                    continue;
+                };
+                let mut w = SqlWriter::new(d);
+                w.push("SELECT COUNT(*) FROM ").ident(table).push(" WHERE ");
+                w.push(&column).push(" IS NOT NULL AND (").push(&pred);
+                w.push(") AND ")
+                    .ident(key)
+                    .push(" NOT IN (SELECT ")
+                    .ident(key);
+                w.push(" FROM ").ident(&backup).push(")");
+                let bad = counts.count(&w.finish())?;
+                let (risk, reason, blocked) = if bad == 0 {
+                    (
+                        RiskLevel::Medium,
+                        format!(
+                            "narrows {table}.{} back to its old type; every value fits once the backed-up values are back (they overwrite what those rows hold now)",
+                            new.name
+                        ),
+                        None,
+                    )
+                } else {
+                    let why = format!(
+                        "{bad} values of {table}.{} written since the migration do not fit in its old type",
+                        new.name
+                    );
+                    (RiskLevel::High, why.clone(), Some(why))
+                };
+                match part.and_then(|i| step.parts.get_mut(i)) {
+                    Some(p) => {
+                        (p.risk, p.reason, p.blocked) = (risk, reason, blocked);
+                        (step.risk, step.reason, step.blocked) =
+                            crate::migrate::rebuild::summarize(&step.parts);
+                    }
+                    None => (step.risk, step.reason, step.blocked) = (risk, reason, blocked),
                 }
             }
             // A NOT NULL column without a default comes back only where its
