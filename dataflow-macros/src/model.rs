@@ -1,6 +1,10 @@
 //! The validated model IR: everything expansion needs, already checked, so
 //! expansion itself cannot fail. All errors of a struct are collected and reported
 //! together, each at the token that causes it.
+//!
+//! Kept whole (about 1 000 lines): one `build` validates a struct attribute by
+//! attribute, and splitting it would pass the half-built IR and the error
+//! collector between files without making any check easier to find.
 
 use proc_macro2::{Ident, Span};
 use quote::ToTokens;

@@ -17,16 +17,18 @@ mod connection;
 mod decode;
 mod describe;
 mod dialect;
+mod options;
 mod query;
 mod relay;
 mod test_tx;
 pub mod testing;
 
-pub use backend::{PgBackend, PgOptions, CAPABILITIES, TCP_DEFAULTS};
+pub use backend::{PgBackend, CAPABILITIES};
 pub use connection::PgConn;
 pub use dataflow_core::DataFlow;
 pub use describe::{PgDescribe, PG_DESCRIBE};
 pub use dialect::{PgDialect, POSTGRES};
+pub use options::{PgOptions, TCP_DEFAULTS};
 
 /// Connects to the PostgreSQL database at `url` with default options.
 pub fn connect(url: &str) -> dataflow_core::Result<DataFlow> {

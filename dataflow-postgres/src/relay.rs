@@ -17,6 +17,8 @@
 //! The relay reads no protocol message (TLS, which PostgreSQL uses by default,
 //! would hide them anyway): the backend knows when it waits, the relay only
 //! knows when bytes move.
+//!
+//! Over 500 lines only with its unit tests (about 170 lines).
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};

@@ -1,6 +1,10 @@
 //! Rollback: choosing which recorded migrations to undo, planning their
 //! inverses against the live database, restoring what their backups kept,
 //! and applying the result as a migration of its own.
+//!
+//! Kept whole (about 540 lines, 50 of them tests): planning a rollback adjusts
+//! each inverse step by what its migration backed up, and those adjustments
+//! read best next to each other.
 
 use std::time::{Duration, Instant};
 

@@ -1,0 +1,251 @@
+//! Connection options: `PgOptions` (builder and URL parameters), the TCP
+//! defaults every connection gets, and the libpq connection string built from
+//! them.
+
+use std::time::Duration;
+
+use dataflow_core::{DataFlow, Error, Result};
+
+use crate::backend::PgBackend;
+use crate::dialect::POSTGRES;
+
+/// Options for connecting, builder style.
+///
+/// ```no_run
+/// let db = dataflow_postgres::PgOptions::new("postgres://postgres@127.0.0.1/app")
+///     .pool_size(16)
+///     .connect()?;
+/// # Ok::<(), dataflow_core::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct PgOptions {
+    pub(crate) url: String,
+    pub(crate) pool_size: u32,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) statement_timeout: Option<Duration>,
+    pub(crate) socket_timeout: Option<Duration>,
+    pub(crate) test_transaction: bool,
+    pub(crate) check_on_checkout: bool,
+}
+
+/// TCP keepalive and user-timeout settings every connection gets unless the
+/// URL sets them itself (libpq parameter, value). A server that vanishes
+/// (crash, network partition, dropped NAT entry) is noticed within about a
+/// minute instead of never: keepalive probes start after 30 s of silence and
+/// repeat every 10 s, and data the server has not acknowledged for 60 s ends
+/// the connection.
+pub const TCP_DEFAULTS: [(&str, &str); 5] = [
+    ("keepalives", "1"),
+    ("keepalives_idle", "30"),
+    ("keepalives_interval", "10"),
+    ("keepalives_count", "3"),
+    ("tcp_user_timeout", "60000"),
+];
+
+/// `url` with libpq's `connect_timeout` (whole seconds, at least 2, as libpq
+/// rounds) and [`TCP_DEFAULTS`] added where the URL does not set them.
+pub(crate) fn conninfo(url: &str, connect_timeout: Duration) -> String {
+    let given: Vec<&str> = url
+        .split_once('?')
+        .map(|(_, q)| {
+            q.split('&')
+                .map(|p| p.split('=').next().unwrap_or(p))
+                .collect()
+        })
+        .unwrap_or_default();
+    let seconds = connect_timeout.as_secs_f64().ceil().max(2.0) as u64;
+    let seconds = seconds.to_string();
+    let mut out = url.to_owned();
+    for (key, value) in [("connect_timeout", seconds.as_str())]
+        .into_iter()
+        .chain(TCP_DEFAULTS)
+    {
+        if !given.contains(&key) {
+            out.push(if out.contains('?') { '&' } else { '?' });
+            out.push_str(key);
+            out.push('=');
+            out.push_str(value);
+        }
+    }
+    out
+}
+
+impl PgOptions {
+    /// Options for the database at `url` (`postgres://user@host:port/db`).
+    pub fn new(url: impl Into<String>) -> Self {
+        PgOptions {
+            url: url.into(),
+            pool_size: 10,
+            connect_timeout: Duration::from_secs(10),
+            statement_timeout: None,
+            socket_timeout: None,
+            test_transaction: false,
+            check_on_checkout: true,
+        }
+    }
+
+    /// Whether a checkout first proves a pooled connection alive. On
+    /// (default): what the server sent while the connection was idle is read
+    /// without a round trip, and a connection idle for more than a second is
+    /// also pinged with `SELECT 1` (one that answered a call within the last
+    /// second is trusted, as HikariCP does); a connection the server dropped
+    /// (terminated, restart, idle timeout) is replaced before any statement
+    /// runs on it. Off: never checked; a dead connection fails the one call
+    /// that finds it and is then discarded. Either way a hot pool pays no extra
+    /// round trip.
+    pub fn check_on_checkout(mut self, yes: bool) -> Self {
+        self.check_on_checkout = yes;
+        self
+    }
+
+    /// Maximum pooled connections.
+    pub fn pool_size(mut self, n: u32) -> Self {
+        self.pool_size = n.max(1);
+        self
+    }
+
+    /// How long to wait for a connection (default 10 s): for a pooled one to
+    /// be free, and for every new connection — the first, the pool's and the
+    /// migration's own — to be established (libpq's `connect_timeout`, in
+    /// whole seconds, at least 2). A server that accepts TCP but never answers
+    /// gives `Error::Connection` ("timeout expired") instead of a hang.
+    ///
+    /// Every connection also gets TCP keepalives and a TCP user timeout
+    /// ([`TCP_DEFAULTS`]) unless the URL sets those parameters itself.
+    pub fn connect_timeout(mut self, t: Duration) -> Self {
+        self.connect_timeout = t;
+        self
+    }
+
+    /// The longest a statement of a pooled connection may run (default: no
+    /// limit); the server cancels it past that, and the call returns
+    /// `Error::Connection` saying the statement timeout was exceeded. The
+    /// migration's own connection is not limited (index builds and backfills
+    /// may take long); its waits are bounded by the migration lock timeout.
+    pub fn statement_timeout(mut self, t: Duration) -> Self {
+        self.statement_timeout = Some(t);
+        self
+    }
+
+    /// The longest a pooled connection's call waits for the server to send
+    /// anything (default: no limit), as pgjdbc's `socketTimeout`: past it the
+    /// connection is closed, the call returns `Error::Connection` naming the
+    /// socket timeout, and the connection is never reused. It covers what the
+    /// other timeouts cannot: a server process that stops (a stopped or
+    /// swapped-out process, a proxy that stops forwarding) while its host keeps
+    /// the TCP connection up, so keepalives are answered and the statement
+    /// timeout never fires. The wait restarts whenever bytes arrive, so it
+    /// bounds silence, not a call's length; a statement that legitimately runs
+    /// longer (the server sends nothing until it ends) must stay below it.
+    /// Idle pooled connections and application code running between two
+    /// statements are never timed.
+    ///
+    /// The URL parameter `socket_timeout` (seconds, e.g. `?socket_timeout=30`)
+    /// sets it too and takes precedence, as libpq's parameters in the URL do;
+    /// 0 means no limit. How: each pooled connection then reaches the server
+    /// through an in-process relay on 127.0.0.1 (libpq's `hostaddr`; `host`
+    /// still names the server for TLS verification), which closes both sides
+    /// when the server is silent too long, and gives its own connection to the
+    /// server the URL's TCP keepalive settings; it needs a URL with one TCP
+    /// host. Without the option there is no relay. The migration's own connections
+    /// are not timed, as with the statement timeout.
+    pub fn socket_timeout(mut self, t: Duration) -> Self {
+        self.socket_timeout = Some(t).filter(|t| !t.is_zero());
+        self
+    }
+
+    /// Tests only: one connection whose work all happens inside a transaction
+    /// that is never committed (rolled back when the handle is dropped). Each
+    /// call runs in a savepoint, so a failing statement does not poison the rest.
+    pub fn test_transaction(mut self, yes: bool) -> Self {
+        self.test_transaction = yes;
+        self
+    }
+
+    /// Connects.
+    pub fn connect(self) -> Result<DataFlow> {
+        PgBackend::connect(self).map(|b| DataFlow::new(b, &POSTGRES, &crate::describe::PG_DESCRIBE))
+    }
+}
+
+/// `url` without its `socket_timeout` parameter (not libpq's), and that
+/// parameter's value (seconds).
+pub(crate) fn take_socket_timeout(url: &str) -> Result<(String, Option<Duration>)> {
+    let Some((base, query)) = url.split_once('?') else {
+        return Ok((url.to_owned(), None));
+    };
+    let mut found = None;
+    let mut kept = Vec::new();
+    for p in query.split('&') {
+        match p.strip_prefix("socket_timeout=") {
+            Some(v) => {
+                let t = v
+                    .parse::<f64>()
+                    .ok()
+                    .and_then(|s| Duration::try_from_secs_f64(s).ok())
+                    .ok_or_else(|| {
+                        Error::InvalidInput(format!(
+                            "socket_timeout must be a number of seconds (0: no limit), not {v:?}"
+                        ))
+                    })?;
+                found = Some(t);
+            }
+            None => kept.push(p),
+        }
+    }
+    let url = if kept.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}?{}", kept.join("&"))
+    };
+    Ok((url, found))
+}
+
+#[cfg(test)]
+mod conninfo_tests {
+    use super::{conninfo, take_socket_timeout};
+    use std::time::Duration;
+
+    #[test]
+    fn socket_timeout_is_taken_out_of_the_url() {
+        let t = |url: &str| take_socket_timeout(url).unwrap();
+        assert_eq!(t("postgres://u@h/db"), ("postgres://u@h/db".into(), None));
+        assert_eq!(
+            t("postgres://u@h/db?socket_timeout=30"),
+            ("postgres://u@h/db".into(), Some(Duration::from_secs(30)))
+        );
+        assert_eq!(
+            t("postgres://u@h/db?sslmode=require&socket_timeout=0.5&port=2"),
+            (
+                "postgres://u@h/db?sslmode=require&port=2".into(),
+                Some(Duration::from_millis(500))
+            )
+        );
+        assert_eq!(
+            t("postgres://u@h/db?socket_timeout=0"),
+            ("postgres://u@h/db".into(), Some(Duration::ZERO))
+        );
+        for bad in ["x", "-1", "", "inf"] {
+            assert!(take_socket_timeout(&format!("postgres://h/db?socket_timeout={bad}")).is_err());
+        }
+    }
+
+    #[test]
+    fn timeouts_and_keepalives_are_added_unless_given() {
+        let url = conninfo("postgres://u@h:1/db", Duration::from_millis(500));
+        assert_eq!(
+            url,
+            "postgres://u@h:1/db?connect_timeout=2&keepalives=1&keepalives_idle=30\
+             &keepalives_interval=10&keepalives_count=3&tcp_user_timeout=60000"
+        );
+        let url = conninfo(
+            "postgres://u@h/db?options=-csearch_path%3Dx&keepalives_idle=5&connect_timeout=7",
+            Duration::from_secs(10),
+        );
+        assert_eq!(
+            url,
+            "postgres://u@h/db?options=-csearch_path%3Dx&keepalives_idle=5&connect_timeout=7\
+             &keepalives=1&keepalives_interval=10&keepalives_count=3&tcp_user_timeout=60000"
+        );
+    }
+}
