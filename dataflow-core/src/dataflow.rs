@@ -253,6 +253,17 @@ impl DataFlow {
     pub fn with_tx<R>(&self, f: impl FnOnce(&mut dyn Connection) -> Result<R>) -> Result<R> {
         crate::backend::with_tx(self.backend(), f)
     }
+
+    /// The JSON node named `name` (`UserListNode`), see [`crate::nodes`];
+    /// `Error::InvalidInput` listing close matches when there is none.
+    pub fn node(&self, name: &str) -> Result<crate::nodes::Node<'_>> {
+        crate::nodes::node(self, name)
+    }
+
+    /// The names of every node of the registered models.
+    pub fn nodes(&self) -> Vec<String> {
+        crate::nodes::node_names(self)
+    }
 }
 
 /// Migration entry points (implemented in [`crate::migrate::api`]).

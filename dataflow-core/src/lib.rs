@@ -8,8 +8,8 @@
 //! [`SchemaDialect`]) and [`Describe`] (introspection).
 //!
 //! The parts are layers, each importing only those below it: [`model`] →
-//! [`backend`] → [`query`] → [`migrate`] → [`fixtures`] → the [`DataFlow`]
-//! handle → [`testing`]. Query and migration code see the database through
+//! [`backend`] → [`query`] → [`migrate`] → [`fixtures`] → [`nodes`] → the
+//! [`DataFlow`] handle → [`testing`]. Query and migration code see the database through
 //! [`query::QueryHandle`] and [`migrate::handle::MigrateHandle`], which the
 //! handle implements.
 //!
@@ -43,6 +43,7 @@ pub mod fixtures;
 pub mod limits;
 pub mod migrate;
 pub mod model;
+pub mod nodes;
 pub mod query;
 pub mod terminal;
 pub mod testing;
@@ -70,6 +71,7 @@ pub use model::field::{FieldType, Operand, Scalar};
 pub use model::row::RowReader;
 pub use model::value::{LogicalType, Value};
 pub use model::{Model, Patch};
+pub use nodes::{Node, NodeOp};
 pub use query::dialect::{QueryDialect, Sql};
 pub use query::expr::{CmpOp, Expr, OrderTerm};
 pub use query::filter::{Column, Filter, Order};

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! model (+ error, limits)  →  backend  →  query  →  migrate (+ terminal)
-//!     →  fixtures  →  dataflow.rs (the handle)  →  testing
+//!     →  fixtures  →  nodes  →  dataflow.rs (the handle)  →  testing
 //! ```
 //!
 //! `backend` is the seam a database crate plugs into (`Connection`,
@@ -26,6 +26,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("query", &["query"]),
     ("migrate", &["migrate", "terminal"]),
     ("fixtures", &["fixtures"]),
+    ("nodes", &["nodes"]),
     ("handle", &["dataflow"]),
     ("testing", &["testing"]),
 ];

@@ -33,6 +33,7 @@ pub mod indexes;
 pub mod migrate;
 pub mod models;
 pub mod names;
+pub mod nodes;
 pub mod planning;
 pub mod records;
 pub mod rollback;
@@ -226,6 +227,13 @@ macro_rules! __dataflow_conformance_scenarios {
                 untyped_crud_matches_the_typed_api,
                 untyped_soft_delete_and_timestamps,
                 untyped_bad_input_is_refused_before_writing,
+            },
+            nodes::{
+                nodes_round_trip,
+                node_filters_match_the_typed_api,
+                node_hostile_strings_are_stored_verbatim,
+                node_bad_input_names_the_field_and_writes_nothing,
+                node_bulk_writes_and_soft_delete,
             },
             hostile::{
                 hostile_values_are_stored_verbatim_or_refused_whole,

@@ -1,0 +1,460 @@
+//! Generated JSON nodes (`db.node("UserListNode")?.run(json!(..))`): the same
+//! CRUD as the typed API over JSON, filters giving the same rows as typed
+//! filters, values stored verbatim, bad input refused by path before anything
+//! is written.
+
+use dataflow_core::prelude::*;
+use serde_json::{json, Value as Json};
+
+use crate::models::{Note, User};
+
+fn run(db: &DataFlow, node: &str, params: Json) -> Result<Json> {
+    db.node(node)?.run(params)
+}
+
+fn invalid(r: Result<Json>, needles: &[&str]) {
+    match r {
+        Err(Error::InvalidInput(m)) => {
+            for n in needles {
+                assert!(m.contains(n), "{m:?} lacks {n:?}");
+            }
+        }
+        other => panic!("expected InvalidInput containing {needles:?}, got {other:?}"),
+    }
+}
+
+fn id_of(record: &Json) -> i64 {
+    record["id"].as_i64().unwrap_or_else(|| panic!("{record}"))
+}
+
+fn ids(out: &Json) -> Vec<i64> {
+    out["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(id_of)
+        .collect()
+}
+
+fn seed(db: &DataFlow) -> Vec<User> {
+    let people = [
+        ("Ann", Some(31)),
+        ("Bob", Some(17)),
+        ("Cy", None),
+        ("Abe", Some(64)),
+        ("ann", Some(18)),
+        ("Al_x", Some(40)),
+    ];
+    people
+        .iter()
+        .map(|(name, age)| User::create(db, User::new(name, &format!("{name}@x"), *age)).unwrap())
+        .collect()
+}
+
+pub fn nodes_round_trip(db: &DataFlow) {
+    let names = db.nodes();
+    for n in [
+        "UserCreateNode",
+        "UserListNode",
+        "NoteCountNode",
+        "UserBulkDeleteNode",
+    ] {
+        assert!(names.iter().any(|x| x == n), "{n} not in {names:?}");
+    }
+    invalid(run(db, "UserListNod", json!({})), &["UserListNode"]);
+    invalid(run(db, "UserUpsertNode", json!({})), &["not supported yet"]);
+
+    let ann = run(
+        db,
+        "UserCreateNode",
+        json!({"name": "Ann", "email": "ann@x", "age": 31, "profile": {"a": [1, 2]}}),
+    )
+    .unwrap();
+    let id = id_of(&ann);
+    assert!(id > 0);
+    assert_eq!(ann["is_active"], json!(true), "default applied: {ann}");
+    assert_eq!(ann["profile"], json!({"a": [1, 2]}));
+    let typed = User::read(db, id).unwrap().unwrap();
+    assert_eq!(
+        (typed.name.as_str(), typed.age, typed.is_active),
+        ("Ann", Some(31), true)
+    );
+    assert_eq!(run(db, "UserReadNode", json!({"id": id})).unwrap(), ann);
+    assert_eq!(
+        run(db, "UserReadNode", json!({"id": id + 1000})).unwrap(),
+        Json::Null
+    );
+
+    let updated = run(
+        db,
+        "UserUpdateNode",
+        json!({"id": id, "age": null, "name": "Ann B"}),
+    )
+    .unwrap();
+    assert_eq!(
+        (updated["name"].clone(), updated["age"].clone()),
+        (json!("Ann B"), Json::Null)
+    );
+    assert_eq!(User::read(db, id).unwrap().unwrap().age, None);
+    assert!(matches!(
+        run(db, "UserUpdateNode", json!({"id": id + 1000, "age": 3})),
+        Err(Error::NotFound { .. })
+    ));
+
+    run(
+        db,
+        "UserCreateNode",
+        json!({"name": "Bob", "email": "bob@x", "age": 17}),
+    )
+    .unwrap();
+    let list = run(db, "UserListNode", json!({})).unwrap();
+    assert_eq!(list["count"], json!(2));
+    assert_eq!(
+        run(db, "UserCountNode", json!({})).unwrap(),
+        json!({"count": 2})
+    );
+    assert_eq!(
+        run(db, "UserCountNode", Json::Null).unwrap(),
+        json!({"count": 2})
+    );
+
+    assert_eq!(
+        run(db, "UserDeleteNode", json!({"id": id})).unwrap(),
+        json!({"affected": 1})
+    );
+    assert!(matches!(
+        run(db, "UserDeleteNode", json!({"id": id})),
+        Err(Error::NotFound { .. })
+    ));
+    assert_eq!(
+        run(db, "UserReadNode", json!({"id": id})).unwrap(),
+        Json::Null
+    );
+    assert_eq!(User::list(db).count().unwrap(), 1);
+}
+
+pub fn node_filters_match_the_typed_api(db: &DataFlow) {
+    seed(db);
+    let cases: Vec<(Json, Filter<User>)> = vec![
+        (json!({"age": {"$gte": 18}}), User::AGE.ge(18)),
+        (
+            json!({"age": {"$gt": 17, "$lt": 64}}),
+            User::AGE.gt(17).and(User::AGE.lt(64)),
+        ),
+        (json!({"age": {"$lte": 18}}), User::AGE.le(18)),
+        (json!({"name": "ann"}), User::NAME.eq("ann")),
+        (json!({"name": {"$ne": "ann"}}), User::NAME.ne("ann")),
+        (json!({"name": {"$like": "A%"}}), User::NAME.like("A%")),
+        (
+            json!({"name": {"$like": "Al\\_%"}}),
+            User::NAME.like("Al\\_%"),
+        ),
+        (
+            json!({"age": {"$in": [17, 64, 5]}}),
+            User::AGE.is_in([17, 64, 5]),
+        ),
+        (
+            json!({"age": {"$nin": [17, 64]}}),
+            User::AGE.not_in([17, 64]),
+        ),
+        (json!({"age": {"$null": true}}), User::AGE.is_null()),
+        (json!({"age": {"$exists": true}}), User::AGE.is_not_null()),
+        (json!({"age": null}), User::AGE.is_null()),
+        (
+            json!({"$or": [{"age": {"$lt": 18}}, {"name": {"$like": "C%"}}]}),
+            User::AGE.lt(18).or(User::NAME.like("C%")),
+        ),
+        (
+            json!({"$not": {"age": {"$gte": 30}}}),
+            User::AGE.ge(30).not(),
+        ),
+        (
+            json!({"age": {"$not": {"$gte": 30}}, "name": {"$like": "%n%"}}),
+            User::AGE.ge(30).not().and(User::NAME.like("%n%")),
+        ),
+        (
+            json!({"$and": [{"age": {"$gte": 18}}, {"$or": [{"name": "Ann"}, {"name": "Abe"}]}]}),
+            User::AGE
+                .ge(18)
+                .and(User::NAME.eq("Ann").or(User::NAME.eq("Abe"))),
+        ),
+    ];
+    for (json_filter, typed) in cases {
+        let mut want: Vec<i64> = User::list(db)
+            .filter(typed)
+            .all()
+            .unwrap()
+            .iter()
+            .map(|u| u.id)
+            .collect();
+        want.sort();
+        let out = run(db, "UserListNode", json!({"filter": json_filter})).unwrap();
+        let mut got = ids(&out);
+        got.sort();
+        assert_eq!(got, want, "filter {json_filter}");
+        assert_eq!(out["count"], json!(want.len()), "filter {json_filter}");
+        let count = run(db, "UserCountNode", json!({"filter": json_filter})).unwrap();
+        assert_eq!(count, json!({"count": want.len()}), "filter {json_filter}");
+    }
+
+    // Ordering and paging as the typed API does them; count ignores the window.
+    let typed: Vec<i64> = User::list(db)
+        .filter(User::AGE.is_not_null())
+        .order_by(User::AGE.desc())
+        .order_by(User::NAME.asc())
+        .offset(1)
+        .limit(3)
+        .all()
+        .unwrap()
+        .iter()
+        .map(|u| u.id)
+        .collect();
+    let out = run(
+        db,
+        "UserListNode",
+        json!({"filter": {"age": {"$exists": true}}, "order_by": ["-age", "name"],
+               "limit": 3, "offset": 1}),
+    )
+    .unwrap();
+    assert_eq!(ids(&out), typed);
+    assert_eq!(out["count"], json!(5));
+    let none = run(db, "UserListNode", json!({"limit": 0})).unwrap();
+    assert_eq!((ids(&none).len(), none["count"].clone()), (0, json!(6)));
+}
+
+const HOSTILE: &[&str] = &[
+    "Robert'); DROP TABLE users;--",
+    "\" OR 1=1 --",
+    "/* comment */ SELECT",
+    "a; DELETE FROM users",
+    "$where",
+    "{\"$gt\": \"\"}",
+    "%_\\",
+    "Ａｄｍｉｎ",
+    "аdmin",
+    "e\u{301}\u{202e}\u{feff}",
+    "\u{1F600}\u{200d}",
+    "'';\\'",
+];
+
+pub fn node_hostile_strings_are_stored_verbatim(db: &DataFlow) {
+    for (i, s) in HOSTILE.iter().enumerate() {
+        let created = run(
+            db,
+            "UserCreateNode",
+            json!({"name": s, "email": format!("{i}@x"), "profile": {"$gt": s}}),
+        )
+        .unwrap();
+        assert_eq!(created["name"], json!(s));
+        let id = id_of(&created);
+        assert_eq!(User::read(db, id).unwrap().unwrap().name, *s);
+        let found = run(db, "UserListNode", json!({"filter": {"name": s}})).unwrap();
+        assert_eq!(ids(&found), vec![id], "{s:?}");
+        let found = run(
+            db,
+            "UserListNode",
+            json!({"filter": {"name": {"$in": [s]}}}),
+        )
+        .unwrap();
+        assert_eq!(ids(&found), vec![id], "{s:?}");
+        let read = run(db, "UserReadNode", json!({"id": id})).unwrap();
+        assert_eq!(read["profile"], json!({"$gt": s}));
+    }
+    assert_eq!(User::list(db).count().unwrap(), HOSTILE.len() as i64);
+    // A NUL character is stored verbatim or refused, never cut short.
+    match run(
+        db,
+        "UserCreateNode",
+        json!({"name": "a\u{0}b", "email": "nul@x"}),
+    ) {
+        Ok(r) => assert_eq!(User::read(db, id_of(&r)).unwrap().unwrap().name, "a\u{0}b"),
+        Err(Error::InvalidInput(_) | Error::Database(..)) => {
+            assert_eq!(User::list(db).count().unwrap(), HOSTILE.len() as i64)
+        }
+        Err(e) => panic!("{e:?}"),
+    }
+}
+
+pub fn node_bad_input_names_the_field_and_writes_nothing(db: &DataFlow) {
+    let before: Vec<User> = seed(db);
+    let ann = before[0].id;
+    let bad: Vec<(&str, Json, Vec<&str>)> = vec![
+        (
+            "UserCreateNode",
+            json!({"name": "X", "email": "x@x", "agee": 3}),
+            vec!["\"agee\"", "age"],
+        ),
+        (
+            "UserCreateNode",
+            json!({"name": "X", "email": "x@x", "age": "3"}),
+            vec!["params.age"],
+        ),
+        (
+            "UserCreateNode",
+            json!({"name": "X", "email": "x@x", "age": 1e12}),
+            vec!["params.age"],
+        ),
+        (
+            "UserCreateNode",
+            json!({"name": "X"}),
+            vec!["email", "missing"],
+        ),
+        ("UserCreateNode", json!([1]), vec!["params", "object"]),
+        (
+            "UserCreateNode",
+            json!({"name": "X", "email": "x".repeat(300)}),
+            vec!["email"],
+        ),
+        (
+            "UserUpdateNode",
+            json!({"id": ann, "age": "old"}),
+            vec!["params.age"],
+        ),
+        (
+            "UserUpdateNode",
+            json!({"id": ann, "nmae": "Z"}),
+            vec!["\"nmae\"", "name"],
+        ),
+        (
+            "UserUpdateNode",
+            json!({"name": "Z"}),
+            vec!["params.id", "missing"],
+        ),
+        (
+            "UserUpdateNode",
+            json!({"id": "one", "name": "Z"}),
+            vec!["params.id"],
+        ),
+        ("UserReadNode", json!({"id": ann, "x": 1}), vec!["params.x"]),
+        ("UserDeleteNode", json!({"id": null}), vec!["params.id"]),
+        ("UserListNode", json!({"limit": -1}), vec!["params.limit"]),
+        (
+            "UserListNode",
+            json!({"limit": 10_001}),
+            vec!["params.limit", "10000"],
+        ),
+        (
+            "UserListNode",
+            json!({"offset": 1.5}),
+            vec!["params.offset"],
+        ),
+        (
+            "UserListNode",
+            json!({"order_by": ["-agee"]}),
+            vec!["params.order_by[0]", "\"agee\""],
+        ),
+        (
+            "UserListNode",
+            json!({"filters": {}}),
+            vec!["params.filters", "filter"],
+        ),
+        (
+            "UserListNode",
+            json!({"filter": {"age": {"$gt": "x"}}}),
+            vec!["filter.age.$gt"],
+        ),
+        (
+            "UserCountNode",
+            json!({"filter": {"age": {"$regex": "1"}}}),
+            vec!["filter.age.$regex", "not supported"],
+        ),
+        (
+            "UserCountNode",
+            json!({"filter": {"name": {"$foo": 1}}}),
+            vec!["filter.name.$foo"],
+        ),
+        ("UserBulkDeleteNode", json!({}), vec!["confirmed"]),
+        (
+            "UserBulkDeleteNode",
+            json!({"filter": {}}),
+            vec!["confirmed"],
+        ),
+        (
+            "UserBulkDeleteNode",
+            json!({"filter": {"agee": 1}}),
+            vec!["\"agee\""],
+        ),
+        (
+            "UserBulkUpdateNode",
+            json!({"fields": {"age": 1}}),
+            vec!["confirmed"],
+        ),
+        (
+            "UserBulkUpdateNode",
+            json!({"filter": {"age": 17}, "fields": {"age": "x"}}),
+            vec!["params.fields.age"],
+        ),
+        (
+            "UserBulkUpdateNode",
+            json!({"filter": {"age": 17}, "fields": {"id": 5}}),
+            vec!["params.fields.id", "key"],
+        ),
+        (
+            "NoteCreateNode",
+            json!({"body": "b", "created_at": "2020-01-01T00:00:00Z"}),
+            vec!["params.created_at", "managed"],
+        ),
+    ];
+    for (node, params, needles) in bad {
+        invalid(run(db, node, params.clone()), &needles);
+        let mut now = User::list(db).all().unwrap();
+        now.sort_by_key(|u| u.id);
+        assert_eq!(now, before, "{node} {params} wrote something");
+    }
+    assert_eq!(Note::list(db).with_deleted().count().unwrap(), 0);
+}
+
+pub fn node_bulk_writes_and_soft_delete(db: &DataFlow) {
+    seed(db);
+    let out = run(
+        db,
+        "UserBulkUpdateNode",
+        json!({"filter": {"age": {"$lt": 18}}, "fields": {"age": 18}}),
+    )
+    .unwrap();
+    assert_eq!(out, json!({"affected": 1}));
+    assert_eq!(User::list(db).filter(User::AGE.eq(18)).count().unwrap(), 2);
+    let out = run(db, "UserBulkDeleteNode", json!({"filter": {"age": null}})).unwrap();
+    assert_eq!(out, json!({"affected": 1}));
+    let out = run(
+        db,
+        "UserBulkUpdateNode",
+        json!({"fields": {"is_active": false}, "confirmed": true}),
+    )
+    .unwrap();
+    assert_eq!(out, json!({"affected": 5}));
+    let out = run(db, "UserBulkDeleteNode", json!({"confirmed": true})).unwrap();
+    assert_eq!(out, json!({"affected": 5}));
+    assert_eq!(User::list(db).count().unwrap(), 0);
+
+    let a = run(db, "NoteCreateNode", json!({"body": "a"})).unwrap();
+    let b = run(db, "NoteCreateNode", json!({"body": "b"})).unwrap();
+    assert!(
+        a["created_at"].is_string() && a["deleted_at"].is_null(),
+        "{a}"
+    );
+    run(db, "NoteDeleteNode", json!({"id": id_of(&a)})).unwrap();
+    assert_eq!(
+        run(db, "NoteReadNode", json!({"id": id_of(&a)})).unwrap(),
+        Json::Null
+    );
+    let live = run(db, "NoteListNode", json!({})).unwrap();
+    assert_eq!(ids(&live), vec![id_of(&b)]);
+    let all = run(
+        db,
+        "NoteListNode",
+        json!({"include_deleted": true, "order_by": ["id"]}),
+    )
+    .unwrap();
+    assert_eq!(ids(&all), vec![id_of(&a), id_of(&b)]);
+    assert_eq!(all["count"], json!(2));
+    assert_eq!(
+        run(
+            db,
+            "NoteCountNode",
+            json!({"include_deleted": true, "filter": {"deleted_at": {"$exists": true}}})
+        )
+        .unwrap(),
+        json!({"count": 1})
+    );
+}
