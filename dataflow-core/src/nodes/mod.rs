@@ -17,12 +17,16 @@
 //! | `<Model>DeleteNode` | `{"id": k}` | `{"affected": 1}` |
 //! | `<Model>ListNode` | `{"filter", "order_by", "limit", "offset", "include_deleted"}` | `{"records": [...], "count": n}` |
 //! | `<Model>CountNode` | `{"filter", "include_deleted"}` | `{"count": n}` |
+//! | `<Model>BulkCreateNode` | `{"records": [...]}` | `{"affected": n}` |
+//! | `<Model>UpsertNode` | `{"record", "conflict_on": ["email"]}` | the stored record |
+//! | `<Model>BulkUpsertNode` | `{"records", "conflict_on"}` | `{"affected": n}` |
 //! | `<Model>BulkUpdateNode` | `{"filter", "fields", "confirmed"}` | `{"affected": n}` |
 //! | `<Model>BulkDeleteNode` | `{"filter", "confirmed"}` | `{"affected": n}` |
 //!
 //! A record is an object keyed by field name, every column included. List's
 //! `count` is the number of rows matching the filter before `limit` and
-//! `offset`; `order_by` names fields, `-` in front for descending. `limit` is
+//! `offset`; `conflict_on` names the key, a unique field or the fields of a
+//! unique index (bulk writes are all or nothing); `order_by` names fields, `-` in front for descending. `limit` is
 //! at most [`MAX_LIMIT`], `offset` at most [`MAX_OFFSET`]. Bulk nodes with an
 //! empty filter are refused unless `"confirmed": true`.
 
@@ -61,6 +65,12 @@ pub enum NodeOp {
     List,
     /// Count the records matching a filter.
     Count,
+    /// Insert many records, all or nothing.
+    BulkCreate,
+    /// Insert a record or update the one it conflicts with.
+    Upsert,
+    /// Upsert many records, all or nothing.
+    BulkUpsert,
     /// Update every record matching a filter.
     BulkUpdate,
     /// Delete every record matching a filter.
@@ -69,15 +79,18 @@ pub enum NodeOp {
 
 impl NodeOp {
     /// Every operation, in the order nodes are listed.
-    pub const ALL: [NodeOp; 8] = [
+    pub const ALL: [NodeOp; 11] = [
         NodeOp::Create,
         NodeOp::Read,
         NodeOp::Update,
         NodeOp::Delete,
         NodeOp::List,
         NodeOp::Count,
+        NodeOp::BulkCreate,
         NodeOp::BulkUpdate,
         NodeOp::BulkDelete,
+        NodeOp::Upsert,
+        NodeOp::BulkUpsert,
     ];
 
     /// The operation's part of a node name (`List` in `UserListNode`).
@@ -89,14 +102,14 @@ impl NodeOp {
             NodeOp::Delete => "Delete",
             NodeOp::List => "List",
             NodeOp::Count => "Count",
+            NodeOp::BulkCreate => "BulkCreate",
+            NodeOp::Upsert => "Upsert",
+            NodeOp::BulkUpsert => "BulkUpsert",
             NodeOp::BulkUpdate => "BulkUpdate",
             NodeOp::BulkDelete => "BulkDelete",
         }
     }
 }
-
-/// Operations of the design that have no node yet.
-const NOT_YET: &[&str] = &["BulkCreate", "Upsert", "BulkUpsert"];
 
 /// One model's node for one operation. See the [module docs](self).
 #[derive(Debug, Clone, Copy)]
@@ -127,13 +140,6 @@ pub fn node<'a>(db: &'a dyn QueryHandle, name: &str) -> Result<Node<'a>> {
                     records: Records::new(db, m),
                     op,
                 });
-            }
-        }
-        for later in NOT_YET {
-            if format!("{}{later}Node", m.name) == name {
-                return Err(Error::InvalidInput(format!(
-                    "node {name:?}: {later} nodes are not supported yet"
-                )));
             }
         }
     }
@@ -172,15 +178,28 @@ impl Node<'_> {
         let r = &self.records;
         match self.op {
             NodeOp::Create => {
-                let fields = object(&params, "params", true)?;
-                writable_fields(d, fields, "params", false)?;
-                let row = convert_row(d, fields, &now()).map_err(|(field, why)| {
-                    Error::InvalidInput(match field {
-                        Some(f) => format!("params.{f}: {why}"),
-                        None => format!("params: {why}"),
-                    })
-                })?;
+                let row = new_row(d, &params, "params", &now())?;
                 Ok(record_json(d, &r.insert(row)?))
+            }
+            NodeOp::BulkCreate => {
+                let p = keys(&params, &["records"])?;
+                let rows = new_rows(d, p)?;
+                Ok(json!({ "affected": r.insert_many(rows)? }))
+            }
+            NodeOp::Upsert => {
+                let p = keys(&params, &["record", "conflict_on"])?;
+                let conflict = conflict_on(d, p)?;
+                let record = p.get("record").ok_or_else(|| {
+                    invalid("params.record", "missing: the record to insert or update")
+                })?;
+                let row = new_row(d, record, "params.record", &now())?;
+                Ok(record_json(d, &r.upsert(row, &conflict)?))
+            }
+            NodeOp::BulkUpsert => {
+                let p = keys(&params, &["records", "conflict_on"])?;
+                let conflict = conflict_on(d, p)?;
+                let rows = new_rows(d, p)?;
+                Ok(json!({ "affected": r.upsert_many(rows, &conflict)? }))
             }
             NodeOp::Read => {
                 let p = keys(&params, &["id"])?;
@@ -364,6 +383,66 @@ fn confirmed_filter(d: &'static ModelDescriptor, p: &Map<String, Json>) -> Resul
         ));
     }
     Ok(filter)
+}
+
+/// A complete row from a record object (left-out fields as fixtures fill them).
+fn new_row(
+    d: &'static ModelDescriptor,
+    json: &Json,
+    path: &str,
+    now: &Value,
+) -> Result<Vec<Value>> {
+    let fields = object(json, path, false)?;
+    writable_fields(d, fields, path, false)?;
+    convert_row(d, fields, now).map_err(|(field, why)| {
+        Error::InvalidInput(match field {
+            Some(f) => format!("{path}.{f}: {why}"),
+            None => format!("{path}: {why}"),
+        })
+    })
+}
+
+/// The rows of `params.records`, every one converted before any is written.
+fn new_rows(d: &'static ModelDescriptor, p: &Map<String, Json>) -> Result<Vec<Vec<Value>>> {
+    let Some(Json::Array(items)) = p.get("records") else {
+        return Err(invalid(
+            "params.records",
+            format!(
+                "expected an array of records, found {}",
+                p.get("records").map_or("nothing", kind)
+            ),
+        ));
+    };
+    let now = now();
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| new_row(d, item, &format!("params.records[{i}]"), &now))
+        .collect()
+}
+
+/// The conflict target of an upsert: field names, as column names.
+fn conflict_on(d: &'static ModelDescriptor, p: &Map<String, Json>) -> Result<Vec<&'static str>> {
+    let Some(Json::Array(items)) = p.get("conflict_on") else {
+        return Err(invalid(
+            "params.conflict_on",
+            "expected an array of field names (the key, a unique field or a unique index's fields)",
+        ));
+    };
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let path = format!("params.conflict_on[{i}]");
+            match item {
+                Json::String(name) => Ok(filter::column(d, name, &path)?.name),
+                other => Err(invalid(
+                    &path,
+                    format!("expected a field name, found {}", kind(other)),
+                )),
+            }
+        })
+        .collect()
 }
 
 /// Refuses fields the caller may not set: unknown ones, managed ones
