@@ -235,6 +235,7 @@ macro_rules! __dataflow_conformance_scenarios {
                 node_bad_input_names_the_field_and_writes_nothing,
                 node_bulk_writes_and_soft_delete,
                 node_bulk_create_and_upserts,
+                random_node_filters_match_the_typed_api,
             },
             hostile::{
                 hostile_values_are_stored_verbatim_or_refused_whole,
