@@ -236,6 +236,7 @@ macro_rules! __dataflow_conformance_scenarios {
                 node_bulk_writes_and_soft_delete,
                 node_bulk_create_and_upserts,
                 random_node_filters_match_the_typed_api,
+                node_schemas_describe_parameters_and_output,
             },
             hostile::{
                 hostile_values_are_stored_verbatim_or_refused_whole,

@@ -652,3 +652,45 @@ pub fn random_node_filters_match_the_typed_api(db: &DataFlow) {
     // The trees select many different row sets, not all or nothing.
     assert!(distinct.len() >= 15, "{} distinct results", distinct.len());
 }
+
+pub fn node_schemas_describe_parameters_and_output(db: &DataFlow) {
+    for name in db.nodes() {
+        let d = db.node(&name).unwrap().describe();
+        assert_eq!(d["name"], json!(name));
+        assert!(
+            d["parameters"].is_object() && d["output"].is_object(),
+            "{d}"
+        );
+    }
+    let create = db.node("UserCreateNode").unwrap().describe();
+    let params = &create["parameters"];
+    assert_eq!(params["required"], json!(["name", "email"]), "{params}");
+    assert_eq!(params["additionalProperties"], json!(false));
+    assert_eq!(params["properties"]["email"]["maxLength"], json!(255));
+    assert_eq!(
+        params["properties"]["age"]["anyOf"][1],
+        json!({"type": "null"})
+    );
+    // The output schema names exactly the fields a created record has.
+    let created = run(db, "UserCreateNode", json!({"name": "A", "email": "a@x"})).unwrap();
+    let mut have: Vec<&String> = created.as_object().unwrap().keys().collect();
+    let out = create["output"]["properties"].as_object().unwrap();
+    let mut described: Vec<&String> = out.keys().collect();
+    have.sort();
+    described.sort();
+    assert_eq!(have, described);
+
+    let list = db.node("UserListNode").unwrap().describe();
+    let order = list["parameters"]["properties"]["order_by"]["items"]["enum"]
+        .as_array()
+        .unwrap();
+    assert!(order.contains(&json!("-age")) && order.contains(&json!("name")));
+    assert_eq!(
+        list["parameters"]["properties"]["limit"]["maximum"],
+        json!(10_000)
+    );
+    let update = db.node("NoteUpdateNode").unwrap().describe();
+    let props = update["parameters"]["properties"].as_object().unwrap();
+    assert!(props.contains_key("body") && props.contains_key("id"));
+    assert!(!props.contains_key("created_at") && !props.contains_key("deleted_at"));
+}

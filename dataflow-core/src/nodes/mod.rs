@@ -28,8 +28,10 @@
 //! `offset`; `conflict_on` names the key, a unique field or the fields of a
 //! unique index (bulk writes are all or nothing); `order_by` names fields, `-` in front for descending. `limit` is
 //! at most [`MAX_LIMIT`], `offset` at most [`MAX_OFFSET`]. Bulk nodes with an
-//! empty filter are refused unless `"confirmed": true`.
+//! empty filter are refused unless `"confirmed": true`. [`Node::describe`]
+//! gives JSON Schemas of a node's parameters and output.
 
+mod describe;
 pub mod filter;
 
 use serde_json::{json, Map, Value as Json};
@@ -169,6 +171,12 @@ impl Node<'_> {
     /// The model the node works on.
     pub fn model(&self) -> &'static ModelDescriptor {
         self.records.model()
+    }
+
+    /// `{"name", "parameters", "output"}`: JSON Schemas (draft 2020-12) of the
+    /// node's parameters and of its output, generated from the model.
+    pub fn describe(&self) -> Json {
+        describe::describe(self.records.model(), self.op, &self.name())
     }
 
     /// Runs the node with JSON parameters (see the [module docs](self) for
