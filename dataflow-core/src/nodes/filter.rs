@@ -75,7 +75,7 @@ fn top(d: &'static ModelDescriptor, json: &Json, path: &str, depth: usize) -> Re
             "$not" => Expr::Not(Box::new(top(d, value, &here, depth + 1)?)),
             k if k.starts_with('$') => return Err(unknown_operator(&here, k, true)),
             field => {
-                let c = column(d, field, path)?;
+                let c = column(d, field, &here)?;
                 on_field(c, value, &here, depth + 1)?
             }
         };

@@ -470,7 +470,7 @@ fn writable_fields(
                 .iter()
                 .position(|c| c.field == Some(name.as_str()))
                 .or_else(|| d.columns.iter().position(|c| c.name == name))
-                .ok_or_else(|| unknown_field(d, name, path))?;
+                .ok_or_else(|| unknown_field(d, name, &here))?;
             let c = &d.columns[i];
             if !c.is_user_writable() {
                 return Err(invalid(&here, "managed by dataflow; it cannot be set"));
