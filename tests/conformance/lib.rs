@@ -237,6 +237,7 @@ macro_rules! __dataflow_conformance_scenarios {
                 node_bulk_create_and_upserts,
                 random_node_filters_match_the_typed_api,
                 node_schemas_describe_parameters_and_output,
+                node_injection_corpus_is_refused_or_plain,
             },
             hostile::{
                 hostile_values_are_stored_verbatim_or_refused_whole,

@@ -694,3 +694,64 @@ pub fn node_schemas_describe_parameters_and_output(db: &DataFlow) {
     assert!(props.contains_key("body") && props.contains_key("id"));
     assert!(!props.contains_key("created_at") && !props.contains_key("deleted_at"));
 }
+
+pub fn node_injection_corpus_is_refused_or_plain(db: &DataFlow) {
+    seed(db);
+    let before = User::list(db).count().unwrap();
+    let mut deep = json!({"age": 1});
+    for _ in 0..200 {
+        deep = json!({"$or": [deep]});
+    }
+    let refused: Vec<(&str, Json)> = vec![
+        ("UserListNode", json!({"filter": deep})),
+        (
+            "UserListNode",
+            json!({"filter": {"age; DROP TABLE users": 1}}),
+        ),
+        ("UserListNode", json!({"filter": {"name\" OR 1=1 --": "x"}})),
+        (
+            "UserListNode",
+            json!({"order_by": ["name; DROP TABLE users"]}),
+        ),
+        (
+            "UserListNode",
+            json!({"order_by": ["-name DESC, (SELECT 1)"]}),
+        ),
+        ("UserListNode", json!({"filter": {"age": u64::MAX}})),
+        ("UserListNode", json!({"filter": {"age": {"$in": [1e308]}}})),
+        ("UserListNode", json!({"limit": u64::MAX})),
+        ("UserListNode", json!({"filter": {"$where": "1=1"}})),
+        (
+            "UserListNode",
+            json!({"filter": {"name": {"$like": "x\\"}}}),
+        ),
+        (
+            "UserCreateNode",
+            json!({"name": "x", "email": "x@x", "age": i64::MAX}),
+        ),
+        (
+            "UserCreateNode",
+            json!({"name": "x", "email": "x@x", "id); DROP TABLE users;--": 1}),
+        ),
+        ("UserUpdateNode", json!({"id": "1 OR 1=1", "name": "x"})),
+        ("UserDeleteNode", json!({"id": "1; DELETE FROM users"})),
+    ];
+    for (node, params) in refused {
+        match run(db, node, params) {
+            Err(Error::InvalidInput(m)) => assert!(!m.is_empty()),
+            other => panic!("{node}: expected InvalidInput, got {other:?}"),
+        }
+    }
+    assert_eq!(User::list(db).count().unwrap(), before);
+    // Hostile values in filters are plain values: they match nothing.
+    for s in HOSTILE {
+        let out = run(
+            db,
+            "UserCountNode",
+            json!({"filter": {"$or": [{"name": s}, {"email": s}]}}),
+        )
+        .unwrap();
+        assert_eq!(out, json!({"count": 0}), "{s:?}");
+    }
+    assert_eq!(User::list(db).count().unwrap(), before);
+}
