@@ -285,22 +285,7 @@ mod tests {
 
     #[test]
     fn declared_types_round_trip() {
-        for ty in [
-            LogicalType::SmallInt,
-            LogicalType::Int,
-            LogicalType::BigInt,
-            LogicalType::Float,
-            LogicalType::Double,
-            LogicalType::Bool,
-            LogicalType::Text,
-            LogicalType::Bytes,
-            LogicalType::Date,
-            LogicalType::Timestamp,
-            LogicalType::TimestampTz,
-            LogicalType::Uuid,
-            LogicalType::Json,
-            LogicalType::Decimal,
-        ] {
+        for ty in LogicalType::ALL {
             for max_length in [None, Some(12)] {
                 if max_length.is_some() && ty != LogicalType::Text {
                     continue;

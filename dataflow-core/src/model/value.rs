@@ -41,6 +41,24 @@ pub enum LogicalType {
 }
 
 impl LogicalType {
+    /// Every logical type, for code (and tests) that must cover each one.
+    pub const ALL: [LogicalType; 14] = [
+        LogicalType::SmallInt,
+        LogicalType::Int,
+        LogicalType::BigInt,
+        LogicalType::Float,
+        LogicalType::Double,
+        LogicalType::Bool,
+        LogicalType::Text,
+        LogicalType::Bytes,
+        LogicalType::Date,
+        LogicalType::Timestamp,
+        LogicalType::TimestampTz,
+        LogicalType::Uuid,
+        LogicalType::Json,
+        LogicalType::Decimal,
+    ];
+
     /// Lower-case name used in previews, errors and serialised plans.
     pub fn name(self) -> &'static str {
         match self {
