@@ -3,7 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use dataflow_core::migrate::schema::{Column, ForeignKey, Index, IndexKind, Schema, Table};
+use dataflow_core::migrate::describe::read_foreign_keys;
+use dataflow_core::migrate::schema::{Column, Index, IndexKind, Schema, Table};
 use dataflow_core::model::descriptor::FkAction;
 use dataflow_core::{Connection, Describe, LogicalType, LogicalType as T, Result, Value};
 
@@ -190,19 +191,7 @@ fn describe(conn: &mut dyn Connection) -> Result<Schema> {
          JOIN pg_attribute ra ON ra.attrelid = con.confrelid AND ra.attnum = con.confkey[1] \
          WHERE con.contype = 'f' AND {USER_TABLE} ORDER BY c.relname, con.conname"
     );
-    conn.query(&sql, &[], &[T::Text; 6], &mut |row| {
-        let table = text(&mut row[0]);
-        if let Some(t) = tables.get_mut(&table) {
-            t.foreign_keys.push(ForeignKey {
-                column: text(&mut row[1]),
-                references_table: text(&mut row[2]),
-                references_column: text(&mut row[3]),
-                on_delete: action(&text(&mut row[4])),
-                on_update: action(&text(&mut row[5])),
-            });
-        }
-        Ok(())
-    })?;
+    read_foreign_keys(conn, &sql, &mut tables, action)?;
 
     for t in tables.values_mut() {
         t.indexes.sort_by(|a, b| a.name.cmp(&b.name));

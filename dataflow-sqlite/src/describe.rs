@@ -6,7 +6,8 @@
 
 use std::collections::BTreeMap;
 
-use dataflow_core::migrate::schema::{Column, ForeignKey, Index, Schema, Table, Trigger};
+use dataflow_core::migrate::describe::read_foreign_keys;
+use dataflow_core::migrate::schema::{Column, Index, Schema, Table, Trigger};
 use dataflow_core::model::descriptor::FkAction;
 use dataflow_core::{Connection, Describe, LogicalType as T, Result, Value};
 
@@ -173,24 +174,7 @@ fn describe(conn: &mut dyn Connection) -> Result<Schema> {
          FROM sqlite_master m JOIN pragma_foreign_key_list(m.name) fk \
          WHERE {USER_TABLES} ORDER BY m.name, fk.id, fk.seq"
     );
-    conn.query(
-        &sql,
-        &[],
-        &[T::Text, T::Text, T::Text, T::Text, T::Text, T::Text],
-        &mut |row| {
-            let table = text(&mut row[0]);
-            if let Some(t) = tables.get_mut(&table) {
-                t.foreign_keys.push(ForeignKey {
-                    column: text(&mut row[1]),
-                    references_table: text(&mut row[2]),
-                    references_column: text(&mut row[3]),
-                    on_delete: action(&text(&mut row[4])),
-                    on_update: action(&text(&mut row[5])),
-                });
-            }
-            Ok(())
-        },
-    )?;
+    read_foreign_keys(conn, &sql, &mut tables, action)?;
 
     // Triggers are not dataflow's, but a table rebuild must define them again
     // (dropping the old table drops its triggers).

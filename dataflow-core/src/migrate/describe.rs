@@ -3,9 +3,13 @@
 //! implementation serves every backend value of a database crate, whatever
 //! its connections are (a pool, a test's one transaction).
 
+use std::collections::BTreeMap;
+
 use crate::backend::Connection;
 use crate::error::Result;
-use crate::migrate::schema::{Schema, Table};
+use crate::migrate::schema::{ForeignKey, Schema, Table};
+use crate::model::descriptor::FkAction;
+use crate::model::value::{LogicalType, Value};
 
 /// Introspection of a live database, over a connection the caller holds.
 /// Object-safe; a backend crate has one static instance.
@@ -32,4 +36,32 @@ pub trait Describe: Send + Sync {
 
     /// Whether a table (including dataflow's own) exists.
     fn has_table(&self, conn: &mut dyn Connection, name: &str) -> Result<bool>;
+}
+
+/// Runs `sql`, whose rows are six texts — table, column, referenced table,
+/// referenced column, `ON DELETE` and `ON UPDATE` as the database spells them —
+/// and adds each foreign key to its table in `tables` (rows of other tables
+/// are skipped). `action` reads the database's spelling of an action.
+pub fn read_foreign_keys(
+    conn: &mut dyn Connection,
+    sql: &str,
+    tables: &mut BTreeMap<String, Table>,
+    action: fn(&str) -> FkAction,
+) -> Result<()> {
+    let text = |v: &mut Value| match std::mem::take(v) {
+        Value::Text(s) => s,
+        _ => String::new(),
+    };
+    conn.query(sql, &[], &[LogicalType::Text; 6], &mut |row| {
+        if let Some(t) = tables.get_mut(&text(&mut row[0])) {
+            t.foreign_keys.push(ForeignKey {
+                column: text(&mut row[1]),
+                references_table: text(&mut row[2]),
+                references_column: text(&mut row[3]),
+                on_delete: action(&text(&mut row[4])),
+                on_update: action(&text(&mut row[5])),
+            });
+        }
+        Ok(())
+    })
 }
