@@ -62,7 +62,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("== plan ==\n{}", plan.preview());
 
     match db.auto_migrate(MigrateOptions::default()) {
-        Err(Error::MigrationRefused { steps }) => {
+        Err(Error::MigrationRefused { steps, .. }) => {
             println!("== default options: refused, nothing applied ==");
             for s in steps {
                 println!("  {s}");
@@ -88,7 +88,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // A rollback is a migration too: dropping `active`, whose rows hold
     // values, would destroy data, so default options refuse it.
     match db.rollback_last() {
-        Err(Error::MigrationRefused { steps }) => {
+        Err(Error::MigrationRefused { steps, .. }) => {
             println!("\n== rollback_last with default options: refused ==");
             for s in steps {
                 println!("  {s}");

@@ -686,7 +686,7 @@ fn run_case(case: &Case) {
     };
     if blocked {
         match db_b.rollback_last_with(opted.clone()) {
-            Err(Error::MigrationRefused { steps }) => {
+            Err(Error::MigrationRefused { steps, .. }) => {
                 assert!(steps.iter().any(|s| s.contains("BLOCKED")), "{steps:?}")
             }
             other => panic!("a blocked rollback ran: {other:?}\nA = {a:?}\nB = {b:?}"),
@@ -723,7 +723,7 @@ fn run_case(case: &Case) {
             );
             r
         }
-        Err(Error::MigrationRefused { steps }) => {
+        Err(Error::MigrationRefused { steps, .. }) => {
             let plan = db_b
                 .rollback_last_with(MigrateOptions::default().dry_run(true))
                 .expect("dry run");

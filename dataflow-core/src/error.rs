@@ -69,10 +69,15 @@ pub enum Error {
     },
 
     /// A migration plan holds steps the options do not allow; nothing was applied.
-    #[error("migration refused; nothing was applied:\n{}", steps.join("\n"))]
+    #[error("migration refused; nothing was applied.{}\n{}", if policy.is_empty() { String::new() } else { format!(" Policy: {policy}.") }, steps.join("\n"))]
     MigrationRefused {
-        /// One line per refused step: what it is and why.
+        /// One line per refused step: what it is, why it is refused, and the
+        /// option (and CLI flag) that would allow it.
         steps: Vec<String>,
+        /// The effective policy and why it is in force (no terminal to ask
+        /// on, no `auto_confirm`, the `max_risk`); empty when the refusal is
+        /// not the policy's (a failed migration waiting to be resolved).
+        policy: String,
     },
 
     /// The migration lock was not obtained in time.

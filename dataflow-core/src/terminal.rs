@@ -26,6 +26,12 @@ pub trait Interaction: Send + Sync {
     /// `auto_confirm(true)` and `max_risk(..)`.
     fn can_confirm(&self) -> bool;
 
+    /// Why [`Interaction::can_confirm`] is false, for the message of a
+    /// refused migration ("stdin is not a terminal").
+    fn why_cannot_confirm(&self) -> String {
+        "the interaction cannot ask".into()
+    }
+
     /// Shows the plan and asks whether to apply it; `Ok(false)` declines and
     /// the migration is refused. Asked only when [`Interaction::can_confirm`]
     /// is true and a step is above what runs without asking.
@@ -46,6 +52,10 @@ pub trait Interaction: Send + Sync {
 impl<T: Interaction + ?Sized> Interaction for Arc<T> {
     fn can_confirm(&self) -> bool {
         (**self).can_confirm()
+    }
+
+    fn why_cannot_confirm(&self) -> String {
+        (**self).why_cannot_confirm()
     }
 
     fn confirm(&self, report: &MigrationReport) -> Result<bool> {
@@ -94,6 +104,15 @@ impl Interaction for Headless {
         false
     }
 
+    fn why_cannot_confirm(&self) -> String {
+        if cfg!(feature = "terminal") {
+            "the interaction is Headless, which never asks".into()
+        } else {
+            "the interaction is Headless, which never asks (built without the `terminal` feature)"
+                .into()
+        }
+    }
+
     fn confirm(&self, _: &MigrationReport) -> Result<bool> {
         Ok(false)
     }
@@ -136,6 +155,13 @@ mod console {
             std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
         }
 
+        fn why_cannot_confirm(&self) -> String {
+            super::no_tty(
+                std::io::stdin().is_terminal(),
+                std::io::stderr().is_terminal(),
+            )
+        }
+
         fn confirm(&self, report: &MigrationReport) -> Result<bool> {
             eprintln!("{}", self.render_preview(report));
             dialoguer::Confirm::new()
@@ -170,6 +196,21 @@ mod console {
         fn finish(self: Box<Self>) {
             self.0.finish_and_clear();
         }
+    }
+}
+
+/// Why a terminal cannot ask, from whether stdin and stderr are terminals.
+#[cfg(any(test, feature = "terminal"))]
+fn no_tty(stdin: bool, stderr: bool) -> String {
+    let not: Vec<&str> = [("stdin", stdin), ("stderr", stderr)]
+        .into_iter()
+        .filter(|(_, tty)| !tty)
+        .map(|(name, _)| name)
+        .collect();
+    match not.as_slice() {
+        [] => "the terminal cannot ask".into(),
+        [one] => format!("no TTY: {one} is not a terminal (as under a service manager, in CI or a pipe)"),
+        _ => "no TTY: stdin and stderr are not terminals (as under a service manager, in CI or a pipe)".into(),
     }
 }
 
@@ -287,6 +328,16 @@ mod tests {
 |       |               | alter column bc |
 +-------+---------------+-----------------+"
         );
+    }
+
+    #[test]
+    fn without_a_tty_the_reason_names_the_stream() {
+        assert_eq!(
+            no_tty(false, true),
+            "no TTY: stdin is not a terminal (as under a service manager, in CI or a pipe)"
+        );
+        assert!(no_tty(false, false).starts_with("no TTY: stdin and stderr are not terminals"));
+        assert!(no_tty(true, false).starts_with("no TTY: stderr is not"));
     }
 
     #[test]

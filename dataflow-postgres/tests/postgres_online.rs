@@ -609,7 +609,7 @@ fn an_online_statement_that_fails_records_what_is_committed() {
     );
     // The next start is refused, naming the migration and where it failed.
     match handle::<PersonIndexed>(&t).auto_migrate(opted_in()) {
-        Err(Error::MigrationRefused { steps }) => {
+        Err(Error::MigrationRefused { steps, .. }) => {
             assert!(steps[0].contains(&version) && steps[0].contains("online statement"))
         }
         other => panic!("expected a refusal, got {other:?}"),

@@ -124,7 +124,7 @@ fn the_options_interaction_declines_for_one_call() {
         .auto_migrate(MigrateOptions::default().interaction(Arc::clone(&person)))
         .unwrap_err();
     match err {
-        Error::MigrationRefused { steps } => {
+        Error::MigrationRefused { steps, .. } => {
             assert_eq!(steps, ["declined at the confirmation prompt"])
         }
         other => panic!("expected a refusal, got {other:?}"),
@@ -169,7 +169,7 @@ fn a_rollback_asks_the_interaction_before_destroying_data() {
         .rollback_last_with(MigrateOptions::default().interaction(Arc::clone(&person)))
         .unwrap_err();
     assert!(
-        matches!(&err, Error::MigrationRefused { steps } if steps == &["declined at the confirmation prompt"]),
+        matches!(&err, Error::MigrationRefused { steps, .. } if steps == &["declined at the confirmation prompt"]),
         "{err:?}"
     );
     let shown = person.shown();

@@ -131,6 +131,7 @@ macro_rules! __dataflow_conformance_scenarios {
                 dropped_column_comes_back_on_rollback,
                 drops_column_on_empty_table_is_safe,
                 renames_column_with_hint,
+                refusal_names_the_policy_and_what_would_allow_the_step,
                 unhinted_rename_is_drop_plus_add,
                 renames_table_with_hint,
                 widens_int_to_bigint,

@@ -32,7 +32,7 @@ fn ops(r: &MigrationReport) -> Vec<(Operation, RiskLevel)> {
 
 fn refused(r: Result<MigrationReport>) -> Vec<String> {
     match r {
-        Err(Error::MigrationRefused { steps }) => steps,
+        Err(Error::MigrationRefused { steps, .. }) => steps,
         other => panic!("expected MigrationRefused, got {other:?}"),
     }
 }
@@ -291,6 +291,91 @@ pub fn renames_column_with_hint(db: &TestBackend) {
     h.auto_migrate(opted_in(RiskLevel::Medium)).unwrap();
     assert_eq!(V2::list(&h).all().unwrap()[0].phone.as_deref(), Some("555"));
     h.check().unwrap();
+}
+
+/// Issue 17, item 8: `max_risk(Medium)` without `auto_confirm`, and nobody to
+/// ask, refuses a MEDIUM rename; the refusal says which policy was in force,
+/// why, and the exact option and CLI flag that would allow the step.
+pub fn refusal_names_the_policy_and_what_would_allow_the_step(db: &TestBackend) {
+    v1!(phone_number: Option<String>);
+    #[derive(Model, Debug, Clone, PartialEq)]
+    #[dataflow(table = "evo")]
+    struct V2 {
+        id: i64,
+        #[dataflow(renamed_from = "phone_number")]
+        phone: Option<String>,
+    }
+    start(
+        db,
+        &[V1 {
+            id: 0,
+            phone_number: Some("555".into()),
+        }],
+    );
+    let h = next::<V2>(db);
+    h.set_interaction(dataflow_core::terminal::Headless);
+    let err = h
+        .auto_migrate(MigrateOptions::default().max_risk(RiskLevel::Medium))
+        .unwrap_err();
+    let Error::MigrationRefused { steps, policy } = &err else {
+        panic!("expected a refusal, got {err:?}");
+    };
+    assert_eq!(
+        policy,
+        "non-interactive migration (the interaction is Headless, which never asks; no auto_confirm): \
+         only steps up to SAFE run; max_risk(RiskLevel::Medium) alone does not consent: \
+         it needs auto_confirm(true) or a terminal"
+    );
+    assert_eq!(steps.len(), 1, "{steps:?}");
+    assert!(
+        steps[0].starts_with("rename column evo: MEDIUM is above the allowed SAFE: "),
+        "{}",
+        steps[0]
+    );
+    assert!(
+        steps[0].ends_with(
+            "; allow it with MigrateOptions::auto_confirm(true) (CLI: --yes), \
+             or run it where a terminal can answer the prompt"
+        ),
+        "{}",
+        steps[0]
+    );
+    let shown = err.to_string();
+    assert!(
+        shown.starts_with(
+            "migration refused; nothing was applied. Policy: non-interactive migration"
+        ),
+        "{shown}"
+    );
+    assert!(shown.contains("\nrename column evo: MEDIUM"), "{shown}");
+
+    // With auto_confirm but the default ceiling, the flag that raises it is named.
+    let err = h
+        .auto_migrate(MigrateOptions::default().auto_confirm(true))
+        .unwrap_err();
+    let Error::MigrationRefused { steps, policy } = &err else {
+        panic!("expected a refusal, got {err:?}");
+    };
+    assert!(
+        policy.starts_with("migration with auto_confirm(true): steps up to SAFE"),
+        "{policy}"
+    );
+    assert!(
+        steps[0].ends_with(
+            "; allow it with MigrateOptions::max_risk(RiskLevel::Medium) (CLI: --yes --max-risk medium)"
+        ),
+        "{}",
+        steps[0]
+    );
+
+    // What the message named allows the step.
+    h.auto_migrate(
+        MigrateOptions::default()
+            .max_risk(RiskLevel::Medium)
+            .auto_confirm(true),
+    )
+    .unwrap();
+    assert_eq!(V2::list(&h).all().unwrap()[0].phone.as_deref(), Some("555"));
 }
 
 pub fn unhinted_rename_is_drop_plus_add(db: &TestBackend) {

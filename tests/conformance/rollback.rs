@@ -32,7 +32,7 @@ fn handle<M: Model>(db: &TestBackend) -> DataFlow {
 
 fn refused<T: std::fmt::Debug>(r: Result<T>) -> Vec<String> {
     match r {
-        Err(Error::MigrationRefused { steps }) => steps,
+        Err(Error::MigrationRefused { steps, .. }) => steps,
         other => panic!("expected MigrationRefused, got {other:?}"),
     }
 }
@@ -433,7 +433,7 @@ pub fn rollback_of_a_widening_restores_values_before_narrowing(db: &TestBackend)
     let late = CountV2::create(&v2, CountV2 { id: 0, n: 1 << 40 }).unwrap();
     let refusal = v2.rollback_last_with(opted_in());
     assert!(
-        matches!(&refusal, Err(Error::MigrationRefused { steps }) if steps.iter().any(|s| s.contains("do not fit"))),
+        matches!(&refusal, Err(Error::MigrationRefused { steps, .. }) if steps.iter().any(|s| s.contains("do not fit"))),
         "{refusal:?}"
     );
     CountV2::delete(&v2, late.id).unwrap();

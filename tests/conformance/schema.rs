@@ -52,7 +52,7 @@ pub fn changed_model_is_planned_not_ignored(db: &TestBackend) {
     }
     let err = other.auto_migrate(MigrateOptions::default()).unwrap_err();
     assert!(
-        matches!(err, Error::MigrationRefused { ref steps } if steps.len() == 1 && steps[0].contains("drop index")),
+        matches!(err, Error::MigrationRefused { ref steps, .. } if steps.len() == 1 && steps[0].contains("drop index")),
         "{err:?}"
     );
     assert_eq!(User::list(db).count().unwrap(), 1);

@@ -8,7 +8,7 @@ use crate::migrate::apply::{apply_forward, new_version, Applied};
 use crate::migrate::handle::MigrateHandle;
 use crate::migrate::history::{self, MigrationRecord};
 use crate::migrate::live::{full_plan, plan_with};
-use crate::migrate::policy::{self, interactive};
+use crate::migrate::policy::{self, Kind, Policy};
 use crate::migrate::{MigrateOptions, MigrationReport};
 
 impl dyn MigrateHandle + '_ {
@@ -44,8 +44,8 @@ impl dyn MigrateHandle + '_ {
             return Ok(nothing.report);
         }
         let interaction = policy::interaction(self, &options);
-        let (ceiling, ask) = policy::policy(&options, interactive(&options, &*interaction));
-        let ask = ask.then_some(&*interaction);
+        let policy = Policy::new(Kind::Migrate, &options, &*interaction);
+        let ask = policy.ask.then_some(&*interaction);
         let mut result: Option<MigrationReport> = None;
         let checksum = self.target_schema().checksum();
         // Set when the lock holder finds an unfinished online phase (its process
@@ -69,7 +69,7 @@ impl dyn MigrateHandle + '_ {
                         .map(|(v, _)| v);
                     Ok(finishing.is_some())
                 },
-                &mut |conn| match apply_forward(self, conn, &options, ceiling, ask)? {
+                &mut |conn| match apply_forward(self, conn, &options, &policy, ask)? {
                     Applied::ResumeFirst => {
                         resume_first = true;
                         Ok(true)

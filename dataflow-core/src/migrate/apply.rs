@@ -9,7 +9,7 @@ use crate::migrate::dialect::Dialect;
 use crate::migrate::handle::MigrateHandle;
 use crate::migrate::history::{self, MigrationRecord, MigrationStatus};
 use crate::migrate::live::{full_plan, Planned};
-use crate::migrate::policy::refusals;
+use crate::migrate::policy::Policy;
 use crate::migrate::{MigrateOptions, MigrationReport, MigrationStep, RiskLevel};
 use crate::terminal::Interaction;
 
@@ -98,7 +98,7 @@ pub(crate) fn apply_forward(
     db: &dyn MigrateHandle,
     conn: &mut dyn Connection,
     options: &MigrateOptions,
-    ceiling: RiskLevel,
+    policy: &Policy,
     ask: Option<&dyn Interaction>,
 ) -> Result<Applied> {
     let dialect = db.dialect();
@@ -109,6 +109,7 @@ pub(crate) fn apply_forward(
                 "migration {version} ({name}) failed part-way: {}; inspect the database, then undo what it committed with rollback_last() or keep it with resolve_failed(\"{version}\")",
                 error.as_deref().unwrap_or("no message"),
             )],
+            policy: String::new(),
         });
     }
     if !history::in_progress(db, conn)?.is_empty() {
@@ -122,18 +123,15 @@ pub(crate) fn apply_forward(
             online: false,
         });
     }
-    let refused = refusals(&report.steps, ceiling);
-    if !refused.is_empty() {
-        return Err(Error::MigrationRefused { steps: refused });
+    if let Some(refusal) = policy.refuse(&report.steps) {
+        return Err(refusal);
     }
     let declined = match ask {
         Some(person) if report.max_risk() > RiskLevel::Safe => !person.confirm(&report)?,
         _ => false,
     };
     if declined {
-        return Err(Error::MigrationRefused {
-            steps: vec!["declined at the confirmation prompt".into()],
-        });
+        return Err(policy.declined());
     }
     let started = chrono::Utc::now();
     let clock = Instant::now();

@@ -17,7 +17,7 @@ use crate::migrate::facts::{ConnCounts, LiveCounts};
 use crate::migrate::handle::MigrateHandle;
 use crate::migrate::history::{self, MigrationRecord, MigrationStatus};
 use crate::migrate::plan::{plan_changes, PlanInput};
-use crate::migrate::policy::{interaction, interactive, refusals, rollback_policy};
+use crate::migrate::policy::{interaction, Kind, Policy};
 use crate::migrate::risk::{classify_cast, Cast};
 use crate::migrate::schema::{Column, Schema};
 use crate::migrate::{MigrateOptions, MigrationReport, MigrationStep, RiskLevel};
@@ -66,7 +66,10 @@ fn choose_undone<'r>(
                 r.version, r.name
             )
         };
-        return Err(Error::MigrationRefused { steps: vec![why] });
+        return Err(Error::MigrationRefused {
+            steps: vec![why],
+            policy: String::new(),
+        });
     }
     // Undoing a rollback re-applies its migrations as a record of its own
     // (with its own backups), which carries their changes from then on: it
@@ -214,7 +217,7 @@ impl dyn MigrateHandle + '_ {
             });
         }
         let interaction = interaction(self, options);
-        let (ceiling, ask) = rollback_policy(options, interactive(options, &*interaction));
+        let policy = Policy::new(Kind::Rollback, options, &*interaction);
         let mut result = None;
         backend.with_migration(options.lock_timeout, &mut |conn| {
             result = None;
@@ -225,14 +228,14 @@ impl dyn MigrateHandle + '_ {
                 undone,
                 after,
             } = self.plan_rollback(conn, version, options, &version_now)?;
-            let refused = refusals(&report.steps, ceiling);
-            if !refused.is_empty() {
-                return Err(Error::MigrationRefused { steps: refused });
+            if let Some(refusal) = policy.refuse(&report.steps) {
+                return Err(refusal);
             }
-            if ask && report.max_risk() > RiskLevel::Medium && !interaction.confirm(&report)? {
-                return Err(Error::MigrationRefused {
-                    steps: vec!["declined at the confirmation prompt".into()],
-                });
+            if policy.ask
+                && report.max_risk() > RiskLevel::Medium
+                && !interaction.confirm(&report)?
+            {
+                return Err(policy.declined());
             }
             let started = chrono::Utc::now();
             let clock = Instant::now();
@@ -535,7 +538,7 @@ mod tests {
         ];
         for version in [None, Some("1"), Some("2")] {
             match choose_undone(&older, version) {
-                Err(Error::MigrationRefused { steps }) => {
+                Err(Error::MigrationRefused { steps, .. }) => {
                     assert!(steps[0].contains("not the newest"), "{steps:?}")
                 }
                 other => panic!("expected a refusal, got {other:?}"),

@@ -14,7 +14,10 @@ pub struct ModelDescriptor {
     pub name: &'static str,
     /// The table name (`users`).
     pub table: &'static str,
-    /// A previous table name, from `#[dataflow(renamed_from = "...")]`.
+    /// A previous table name, from `#[dataflow(renamed_from = "...")]`. Keep
+    /// the hint until every database has applied the rename (without it an
+    /// old database sees a dropped and an added table); a generated migration
+    /// file that carries the rename makes it unnecessary.
     pub renamed_from: Option<&'static str>,
     /// Every column of the table, in declaration order; managed columns
     /// (`created_at`, `updated_at`, `deleted_at`) that the struct does not declare
@@ -56,7 +59,8 @@ pub struct ColumnDescriptor {
     pub max_length: Option<u32>,
     /// The SQL default, if any.
     pub default: Option<DefaultValue>,
-    /// A previous column name, from `renamed_from`.
+    /// A previous column name, from `renamed_from`; kept as long as the
+    /// table's hint (until every database has applied the rename).
     pub renamed_from: Option<&'static str>,
     /// Whether dataflow manages the value (timestamps, soft delete).
     pub managed: Option<Managed>,
