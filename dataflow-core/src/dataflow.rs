@@ -295,6 +295,13 @@ impl DataFlow {
         self.migrations().migration_history()
     }
 
+    /// Metrics from the migration history: count, median and p95 duration,
+    /// success and rollback rates, the slowest steps. History rows written
+    /// before step durations were recorded count without them.
+    pub fn migration_metrics(&self) -> Result<crate::migrate::metrics::MigrationMetrics> {
+        self.migrations().migration_metrics()
+    }
+
     /// Undoes the migrations applied since `version`, newest first, with
     /// default options: see [`DataFlow::rollback_with`].
     pub fn rollback(&self, version: &str) -> Result<MigrationReport> {

@@ -60,6 +60,7 @@ pub use migrate::describe::Describe;
 pub use migrate::dialect::{Dialect, OnlineRendering, SchemaDialect};
 pub use migrate::diff::Change;
 pub use migrate::history::{MigrationRecord, MigrationStatus};
+pub use migrate::metrics::{MigrationMetrics, StepTiming};
 pub use migrate::{
     MigrateOptions, MigrationReport, MigrationStep, OnlineSql, Operation, RiskLevel,
 };

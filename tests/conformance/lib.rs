@@ -30,6 +30,7 @@ pub mod crud;
 pub mod errors;
 pub mod hostile;
 pub mod indexes;
+pub mod metrics;
 pub mod migrate;
 pub mod models;
 pub mod names;
@@ -168,6 +169,10 @@ macro_rules! __dataflow_conformance_scenarios {
                 changing_a_partial_condition_replaces_the_index,
                 gin_and_text_search_indexes_reconcile,
                 dropping_a_gin_index_is_planned_and_undone,
+            },
+            metrics::{
+                metrics_count_migrations_rollbacks_and_time_each_step,
+                history_rows_without_durations_still_read_and_count,
             },
             rollback::{
                 rollback_that_would_drop_written_values_is_refused_by_default,

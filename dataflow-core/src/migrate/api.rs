@@ -8,6 +8,7 @@ use crate::migrate::apply::{apply_forward, new_version, Applied};
 use crate::migrate::handle::MigrateHandle;
 use crate::migrate::history::{self, MigrationRecord};
 use crate::migrate::live::{full_plan, plan_with};
+use crate::migrate::metrics::{self, MigrationMetrics};
 use crate::migrate::policy::{self, Kind, Policy};
 use crate::migrate::{MigrateOptions, MigrationReport};
 
@@ -158,6 +159,11 @@ impl dyn MigrateHandle + '_ {
     /// Behind [`DataFlow::migration_history`](crate::DataFlow::migration_history).
     pub fn migration_history(&self) -> Result<Vec<MigrationRecord>> {
         self.with_conn(|conn| history::load(self, conn))
+    }
+
+    /// Behind [`DataFlow::migration_metrics`](crate::DataFlow::migration_metrics).
+    pub fn migration_metrics(&self) -> Result<MigrationMetrics> {
+        Ok(metrics::compute(&self.migration_history()?))
     }
 
     /// Behind [`DataFlow::rollback`](crate::DataFlow::rollback).

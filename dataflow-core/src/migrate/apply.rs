@@ -30,6 +30,11 @@ fn summary(steps: &[MigrationStep]) -> String {
     s.join(", ")
 }
 
+/// Milliseconds since `clock` started, as the history records them.
+pub(crate) fn elapsed_ms(clock: Instant) -> i64 {
+    i64::try_from(clock.elapsed().as_millis()).unwrap_or(i64::MAX)
+}
+
 /// Is this error a lock wait that gave up (worth retrying)?
 pub(crate) fn lock_timed_out(e: &Error) -> bool {
     matches!(e, Error::Busy { .. } | Error::LockTimeout { .. })
@@ -135,8 +140,10 @@ pub(crate) fn apply_forward(
     }
     let started = chrono::Utc::now();
     let clock = Instant::now();
-    for step in &report.steps {
+    for step in &mut report.steps {
+        let step_clock = Instant::now();
         apply_step(conn, dialect, step, options)?;
+        step.duration_ms = Some(elapsed_ms(step_clock));
         history::track(conn, dialect, &step.change, &version, true)?;
     }
     if let Some(reset) = dialect.set_lock_timeout(Duration::ZERO, true) {
@@ -149,7 +156,7 @@ pub(crate) fn apply_forward(
         checksum: target.checksum(),
         started_at: started,
         finished_at: (!online).then(chrono::Utc::now),
-        duration_ms: (!online).then(|| clock.elapsed().as_millis() as i64),
+        duration_ms: (!online).then(|| elapsed_ms(clock)),
         steps: report.steps.clone(),
         status: if online {
             MigrationStatus::InProgress

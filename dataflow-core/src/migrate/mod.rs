@@ -8,7 +8,8 @@
 //! [`policy`] decides what may run without asking and what is refused,
 //! [`apply`] runs the steps in the migration's transaction, [`online`] runs
 //! what follows the commit without blocking writers, [`rollback`] undoes
-//! recorded migrations, and [`history`] holds dataflow's own tables. [`api`]
+//! recorded migrations, [`history`] holds dataflow's own tables and
+//! [`metrics`] sums that history up. [`api`]
 //! holds the entry points `DataFlow` exposes (`auto_migrate`, `plan`,
 //! `check`, the rollbacks). The backend-facing contracts: [`describe`] reads
 //! the live schema ([`describe::Describe`]), [`dialect`] spells DDL
@@ -27,6 +28,7 @@ pub mod facts;
 pub mod handle;
 pub mod history;
 pub mod live;
+pub mod metrics;
 pub mod online;
 pub mod options;
 pub mod plan;
@@ -172,6 +174,11 @@ pub struct MigrationStep {
     /// on its own (the step's risk is the highest of theirs). Empty otherwise.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub parts: Vec<StepPart>,
+    /// How long the step's backup and SQL took inside the migration's
+    /// transaction, in milliseconds; `None` until applied (and in history
+    /// rows written before durations were recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<i64>,
 }
 
 /// One change of a [`Operation::RebuildTable`] step, as the planner judged it.

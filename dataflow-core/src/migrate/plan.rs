@@ -247,6 +247,7 @@ fn plan_one(
         online_done: 0,
         undoes: None,
         parts: Vec::new(),
+        duration_ms: None,
     }))
 }
 
@@ -345,6 +346,7 @@ fn plan_rebuild(
         online_done: 0,
         undoes: None,
         parts,
+        duration_ms: None,
     }))
 }
 

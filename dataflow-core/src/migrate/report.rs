@@ -205,6 +205,7 @@ mod tests {
                 online_done: 0,
                 undoes: None,
                 parts: Vec::new(),
+                duration_ms: None,
             }],
             unmanaged_tables: Vec::new(),
             in_progress: None,

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use crate::backend::Connection;
 use crate::error::{Error, Result};
-use crate::migrate::apply::{apply_step, new_version};
+use crate::migrate::apply::{apply_step, elapsed_ms, new_version};
 use crate::migrate::dialect::Dialect;
 use crate::migrate::diff::{Change, Droppable, Hints};
 use crate::migrate::facts::{ConnCounts, LiveCounts};
@@ -239,9 +239,11 @@ impl dyn MigrateHandle + '_ {
             }
             let started = chrono::Utc::now();
             let clock = Instant::now();
-            for step in &report.steps {
+            for step in &mut report.steps {
                 tracing::debug!(target: "dataflow::migrate", table = %step.table, operation = %step.operation, "rollback step");
+                let step_clock = Instant::now();
                 apply_step(conn, dialect, step, options)?;
+                step.duration_ms = Some(elapsed_ms(step_clock));
                 history::track(conn, dialect, &step.change, &version_now, true)?;
             }
             if let Some(reset) = dialect.set_lock_timeout(Duration::ZERO, true) {
@@ -256,7 +258,7 @@ impl dyn MigrateHandle + '_ {
                     checksum: after.checksum(),
                     started_at: started,
                     finished_at: Some(chrono::Utc::now()),
-                    duration_ms: Some(clock.elapsed().as_millis() as i64),
+                    duration_ms: Some(elapsed_ms(clock)),
                     steps: report.steps.clone(),
                     status: MigrationStatus::Applied,
                     error: None,
