@@ -1031,7 +1031,10 @@ mod phases {
                         )
                     })
                     .collect();
-                lap(t, || db.with_tx(|c| c.batch_execute(&delete)).unwrap());
+                lap(t, || {
+                    db.transaction(|tx| tx.with_conn(|c| c.batch_execute(&delete)))
+                        .unwrap()
+                });
             },
         );
         table(

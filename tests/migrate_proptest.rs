@@ -302,12 +302,14 @@ fn insert_rows(db: &DataFlow, cols: &[Col], rows: &[Vec<Cell>]) {
     } else {
         format!("INSERT INTO \"t\" ({}) VALUES ({marks})", names.join(", "))
     };
-    db.with_tx(|c| {
-        for row in rows {
-            let binds: Vec<Value> = row.iter().map(Cell::value).collect();
-            assert_eq!(c.execute(&sql, &binds)?, 1);
-        }
-        Ok(())
+    db.transaction(|tx| {
+        tx.with_conn(|c| {
+            for row in rows {
+                let binds: Vec<Value> = row.iter().map(Cell::value).collect();
+                assert_eq!(c.execute(&sql, &binds)?, 1);
+            }
+            Ok(())
+        })
     })
     .expect("insert rows");
 }
@@ -693,12 +695,14 @@ fn run_case(case: &Case) {
         }
         unchanged("after a blocked rollback", &written);
         // Without the rows it cannot restore, it runs.
-        db_b.with_tx(|c| {
-            c.execute(
-                "DELETE FROM \"t\" WHERE \"id\" > ?",
-                &[Value::I64(original.keys().max().copied().unwrap_or(0))],
-            )
-            .map(|_| ())
+        db_b.transaction(|tx| {
+            tx.with_conn(|c| {
+                c.execute(
+                    "DELETE FROM \"t\" WHERE \"id\" > ?",
+                    &[Value::I64(original.keys().max().copied().unwrap_or(0))],
+                )
+                .map(|_| ())
+            })
         })
         .expect("delete later rows");
         later_in_a.clear();
@@ -1789,18 +1793,20 @@ mod planned_keys {
         let a = dataflow_sqlite::open(&path).expect("open A");
         a.register_all(&models_a()).expect("register A");
         a.auto_migrate(MigrateOptions::default()).expect("create A");
-        a.with_tx(|c| {
-            for k in &case.parents {
-                c.execute("INSERT INTO \"p\" (\"k\") VALUES (?)", &[Value::I64(*k)])?;
-            }
-            for r in &case.rows {
-                let v = |x: Option<i64>| x.map_or(Value::Null, Value::I64);
-                c.execute(
-                    "INSERT INTO \"t\" (\"c0\", \"c1\") VALUES (?, ?)",
-                    &[v(r[0]), v(r[1])],
-                )?;
-            }
-            Ok(())
+        a.transaction(|tx| {
+            tx.with_conn(|c| {
+                for k in &case.parents {
+                    c.execute("INSERT INTO \"p\" (\"k\") VALUES (?)", &[Value::I64(*k)])?;
+                }
+                for r in &case.rows {
+                    let v = |x: Option<i64>| x.map_or(Value::Null, Value::I64);
+                    c.execute(
+                        "INSERT INTO \"t\" (\"c0\", \"c1\") VALUES (?, ?)",
+                        &[v(r[0]), v(r[1])],
+                    )?;
+                }
+                Ok(())
+            })
         })
         .expect("rows of A");
 

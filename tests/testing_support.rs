@@ -64,6 +64,31 @@ fn transaction_mode_sees_fixtures_and_its_own_writes(db: DataFlow) {
     assert_eq!(Person::list(&db).count().unwrap(), 4);
 }
 
+#[dataflow_core::test(
+    models(Person),
+    fixtures("tests/fixtures/attr_people.json"),
+    backends(sqlite, postgres),
+    isolation = "transaction"
+)]
+fn user_transactions_nest_inside_the_test_transaction(db: DataFlow) {
+    db.transaction(|tx| Person::create(tx, person("Kept")))
+        .unwrap();
+    let dropped: Result<(), Error> = db.transaction(|tx| {
+        Person::create(tx, person("Dropped"))?;
+        Err(Error::InvalidInput("undo".into()))
+    });
+    assert!(dropped.is_err());
+    let mut names: Vec<String> = Person::list(&db)
+        .all()
+        .unwrap()
+        .into_iter()
+        .map(|p| p.name)
+        .collect();
+    names.retain(|n| n == "Kept" || n == "Dropped");
+    assert_eq!(names, ["Kept"]);
+    assert_eq!(Person::list(&db).count().unwrap(), 4);
+}
+
 /// 16 tests writing at once: each must see only the fixtures and its own row,
 /// in every backend and isolation mode.
 macro_rules! isolated {

@@ -5,8 +5,9 @@
 
 use std::sync::{Arc, RwLock};
 
+use crate::backend::bound::Bound;
 use crate::backend::capabilities::Capabilities;
-use crate::backend::{Backend, Connection};
+use crate::backend::{Backend, Connection, HeldConnection};
 use crate::error::{Error, Result};
 use crate::migrate::api::CheckReport;
 use crate::migrate::describe::Describe;
@@ -23,9 +24,14 @@ use crate::terminal::{default_interaction, Interaction};
 
 /// A database with registered models. Cheap to clone (an `Arc`), `Send + Sync`,
 /// with pooled connections inside: share one handle across threads.
+///
+/// The handle [`DataFlow::transaction`] passes to its closure is bound to one
+/// transaction: everything called on it runs on that transaction's connection.
 #[derive(Clone)]
 pub struct DataFlow {
     inner: Arc<Inner>,
+    /// The transaction this handle is bound to, if any.
+    bound: Option<Arc<Bound>>,
 }
 
 struct Inner {
@@ -73,12 +79,23 @@ impl DataFlow {
                 predicate_prints: Default::default(),
                 interaction: RwLock::new(default_interaction()),
             }),
+            bound: None,
         }
     }
 
-    /// The backend.
+    /// The backend: for a handle bound to a transaction, one that runs every
+    /// call on the transaction's connection.
     pub fn backend(&self) -> &dyn Backend {
-        &*self.inner.backend
+        match &self.bound {
+            Some(bound) => &**bound,
+            None => &*self.inner.backend,
+        }
+    }
+
+    /// Whether this handle is bound to a transaction (it is the handle
+    /// [`DataFlow::transaction`] passed to its closure).
+    pub fn in_transaction(&self) -> bool {
+        self.bound.is_some()
     }
 
     /// The backend's SQL dialect.
@@ -244,14 +261,79 @@ impl DataFlow {
         Ok(s)
     }
 
-    /// Runs `f` with a pooled connection.
+    /// Runs `f` with a pooled connection, for raw SQL; on a handle bound to a
+    /// transaction, with the transaction's connection.
     pub fn with_conn<R>(&self, f: impl FnOnce(&mut dyn Connection) -> Result<R>) -> Result<R> {
         crate::backend::with_conn(self.backend(), f)
     }
 
-    /// Runs `f` in a write transaction: committed on `Ok`, rolled back on `Err`.
+    /// Raw SQL in a transaction: `self.transaction(|tx| tx.with_conn(f))`.
+    /// Prefer [`DataFlow::transaction`], whose handle the typed functions and
+    /// nodes can join; calls on `self` inside `f` would not be in the
+    /// transaction.
+    #[doc(hidden)]
+    #[deprecated(note = "use DataFlow::transaction; raw SQL inside it through tx.with_conn")]
     pub fn with_tx<R>(&self, f: impl FnOnce(&mut dyn Connection) -> Result<R>) -> Result<R> {
-        crate::backend::with_tx(self.backend(), f)
+        self.transaction(|tx| tx.with_conn(f))
+    }
+
+    /// Runs `f` in one database transaction, with a handle bound to it:
+    /// committed when `f` returns `Ok`, rolled back when it returns `Err` or
+    /// panics (the panic then continues).
+    ///
+    /// ```ignore
+    /// db.transaction(|tx| {
+    ///     Account::update(tx, from, AccountPatch { balance: Some(a - 10), ..Default::default() })?;
+    ///     Account::update(tx, to, AccountPatch { balance: Some(b + 10), ..Default::default() })?;
+    ///     Ok(())
+    /// })?;
+    /// ```
+    ///
+    /// Everything called on `tx` runs on the transaction's one connection:
+    /// the generated typed functions, [`Records`](crate::Records), nodes,
+    /// fixtures and `tx.with_conn` for raw SQL. Calls on the outer handle
+    /// inside `f` are **not** part of the transaction (they take another
+    /// pooled connection, and on SQLite wait for the transaction's write
+    /// lock): use `tx`. A `transaction` called on `tx` is a savepoint, rolled
+    /// back alone when its closure fails.
+    ///
+    /// On SQLite the transaction starts with `BEGIN IMMEDIATE`, taking the
+    /// write lock at once (waiting up to the busy timeout), so two
+    /// transactions never fail upgrading a read lock. On PostgreSQL a failed
+    /// statement aborts the whole transaction until it is rolled back: to
+    /// carry on after an error you handle, make the failing call in a nested
+    /// `tx.transaction(..)`.
+    ///
+    /// `tx` is `Send + Sync` like any handle: calls from other threads run on
+    /// the one connection in turn, inside whatever savepoint is open. Once the
+    /// transaction has ended a kept clone of `tx` fails with
+    /// `Error::InvalidInput`. Migrations (`auto_migrate`, rollbacks) are
+    /// refused on `tx` with `Error::InvalidInput`: they take the migration lock
+    /// and a transaction of their own; a dry run or `plan()` works.
+    pub fn transaction<R>(&self, f: impl FnOnce(&DataFlow) -> Result<R>) -> Result<R> {
+        if let Some(bound) = &self.bound {
+            bound.with_held(|held| held.begin())?;
+            let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(self)));
+            return settle(out, |commit| bound.with_held(|held| end(held, commit)));
+        }
+        let mut held = self.inner.backend.hold()?;
+        held.begin()?;
+        let bound = Arc::new(Bound::new(held, self.inner.capabilities));
+        let tx = DataFlow {
+            inner: Arc::clone(&self.inner),
+            bound: Some(Arc::clone(&bound)),
+        };
+        let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&tx)));
+        // Taken out, so a clone of `tx` kept past here fails instead of
+        // writing outside the transaction. A connection left inside a
+        // transaction (a failed rollback) is discarded by the pool on drop.
+        let mut held = bound.take();
+        settle(out, |commit| match held.as_deref_mut() {
+            Some(held) => end(held, commit),
+            None => Err(Error::Database(
+                "the transaction's connection is gone".into(),
+            )),
+        })
     }
 
     /// The JSON node named `name` (`UserListNode`), see [`crate::nodes`];
@@ -370,7 +452,7 @@ impl QueryHandle for DataFlow {
     }
 
     fn backend(&self) -> &dyn Backend {
-        &*self.inner.backend
+        DataFlow::backend(self)
     }
 
     fn models(&self) -> Vec<&'static ModelDescriptor> {
@@ -396,7 +478,7 @@ impl MigrateHandle for DataFlow {
     }
 
     fn backend(&self) -> &dyn Backend {
-        &*self.inner.backend
+        DataFlow::backend(self)
     }
 
     fn describer(&self) -> &'static dyn Describe {
@@ -430,6 +512,35 @@ impl MigrateHandle for DataFlow {
 
     fn as_query(&self) -> &dyn QueryHandle {
         self
+    }
+}
+
+/// Commits (`commit`) or rolls back the innermost transaction of `held`.
+fn end(held: &mut dyn HeldConnection, commit: bool) -> Result<()> {
+    if commit {
+        held.commit()
+    } else {
+        held.rollback()
+    }
+}
+
+/// Ends a transaction by how its closure came out: committed on `Ok`, rolled
+/// back on `Err` (returned) or a panic (resumed after the rollback).
+fn settle<R>(
+    out: std::thread::Result<Result<R>>,
+    mut end: impl FnMut(bool) -> Result<()>,
+) -> Result<R> {
+    let failed = match out {
+        Ok(Ok(v)) => return end(true).map(|()| v),
+        Ok(Err(e)) => Ok(e),
+        Err(panic) => Err(panic),
+    };
+    if let Err(e) = end(false) {
+        tracing::warn!("rolling back a transaction failed: {e}");
+    }
+    match failed {
+        Ok(e) => Err(e),
+        Err(panic) => std::panic::resume_unwind(panic),
     }
 }
 

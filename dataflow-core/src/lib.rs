@@ -49,7 +49,7 @@ pub mod terminal;
 pub mod testing;
 
 pub use backend::capabilities::Capabilities;
-pub use backend::{Backend, Connection};
+pub use backend::{Backend, Connection, HeldConnection};
 pub use dataflow::DataFlow;
 /// `#[dataflow_core::test(models(..), fixtures(..), backends(..))]`: see `dataflow_macros::test`.
 pub use dataflow_macros::test;

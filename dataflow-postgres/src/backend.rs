@@ -6,7 +6,9 @@ use diesel::connection::SimpleConnection;
 use diesel::r2d2::{ConnectionManager, ManageConnection, Pool, PooledConnection};
 use diesel::{Connection as _, PgConnection};
 
-use dataflow_core::{Backend, Capabilities, Connection, Error, LogicalType, Result, Value};
+use dataflow_core::{
+    Backend, Capabilities, Connection, Error, HeldConnection, LogicalType, Result, Value,
+};
 
 use crate::connection::{map_error, PgConn, Watched};
 use crate::options::{conninfo, take_socket_timeout, PgOptions};
@@ -333,6 +335,10 @@ impl Backend for PgBackend {
         conn.run(|c, relay| in_transaction(c, relay, f))
     }
 
+    fn hold(&self) -> Result<Box<dyn HeldConnection>> {
+        Ok(Box::new(Held(self.get()?)))
+    }
+
     /// The migration lock is waited for on a dedicated connection outside any
     /// transaction, polling so that the waiter holds no snapshot; then the
     /// migration runs in one transaction on that connection, and closing it
@@ -408,6 +414,45 @@ impl Backend for PgBackend {
         }
         f(&mut PgConn(&mut conn))?;
         Ok(true)
+    }
+}
+
+/// A pooled connection held for a user transaction. On a test handle its
+/// transaction is a savepoint inside the test's.
+struct Held(PooledConnection<Manager>);
+
+type DieselManager = <PgConnection as diesel::Connection>::TransactionManager;
+
+impl Held {
+    /// Runs one of diesel's transaction statements, marked as waiting for the
+    /// server on the socket-timeout relay.
+    fn manage(&mut self, f: fn(&mut PgConnection) -> diesel::QueryResult<()>) -> Result<()> {
+        self.0
+            .run(|c, relay| waiting(relay, || f(c)).map_err(map_error))
+    }
+}
+
+impl HeldConnection for Held {
+    fn run(&mut self, f: &mut dyn FnMut(&mut dyn Connection) -> Result<()>) -> Result<()> {
+        self.0.run(|c, relay| match relay {
+            None => f(&mut PgConn(c)),
+            Some(relay) => f(&mut Watched { conn: c, relay }),
+        })
+    }
+
+    fn begin(&mut self) -> Result<()> {
+        use diesel::connection::TransactionManager;
+        self.manage(DieselManager::begin_transaction)
+    }
+
+    fn commit(&mut self) -> Result<()> {
+        use diesel::connection::TransactionManager;
+        self.manage(DieselManager::commit_transaction)
+    }
+
+    fn rollback(&mut self) -> Result<()> {
+        use diesel::connection::TransactionManager;
+        self.manage(DieselManager::rollback_transaction)
     }
 }
 

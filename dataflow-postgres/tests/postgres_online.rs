@@ -366,11 +366,13 @@ fn hold_lock(t: &TestDb, hold: Duration) -> std::thread::JoinHandle<()> {
     let (tx, rx) = std::sync::mpsc::channel();
     let j = std::thread::spawn(move || {
         other
-            .with_tx(|c| {
-                c.batch_execute("LOCK TABLE people IN ACCESS SHARE MODE")?;
-                tx.send(()).unwrap();
-                std::thread::sleep(hold);
-                Ok(())
+            .transaction(|t| {
+                t.with_conn(|c| {
+                    c.batch_execute("LOCK TABLE people IN ACCESS SHARE MODE")?;
+                    tx.send(()).unwrap();
+                    std::thread::sleep(hold);
+                    Ok(())
+                })
             })
             .unwrap();
     });
@@ -525,11 +527,13 @@ fn hold_build_lock(t: &TestDb, hold: Duration) -> std::thread::JoinHandle<()> {
     let (tx, rx) = std::sync::mpsc::channel();
     let j = std::thread::spawn(move || {
         other
-            .with_tx(|c| {
-                c.batch_execute("LOCK TABLE people IN SHARE UPDATE EXCLUSIVE MODE")?;
-                tx.send(()).unwrap();
-                std::thread::sleep(hold);
-                Ok(())
+            .transaction(|t| {
+                t.with_conn(|c| {
+                    c.batch_execute("LOCK TABLE people IN SHARE UPDATE EXCLUSIVE MODE")?;
+                    tx.send(()).unwrap();
+                    std::thread::sleep(hold);
+                    Ok(())
+                })
             })
             .unwrap();
     });
@@ -659,17 +663,19 @@ fn a_deadlock_is_reported_as_busy() {
         let h = handle::<PersonV1>(&t);
         let barrier = std::sync::Arc::clone(&barrier);
         std::thread::spawn(move || {
-            h.with_tx(|c| {
-                let lock = |c: &mut dyn dataflow_core::Connection, id: i64| {
-                    c.execute(
-                        "SELECT id FROM people WHERE id = $1 FOR UPDATE",
-                        &[Value::I64(id)],
-                    )
-                    .map(|_| ())
-                };
-                lock(c, first)?;
-                barrier.wait();
-                lock(c, second)
+            h.transaction(|t| {
+                t.with_conn(|c| {
+                    let lock = |c: &mut dyn dataflow_core::Connection, id: i64| {
+                        c.execute(
+                            "SELECT id FROM people WHERE id = $1 FOR UPDATE",
+                            &[Value::I64(id)],
+                        )
+                        .map(|_| ())
+                    };
+                    lock(c, first)?;
+                    barrier.wait();
+                    lock(c, second)
+                })
             })
         })
     };

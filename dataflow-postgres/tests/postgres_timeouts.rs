@@ -387,18 +387,20 @@ fn a_socket_timeout_spares_slow_statements_idle_connections_and_idle_callers() {
         );
         // The application, not the server, is slow between two statements,
         // inside a transaction and while rows are handed out.
-        d.with_tx(|c| {
-            c.batch_execute("SELECT 1")?;
-            std::thread::sleep(Duration::from_millis(2500));
-            c.query(
-                "SELECT g::bigint FROM generate_series(1, 2) g",
-                &[],
-                &[LogicalType::BigInt],
-                &mut |_| {
-                    std::thread::sleep(Duration::from_millis(1500));
-                    Ok(())
-                },
-            )
+        d.transaction(|tx| {
+            tx.with_conn(|c| {
+                c.batch_execute("SELECT 1")?;
+                std::thread::sleep(Duration::from_millis(2500));
+                c.query(
+                    "SELECT g::bigint FROM generate_series(1, 2) g",
+                    &[],
+                    &[LogicalType::BigInt],
+                    &mut |_| {
+                        std::thread::sleep(Duration::from_millis(1500));
+                        Ok(())
+                    },
+                )
+            })
         })
         .unwrap();
         assert_eq!(backend_pid(&d).unwrap(), pid, "a connection was closed");

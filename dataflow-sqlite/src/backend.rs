@@ -7,7 +7,7 @@ use diesel::connection::SimpleConnection;
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
 use diesel::{Connection as _, SqliteConnection};
 
-use dataflow_core::{Backend, Capabilities, Connection, DataFlow, Error, Result};
+use dataflow_core::{Backend, Capabilities, Connection, DataFlow, Error, HeldConnection, Result};
 
 use crate::collation::{compare_decimal_text, DECIMAL_COLLATION};
 use crate::connection::{map_error, SqliteConn};
@@ -330,6 +330,13 @@ impl Backend for SqliteBackend {
             .map_err(|e| explain_unwritable_dir(self.dir.as_deref(), e))
     }
 
+    fn hold(&self) -> Result<Box<dyn HeldConnection>> {
+        Ok(Box::new(Held {
+            conn: self.get()?,
+            dir: self.dir.clone(),
+        }))
+    }
+
     /// The lock is the database's write lock, taken by `BEGIN IMMEDIATE` with the
     /// busy timeout set to `lock_timeout`: it spans connections and processes, and
     /// waits rather than fails. Foreign keys are off for the transaction (table
@@ -395,5 +402,56 @@ impl Backend for SqliteBackend {
             ))
             .map_err(map_error);
         result.and(restore)
+    }
+}
+
+/// A pooled connection held for a user transaction.
+struct Held {
+    conn: PooledConnection<ConnectionManager<SqliteConnection>>,
+    dir: Option<std::path::PathBuf>,
+}
+
+type Manager = <SqliteConnection as diesel::Connection>::TransactionManager;
+
+impl Held {
+    fn diesel(&self, r: diesel::QueryResult<()>) -> Result<()> {
+        r.map_err(|e| explain_unwritable_dir(self.dir.as_deref(), map_error(e)))
+    }
+}
+
+impl HeldConnection for Held {
+    fn run(&mut self, f: &mut dyn FnMut(&mut dyn Connection) -> Result<()>) -> Result<()> {
+        f(&mut SqliteConn(&mut self.conn))
+            .map_err(|e| explain_unwritable_dir(self.dir.as_deref(), e))
+    }
+
+    /// The outermost transaction is `BEGIN IMMEDIATE`: it takes the write lock
+    /// now (waiting up to the busy timeout) instead of at its first write,
+    /// where two readers upgrading at once fail with `SQLITE_BUSY` at once.
+    fn begin(&mut self) -> Result<()> {
+        use diesel::connection::TransactionManager;
+        let conn = &mut *self.conn;
+        let open = Manager::transaction_manager_status_mut(conn)
+            .transaction_depth()
+            .map_err(map_error)?
+            .is_some();
+        let r = if open {
+            Manager::begin_transaction(conn)
+        } else {
+            Manager::begin_transaction_sql(conn, "BEGIN IMMEDIATE")
+        };
+        self.diesel(r)
+    }
+
+    fn commit(&mut self) -> Result<()> {
+        use diesel::connection::TransactionManager;
+        let r = Manager::commit_transaction(&mut *self.conn);
+        self.diesel(r)
+    }
+
+    fn rollback(&mut self) -> Result<()> {
+        use diesel::connection::TransactionManager;
+        let r = Manager::rollback_transaction(&mut *self.conn);
+        self.diesel(r)
     }
 }

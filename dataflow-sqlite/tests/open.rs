@@ -93,14 +93,16 @@ fn a_locked_database_is_busy_and_loses_nothing() {
     let (release_tx, release_rx) = mpsc::channel::<()>();
     let h = holder.clone();
     let thread = std::thread::spawn(move || {
-        h.with_tx(|c| {
-            c.execute(
-                "INSERT INTO kv (key, value) VALUES (?, ?)",
-                &[Value::Text("holder".into()), Value::I64(1)],
-            )?;
-            locked_tx.send(()).unwrap();
-            release_rx.recv().unwrap();
-            Ok(())
+        h.transaction(|tx| {
+            tx.with_conn(|c| {
+                c.execute(
+                    "INSERT INTO kv (key, value) VALUES (?, ?)",
+                    &[Value::Text("holder".into()), Value::I64(1)],
+                )?;
+                locked_tx.send(()).unwrap();
+                release_rx.recv().unwrap();
+                Ok(())
+            })
         })
         .unwrap();
     });

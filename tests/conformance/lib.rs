@@ -39,6 +39,7 @@ pub mod planning;
 pub mod records;
 pub mod rollback;
 pub mod schema;
+pub mod transactions;
 pub mod writes;
 
 pub use backends::{Hook, TestBackend, MODELS};
@@ -244,6 +245,17 @@ macro_rules! __dataflow_conformance_scenarios {
                 random_node_filters_match_the_typed_api,
                 node_schemas_describe_parameters_and_output,
                 node_injection_corpus_is_refused_or_plain,
+            },
+            transactions::{
+                typed_transaction_commits,
+                transaction_rolls_back_on_err,
+                transaction_rolls_back_on_panic,
+                nested_transaction_is_a_savepoint,
+                nodes_records_and_raw_sql_join_the_transaction,
+                typed_calls_inside_a_transaction_use_its_connection,
+                another_connection_does_not_see_uncommitted_rows,
+                a_bound_handle_is_shared_with_threads_and_ends_with_its_transaction,
+                migrations_are_refused_inside_a_transaction,
             },
             hostile::{
                 hostile_values_are_stored_verbatim_or_refused_whole,

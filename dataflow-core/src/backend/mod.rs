@@ -11,6 +11,7 @@
 //! sits just above the model: it knows values and connections, not queries or
 //! schemas.
 
+pub(crate) mod bound;
 pub mod capabilities;
 
 use crate::backend::capabilities::Capabilities;
@@ -72,6 +73,26 @@ pub trait Connection {
     }
 }
 
+/// A pooled connection held for one user transaction
+/// ([`DataFlow::transaction`](crate::DataFlow::transaction)): owned, so the
+/// handle bound to the transaction keeps it between calls, and returned to the
+/// pool when dropped (discarded instead if a transaction is still open on it).
+pub trait HeldConnection: Send {
+    /// Runs `f` on the held connection.
+    fn run(&mut self, f: &mut dyn FnMut(&mut dyn Connection) -> Result<()>) -> Result<()>;
+
+    /// Opens a transaction, or a savepoint inside the one already open. A
+    /// backend whose transactions take their write lock late (SQLite) takes it
+    /// here, so two transactions never deadlock upgrading a read lock.
+    fn begin(&mut self) -> Result<()>;
+
+    /// Commits the innermost transaction (releases its savepoint when nested).
+    fn commit(&mut self) -> Result<()>;
+
+    /// Rolls the innermost transaction back (to its savepoint when nested).
+    fn rollback(&mut self) -> Result<()>;
+}
+
 /// A database backend: connections from its pool, transactions and the
 /// migration lock. How it spells SQL is its [`Dialect`](crate::Dialect), how
 /// it reads the live schema its [`Describe`](crate::Describe).
@@ -86,6 +107,15 @@ pub trait Backend: Send + Sync + 'static {
     /// Runs `f` inside a write transaction, committed when `f` returns `Ok` and
     /// rolled back otherwise.
     fn with_transaction(&self, f: &mut dyn FnMut(&mut dyn Connection) -> Result<()>) -> Result<()>;
+
+    /// A connection taken from the pool for the caller to keep, in no
+    /// transaction yet: what a user transaction runs on. Backends that cannot
+    /// hand one out refuse with `Error::InvalidInput` (the default).
+    fn hold(&self) -> Result<Box<dyn HeldConnection>> {
+        Err(crate::error::Error::InvalidInput(
+            "this backend cannot hold a connection for a transaction".into(),
+        ))
+    }
 
     /// Runs `f` holding the migration lock, inside one transaction: the lock is the
     /// first thing taken and the last released; waiting for it longer than

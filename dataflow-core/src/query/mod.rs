@@ -55,8 +55,9 @@ impl dyn QueryHandle + '_ {
         crate::backend::with_conn(self.backend(), f)
     }
 
-    /// Runs `f` in a write transaction: committed on `Ok`, rolled back on `Err`.
-    pub fn with_tx<R>(&self, f: impl FnOnce(&mut dyn Connection) -> Result<R>) -> Result<R> {
+    /// Runs `f` in a write transaction: committed on `Ok`, rolled back on
+    /// `Err`. On a handle bound to a user transaction, a savepoint of it.
+    pub(crate) fn with_tx<R>(&self, f: impl FnOnce(&mut dyn Connection) -> Result<R>) -> Result<R> {
         crate::backend::with_tx(self.backend(), f)
     }
 }
