@@ -179,6 +179,17 @@ fn eval(e: &Expr, item: &Item) -> Truth {
             Value::Text(s) => Truth::from(like(&s, pattern)),
             _ => Truth::Unknown,
         },
+        Expr::Regex {
+            column,
+            pattern,
+            case_insensitive,
+        } => match (
+            cell(item, column),
+            dataflow_core::query::regex::PortableRegex::new(pattern, *case_insensitive),
+        ) {
+            (Value::Text(s), Ok(re)) => Truth::from(Some(re.is_match(&s))),
+            _ => Truth::Unknown,
+        },
         Expr::And(items) => items
             .iter()
             .fold(Truth::True, |acc, e| match (acc, eval(e, item)) {

@@ -97,6 +97,18 @@ fn operators_parse_into_the_typed_expression() {
     // The same as the typed API builds.
     let typed = Person::AGE.ge(18).into_expr();
     assert_eq!(parse(json!({"age": {"$gte": 18}})).unwrap(), typed);
+    assert_eq!(
+        parse(json!({"name": {"$regex": "^A[a-z]+$"}})).unwrap(),
+        Person::NAME.regex("^A[a-z]+$").into_expr()
+    );
+    assert_eq!(
+        parse(json!({"name": {"$not": {"$options": "i", "$regex": "^a"}}})).unwrap(),
+        Person::NAME.regex_ignore_case("^a").not().into_expr()
+    );
+    assert_eq!(
+        parse(json!({"name": {"$regex": "b", "$options": ""}})).unwrap(),
+        Person::NAME.regex("b").into_expr()
+    );
 }
 
 #[test]
@@ -105,7 +117,31 @@ fn bad_filters_name_the_path() {
     invalid(json!({"age": {"$gtt": 1}}), &["filter.age.$gtt", "$gt"]);
     invalid(
         json!({"age": {"$regex": "a"}}),
-        &["filter.age.$regex", "not supported yet"],
+        &["filter.age.$regex", "does not apply"],
+    );
+    invalid(
+        json!({"name": {"$regex": "(a)\\1"}}),
+        &["filter.name.$regex", "backreference"],
+    );
+    invalid(
+        json!({"name": {"$regex": "\\d+"}}),
+        &["filter.name.$regex", "[0-9]"],
+    );
+    invalid(
+        json!({"name": {"$regex": 5}}),
+        &["filter.name.$regex", "string"],
+    );
+    invalid(
+        json!({"name": {"$regex": "a", "$options": "m"}}),
+        &["filter.name.$options", "\"m\""],
+    );
+    invalid(
+        json!({"name": {"$options": "i"}}),
+        &["filter.name.$options", "$regex"],
+    );
+    invalid(
+        json!({"name": {"$regex": "é", "$options": "i"}}),
+        &["filter.name.$regex", "ASCII"],
     );
     invalid(json!({"age": {"$gt": "x"}}), &["filter.age.$gt"]);
     invalid(json!({"age": {"$gt": 1e40}}), &["filter.age.$gt"]);

@@ -309,7 +309,8 @@ pub const CAPABILITIES: Capabilities = Capabilities::new()
     .with_max_identifier_bytes(Some(63))
     .with_enforces_column_types(true)
     .with_forward_references(false)
-    .with_non_btree_indexes(true);
+    .with_non_btree_indexes(true)
+    .with_regex(true);
 
 impl Backend for PgBackend {
     fn capabilities(&self) -> Capabilities {

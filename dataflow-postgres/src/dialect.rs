@@ -57,6 +57,14 @@ impl QueryDialect for PgDialect {
         out.push_str(" ESCAPE '\\'");
     }
 
+    /// `~` and `~*`: Advanced Regular Expressions, whose meaning on the subset
+    /// filters accept the SQLite backend's `regexp()` reproduces.
+    fn regex(&self, column: &str, pattern: &str, case_insensitive: bool, out: &mut String) {
+        out.push_str(column);
+        out.push_str(if case_insensitive { " ~* " } else { " ~ " });
+        out.push_str(pattern);
+    }
+
     fn last_insert_id(&self) -> Option<&'static str> {
         Some("SELECT lastval()")
     }

@@ -83,6 +83,7 @@ impl Setup {
         conn.register_collation(DECIMAL_COLLATION, |right, left| {
             compare_decimal_text(left, right)
         })?;
+        crate::regexp::register(conn)?;
         // busy_timeout first, so the journal-mode switch itself waits for a lock.
         conn.batch_execute(&format!(
             "PRAGMA busy_timeout = {}; PRAGMA foreign_keys = ON; \
@@ -308,7 +309,9 @@ pub const CAPABILITIES: Capabilities = Capabilities::new()
     .with_max_bind_params(32_766)
     .with_max_identifier_bytes(None)
     .with_enforces_column_types(false)
-    .with_forward_references(true);
+    .with_forward_references(true)
+    // `regexp()` and `dataflow_iregexp()`, registered on every connection.
+    .with_regex(true);
 
 impl Backend for SqliteBackend {
     fn capabilities(&self) -> Capabilities {

@@ -5,8 +5,10 @@
 //!
 //! Every connection runs with `foreign_keys = ON`, a busy timeout (writers wait
 //! instead of failing), `synchronous = NORMAL`, case-sensitive `LIKE` (the same
-//! semantics as PostgreSQL) and the `dataflow_decimal` collation, under which
-//! filters and ordering compare decimals (stored as exact text) as numbers; files use WAL so readers never block the writer.
+//! semantics as PostgreSQL), the `dataflow_decimal` collation, under which
+//! filters and ordering compare decimals (stored as exact text) as numbers, and
+//! the `regexp()` function behind regular-expression filters; files use WAL so
+//! readers never block the writer.
 //! Write transactions start with `BEGIN IMMEDIATE`, so two writers queue on the
 //! busy timeout instead of deadlocking on a lock upgrade.
 //!
@@ -23,6 +25,7 @@ mod describe;
 mod dialect;
 mod query;
 mod rebuild;
+mod regexp;
 pub mod testing;
 
 pub use backend::{SqliteBackend, SqliteOptions, CAPABILITIES};

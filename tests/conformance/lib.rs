@@ -37,6 +37,7 @@ pub mod names;
 pub mod nodes;
 pub mod planning;
 pub mod records;
+pub mod regex;
 pub mod rollback;
 pub mod schema;
 pub mod transactions;
@@ -256,6 +257,11 @@ macro_rules! __dataflow_conformance_scenarios {
                 another_connection_does_not_see_uncommitted_rows,
                 a_bound_handle_is_shared_with_threads_and_ends_with_its_transaction,
                 migrations_are_refused_inside_a_transaction,
+            },
+            regex::{
+                regex_corpus_selects_the_same_rows_everywhere,
+                regex_outside_the_subset_is_refused_by_path,
+                random_regexes_match_the_regex_crate,
             },
             hostile::{
                 hostile_values_are_stored_verbatim_or_refused_whole,

@@ -356,7 +356,7 @@ pub fn node_bad_input_names_the_field_and_writes_nothing(db: &DataFlow) {
         (
             "UserCountNode",
             json!({"filter": {"age": {"$regex": "1"}}}),
-            vec!["filter.age.$regex", "not supported"],
+            vec!["filter.age.$regex", "does not apply"],
         ),
         (
             "UserCountNode",
@@ -558,10 +558,10 @@ pub fn node_bulk_create_and_upserts(db: &DataFlow) {
 
 /// A small deterministic generator (xorshift), so a failing tree can be
 /// reproduced from the printed seed and iteration.
-struct Rng(u64);
+pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
-    fn below(&mut self, n: usize) -> usize {
+    pub(crate) fn below(&mut self, n: usize) -> usize {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;

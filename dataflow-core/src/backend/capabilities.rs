@@ -62,13 +62,19 @@ pub struct Capabilities {
     /// them such indexes are left out of the target schema: an index is an
     /// optimisation, the model still works without it.
     pub non_btree_indexes: bool,
+    /// Regular-expression filters (`Expr::Regex`, `$regex`) with the one
+    /// meaning `query::regex` documents: PostgreSQL's `~`, or functions the
+    /// backend registers on every connection (see `QueryDialect::regex`).
+    /// Without it such filters are refused with `Error::InvalidInput`.
+    pub regex: bool,
 }
 
 impl Capabilities {
     /// Standard SQL and nothing more: no `RETURNING`, no transactional DDL,
     /// `ALTER COLUMN … TYPE`, case-sensitive `LIKE`, no online builds, 999
     /// bind parameters (SQLite's historic minimum), no identifier limit,
-    /// column types enforced, no forward references, b-tree indexes only.
+    /// column types enforced, no forward references, b-tree indexes only, no
+    /// regular expressions.
     pub const fn new() -> Self {
         Capabilities {
             returning: false,
@@ -81,6 +87,7 @@ impl Capabilities {
             enforces_column_types: true,
             forward_references: false,
             non_btree_indexes: false,
+            regex: false,
         }
     }
 
@@ -135,6 +142,12 @@ impl Capabilities {
     /// Sets [`Capabilities::forward_references`].
     pub const fn with_forward_references(mut self, yes: bool) -> Self {
         self.forward_references = yes;
+        self
+    }
+
+    /// Sets [`Capabilities::regex`].
+    pub const fn with_regex(mut self, yes: bool) -> Self {
+        self.regex = yes;
         self
     }
 

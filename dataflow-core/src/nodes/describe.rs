@@ -100,8 +100,8 @@ fn filter() -> Json {
     json!({
         "type": ["object", "null"],
         "description": "a Mongo-style filter: {\"field\": value} or {\"field\": {\"$op\": value}}; \
-                        operators $eq $ne $gt $gte $lt $lte $in $nin $like $null $exists $not, \
-                        and $and/$or/$not at any level"
+                        operators $eq $ne $gt $gte $lt $lte $in $nin $like $regex (with \
+                        $options \"i\") $null $exists $not, and $and/$or/$not at any level"
     })
 }
 

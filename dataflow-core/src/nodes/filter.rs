@@ -5,7 +5,10 @@
 //! `{"age": {"$gte": 18}, "name": {"$like": "A%"}}` is the conjunction of its
 //! fields; a bare value is `$eq`; `$and`/`$or` take arrays of filters and
 //! `$not` one filter, at the top or under a field. Values convert through the
-//! field's type by the path fixtures use ([`value_from_json`]).
+//! field's type by the path fixtures use ([`value_from_json`]). `$regex` takes
+//! a pattern of the subset every backend reads alike (see
+//! [`crate::query::regex`]), with `"$options": "i"` beside it to ignore ASCII
+//! case.
 
 use serde_json::{Map, Value as Json};
 
@@ -15,11 +18,12 @@ use crate::limits::MAX_FILTER_DEPTH;
 use crate::model::descriptor::{ColumnDescriptor, ModelDescriptor};
 use crate::model::value::{LogicalType, Value};
 use crate::query::expr::{CmpOp, Expr};
+use crate::query::regex::check_regex;
 
 /// Every operator a filter accepts, for messages.
 pub const OPERATORS: &[&str] = &[
-    "$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$in", "$nin", "$like", "$null", "$exists", "$and",
-    "$or", "$not",
+    "$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$in", "$nin", "$like", "$regex", "$options",
+    "$null", "$exists", "$and", "$or", "$not",
 ];
 
 /// Parses a JSON filter for model `d` into an expression. `null` and `{}`
@@ -136,9 +140,6 @@ pub(crate) fn unknown_field(d: &ModelDescriptor, name: &str, path: &str) -> Erro
 }
 
 fn unknown_operator(path: &str, op: &str, top_level: bool) -> Error {
-    if op == "$regex" {
-        return bad(path, "$regex is not supported yet; use $like");
-    }
     let allowed: Vec<&str> = if top_level {
         vec!["$and", "$or", "$not"]
     } else {
@@ -167,7 +168,18 @@ fn on_field(c: &'static ColumnDescriptor, json: &Json, path: &str, depth: usize)
             let mut out = Expr::True;
             for (op, value) in ops {
                 let here = format!("{path}.{op}");
-                out = out.and(operator(c, op, value, &here, depth)?);
+                let e = match op.as_str() {
+                    "$regex" => regex(c, value, ops.get("$options"), &here, path)?,
+                    "$options" if ops.contains_key("$regex") => continue,
+                    "$options" => {
+                        return Err(bad(
+                            &here,
+                            "$options qualifies a $regex beside it; none here",
+                        ))
+                    }
+                    _ => operator(c, op, value, &here, depth)?,
+                };
+                out = out.and(e);
             }
             Ok(out)
         }
@@ -266,6 +278,49 @@ fn operator(
         }
         other => Err(unknown_operator(path, other, false)),
     }
+}
+
+/// `{"$regex": pattern, "$options": "i"}`: a pattern of the subset every
+/// backend reads alike ([`check_regex`]), checked here so the error names it.
+fn regex(
+    c: &'static ColumnDescriptor,
+    json: &Json,
+    options: Option<&Json>,
+    path: &str,
+    field_path: &str,
+) -> Result<Expr> {
+    if c.ty != LogicalType::Text {
+        return Err(type_refuses(c, "$regex", path));
+    }
+    let Json::String(pattern) = json else {
+        return Err(bad(
+            path,
+            format!("expected a regular expression string, found {}", kind(json)),
+        ));
+    };
+    let case_insensitive = match options {
+        None => false,
+        Some(Json::String(o)) if o.is_empty() || o == "i" => o == "i",
+        Some(other) => {
+            return Err(bad(
+                &format!("{field_path}.$options"),
+                format!(
+                    "expected \"i\" (ignore ASCII case) or \"\", found {}; other flags are \
+                     not supported",
+                    match other {
+                        Json::String(s) => format!("{s:?}"),
+                        o => kind(o).to_owned(),
+                    }
+                ),
+            ))
+        }
+    };
+    check_regex(pattern, case_insensitive).map_err(|why| bad(path, why))?;
+    Ok(Expr::Regex {
+        column: c.name,
+        pattern: pattern.clone(),
+        case_insensitive,
+    })
 }
 
 /// Refuses comparisons that would not mean the same on every backend: JSON

@@ -76,6 +76,26 @@ pub trait QueryDialect: Send + Sync + std::fmt::Debug {
         out.push_str(" ESCAPE '\\'");
     }
 
+    /// Appends a test that the regular expression `pattern` (a placeholder)
+    /// matches somewhere in `column` (quoted), ignoring ASCII case when
+    /// `case_insensitive`, with the meaning [`crate::query::regex`] documents.
+    /// The default calls the functions a backend registers on its connections
+    /// ([`REGEXP_FUNCTION`](crate::query::regex::REGEXP_FUNCTION),
+    /// [`IREGEXP_FUNCTION`](crate::query::regex::IREGEXP_FUNCTION)); only
+    /// rendered when [`Capabilities::regex`](crate::Capabilities::regex) is set.
+    fn regex(&self, column: &str, pattern: &str, case_insensitive: bool, out: &mut String) {
+        out.push_str(if case_insensitive {
+            crate::query::regex::IREGEXP_FUNCTION
+        } else {
+            crate::query::regex::REGEXP_FUNCTION
+        });
+        out.push('(');
+        out.push_str(pattern);
+        out.push_str(", ");
+        out.push_str(column);
+        out.push(')');
+    }
+
     /// A query returning the key the connection's last insert generated
     /// (one row, one integer column), for databases without `RETURNING`
     /// (see [`Capabilities::returning`](crate::Capabilities::returning));

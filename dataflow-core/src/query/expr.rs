@@ -78,6 +78,18 @@ pub enum Expr {
         /// Bound pattern.
         pattern: String,
     },
+    /// The regular expression `pattern` matches somewhere in the column's
+    /// text (`~` on PostgreSQL, a registered `regexp()` on SQLite), with the
+    /// one meaning [`crate::query::regex`] documents; patterns outside that
+    /// subset are refused. Text columns only.
+    Regex {
+        /// Column name.
+        column: &'static str,
+        /// Bound pattern.
+        pattern: String,
+        /// ASCII letters match either case (the pattern must be ASCII).
+        case_insensitive: bool,
+    },
     /// All of the expressions.
     And(Vec<Expr>),
     /// Any of the expressions.
@@ -131,7 +143,9 @@ impl Expr {
     /// Refuses what would not mean the same on every backend: values outside
     /// the range every backend orders alike (see [`Value::check_portable`]) and
     /// `LIKE` patterns ending in a lone escape (PostgreSQL rejects them, SQLite
-    /// matches nothing). Walks the tree without recursion, so any depth is safe.
+    /// matches nothing), and regular expressions outside the subset every
+    /// backend reads alike ([`check_regex`](crate::query::regex::check_regex)).
+    /// Walks the tree without recursion, so any depth is safe.
     pub fn check(&self) -> Result<(), crate::error::Error> {
         let bad = |column: &str, why: String| {
             crate::error::Error::InvalidInput(format!("filter on column {column:?}: {why}"))
@@ -158,6 +172,14 @@ impl Expr {
                             ),
                         ));
                     }
+                }
+                Expr::Regex {
+                    column,
+                    pattern,
+                    case_insensitive,
+                } => {
+                    crate::query::regex::check_regex(pattern, *case_insensitive)
+                        .map_err(|why| bad(column, why))?;
                 }
                 Expr::And(items) | Expr::Or(items) => stack.extend(items),
                 Expr::Not(inner) => stack.push(inner),

@@ -273,6 +273,32 @@ impl<M, T: FieldType<Inner = String>> Column<M, T> {
         })
     }
 
+    /// Rows whose text the regular expression `pattern` matches somewhere
+    /// (anchor with `^` and `$`), case-sensitive: `~` on PostgreSQL, the
+    /// `regex` crate on SQLite, with one meaning on both. Patterns outside the
+    /// subset both read alike (backreferences, lookaround, `\d`, `\w`,
+    /// `[[:alpha:]]`, inline flags, …; see [`crate::query::regex`]) are refused
+    /// with `Error::InvalidInput` when the query runs. The node filter
+    /// `{"name": {"$regex": "^A"}}` builds the same expression. Text columns only.
+    pub fn regex(self, pattern: impl Into<String>) -> Filter<M> {
+        Filter::from_expr(Expr::Regex {
+            column: self.name,
+            pattern: pattern.into(),
+            case_insensitive: false,
+        })
+    }
+
+    /// As [`Column::regex`], ASCII letters matching either case (`~*` on
+    /// PostgreSQL); the pattern must be ASCII. The node filter's
+    /// `{"$regex": p, "$options": "i"}`.
+    pub fn regex_ignore_case(self, pattern: impl Into<String>) -> Filter<M> {
+        Filter::from_expr(Expr::Regex {
+            column: self.name,
+            pattern: pattern.into(),
+            case_insensitive: true,
+        })
+    }
+
     /// Rows whose text contains `text` (taken literally: `%`, `_` and `\` in
     /// it are not wildcards). Case-sensitive.
     pub fn contains(self, text: &str) -> Filter<M> {

@@ -7,7 +7,8 @@
 //! untyped, over a model descriptor and values, and [`crud`] and [`list`] are
 //! the typed wrappers over it that the derive's functions call. [`dialect`] is
 //! how a backend spells these statements; [`limits`] measures and drops
-//! expressions without recursion.
+//! expressions without recursion; [`regex`] is the regular-expression subset
+//! every backend reads alike.
 //!
 //! The layer sees a database through [`QueryHandle`], which the `DataFlow`
 //! handle implements: it reaches down to the backend seam and the model, never
@@ -20,6 +21,7 @@ pub mod filter;
 pub mod limits;
 pub mod list;
 pub mod record;
+pub mod regex;
 pub mod statement;
 
 use crate::backend::capabilities::Capabilities;

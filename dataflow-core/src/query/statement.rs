@@ -92,6 +92,18 @@ impl<'d> SqlWriter<'d> {
         self
     }
 
+    /// The quoted column and the placeholder of `pattern`, now bound, for a
+    /// dialect hook that spells the match (`LIKE`, regular expressions).
+    fn pattern_operands(&mut self, column: &str, pattern: &str) -> (String, String) {
+        let mut quoted = String::new();
+        self.dialect.quote_ident(column, &mut quoted);
+        self.sql.binds.push(Value::Text(pattern.to_owned()));
+        let mut placeholder = String::new();
+        self.dialect
+            .placeholder(self.sql.binds.len(), &mut placeholder);
+        (quoted, placeholder)
+    }
+
     /// Appends a filter expression.
     pub fn expr(&mut self, expr: &Expr) -> &mut Self {
         match expr {
@@ -142,14 +154,18 @@ impl<'d> SqlWriter<'d> {
                     .push(if *negated { " IS NOT NULL" } else { " IS NULL" });
             }
             Expr::Like { column, pattern } => {
-                let mut quoted = String::new();
-                self.dialect.quote_ident(column, &mut quoted);
-                self.sql.binds.push(Value::Text(pattern.clone()));
-                let mut placeholder = String::new();
-                self.dialect
-                    .placeholder(self.sql.binds.len(), &mut placeholder);
+                let (quoted, placeholder) = self.pattern_operands(column, pattern);
                 self.dialect
                     .like(&quoted, &placeholder, true, &mut self.sql.text);
+            }
+            Expr::Regex {
+                column,
+                pattern,
+                case_insensitive,
+            } => {
+                let (quoted, placeholder) = self.pattern_operands(column, pattern);
+                self.dialect
+                    .regex(&quoted, &placeholder, *case_insensitive, &mut self.sql.text);
             }
             Expr::And(items) | Expr::Or(items) => {
                 let joiner = if matches!(expr, Expr::And(_)) {

@@ -7,10 +7,11 @@
 
 use chrono::{DurationRound, Utc};
 
+use crate::backend::capabilities::Capabilities;
 use crate::error::{Error, Result};
 use crate::limits::{check_value, dispose_values, MAX_FILTER_DEPTH};
 use crate::model::descriptor::{Managed, ModelDescriptor};
-use crate::model::value::Value;
+use crate::model::value::{LogicalType, Value};
 use crate::query::filter::{Expr, OrderTerm};
 use crate::query::limits::{check_expr_values, dispose_expr, expr_depth};
 
@@ -111,15 +112,16 @@ pub(crate) fn checked_assignments(
 }
 
 /// The filter's expression once it is known to be usable: not nested too
-/// deeply, naming only columns of the model, holding only values that can be
-/// bound. Refused filters are taken apart without recursion.
-pub(crate) fn checked_expr(d: &ModelDescriptor, expr: Expr) -> Result<Expr> {
+/// deeply, naming only columns of the model (regular expressions only text
+/// ones, where the database has them), holding only values that can be bound.
+/// Refused filters are taken apart without recursion.
+pub(crate) fn checked_expr(d: &ModelDescriptor, caps: &Capabilities, expr: Expr) -> Result<Expr> {
     let result = if expr_depth(&expr, MAX_FILTER_DEPTH) > MAX_FILTER_DEPTH {
         Err(Error::InvalidInput(format!(
             "filter nested deeper than {MAX_FILTER_DEPTH} levels"
         )))
     } else {
-        expr_columns(d, &expr).and_then(|()| check_expr_values(&expr, d.name))
+        expr_columns(d, caps, &expr).and_then(|()| check_expr_values(&expr, d.name))
     };
     match result {
         Ok(()) => Ok(expr),
@@ -130,8 +132,10 @@ pub(crate) fn checked_expr(d: &ModelDescriptor, expr: Expr) -> Result<Expr> {
     }
 }
 
-/// Refuses a filter naming a column the model does not have.
-fn expr_columns(d: &ModelDescriptor, expr: &Expr) -> Result<()> {
+/// Refuses a filter naming a column the model does not have, or matching a
+/// regular expression against a column that is not text or on a database
+/// without regular expressions.
+fn expr_columns(d: &ModelDescriptor, caps: &Capabilities, expr: &Expr) -> Result<()> {
     let mut stack = vec![expr];
     while let Some(e) = stack.pop() {
         match e {
@@ -140,6 +144,21 @@ fn expr_columns(d: &ModelDescriptor, expr: &Expr) -> Result<()> {
             | Expr::In { column, .. }
             | Expr::IsNull { column, .. }
             | Expr::Like { column, .. } => known_column(d, column, "filter")?,
+            Expr::Regex { column, .. } => {
+                known_column(d, column, "filter")?;
+                let text = d.column(column).is_some_and(|c| c.ty == LogicalType::Text);
+                if !text || !caps.regex {
+                    return Err(Error::InvalidInput(format!(
+                        "{}: a regular expression on column {column:?} {}",
+                        d.name,
+                        if text {
+                            "needs a database with regular expressions"
+                        } else {
+                            "applies to text columns only"
+                        }
+                    )));
+                }
+            }
             Expr::And(items) | Expr::Or(items) => stack.extend(items),
             Expr::Not(inner) => stack.push(inner),
         }

@@ -164,7 +164,7 @@ impl Records<'_> {
         let (db, d) = (self.db, self.model);
         let dialect = db.dialect();
         let sql = d.sql(dialect, db.capabilities());
-        let filter = checked_expr(d, select.filter)?;
+        let filter = checked_expr(d, db.capabilities(), select.filter)?;
         let mut w = SqlWriter::from_text(dialect, &sql.select, Vec::new()).for_model(d);
         where_clause(&mut w, &filter, self.live(select.include_deleted))?;
         w.order_by(&select.order);
@@ -188,7 +188,7 @@ impl Records<'_> {
     /// The number of rows matching `filter`.
     pub fn count(&self, filter: Expr, include_deleted: bool) -> Result<i64> {
         let (db, d) = (self.db, self.model);
-        let filter = checked_expr(d, filter)?;
+        let filter = checked_expr(d, db.capabilities(), filter)?;
         let mut w = SqlWriter::new(db.dialect()).for_model(d);
         w.push("SELECT COUNT(*) FROM ").ident(d.table);
         where_clause(&mut w, &filter, self.live(include_deleted))?;

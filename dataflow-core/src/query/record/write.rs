@@ -211,7 +211,7 @@ impl Records<'_> {
                 return Err(e);
             }
         };
-        let expr = match checked_expr(d, filter) {
+        let expr = match checked_expr(d, db.capabilities(), filter) {
             Ok(e) => e,
             Err(e) => {
                 dispose_values(assignments.into_iter().map(|(_, v)| v));
@@ -297,7 +297,7 @@ impl Records<'_> {
         let (db, d) = (self.db, self.model);
         let dialect = db.dialect();
         let sql = d.sql(dialect, db.capabilities());
-        let expr = checked_expr(d, filter)?;
+        let expr = checked_expr(d, db.capabilities(), filter)?;
         let mut w = SqlWriter::new(dialect).for_model(d);
         match d.managed(Managed::DeletedAt) {
             Some(col) => {
