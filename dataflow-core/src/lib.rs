@@ -9,14 +9,15 @@
 //!
 //! The parts are layers, each importing only those below it: [`model`] →
 //! [`backend`] → [`query`] → [`migrate`] → [`fixtures`] → [`nodes`] → the
-//! [`DataFlow`] handle → [`testing`]. Query and migration code see the database through
+//! [`DataFlow`] handle → `cli` → [`testing`]. Query and migration code see the database through
 //! [`query::QueryHandle`] and [`migrate::handle::MigrateHandle`], which the
 //! handle implements.
 //!
-//! Cargo features, both on by default: `decimal` (`rust_decimal::Decimal`
-//! fields) and `terminal` (the prompt, progress bars and preview table of
+//! Cargo features, all on by default: `decimal` (`rust_decimal::Decimal`
+//! fields), `terminal` (the prompt, progress bars and preview table of
 //! `terminal::Console`; without it the core links no terminal crate and
-//! migrations never ask, see [`terminal`]).
+//! migrations never ask, see [`terminal`]) and `cli` (the migration command
+//! line `cli::run`, with clap; implies `terminal`).
 //!
 //! ```ignore
 //! use dataflow_core::prelude::*;
@@ -37,6 +38,8 @@
 //! ```
 
 pub mod backend;
+#[cfg(feature = "cli")]
+pub mod cli;
 pub mod dataflow;
 pub mod error;
 pub mod fixtures;

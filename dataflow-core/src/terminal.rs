@@ -223,14 +223,41 @@ pub(crate) fn table(header: &[&str], rows: &[Vec<String>]) -> String {
         table
             .load_preset(comfy_table::presets::UTF8_FULL_CONDENSED)
             .set_header(header.iter().copied());
+        // comfy-table styles only when stdout is a terminal; NO_COLOR opts out.
+        if std::env::var_os("NO_COLOR").is_some() {
+            table.force_no_tty();
+        }
+        let coloured: Vec<bool> = header
+            .iter()
+            .map(|h| matches!(*h, "Risk" | "Status"))
+            .collect();
         for row in rows {
-            table.add_row(row.iter().cloned());
+            table.add_row(row.iter().zip(&coloured).map(|(cell, &c)| {
+                let styled = comfy_table::Cell::new(cell);
+                match colour(cell) {
+                    Some(fg) if c => styled.fg(fg),
+                    _ => styled,
+                }
+            }));
         }
         table.to_string()
     }
     #[cfg(not(feature = "terminal"))]
     {
         plain_table(header, rows)
+    }
+}
+
+/// The colour of a risk or status cell: green for what is fine, yellow for
+/// what needs a look, red for what destroys or failed.
+#[cfg(feature = "terminal")]
+fn colour(cell: &str) -> Option<comfy_table::Color> {
+    use comfy_table::Color;
+    match cell {
+        "SAFE" | "applied" => Some(Color::Green),
+        "MEDIUM" | "rolled_back" | "in_progress" => Some(Color::Yellow),
+        "HIGH" | "failed" => Some(Color::Red),
+        _ => None,
     }
 }
 

@@ -110,7 +110,7 @@ impl MigrationStatus {
 }
 
 /// One row of the migration history.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MigrationRecord {
     /// Sortable version (UTC timestamp with microseconds).
     pub version: String,

@@ -1,0 +1,150 @@
+//! The command line's grammar (clap's derive API).
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::migrate::RiskLevel;
+
+/// Migrations of this application's database: plan, apply, roll back,
+/// inspect.
+///
+/// Exit codes: 0 ok; 1 error (bad arguments, a refused or failed migration,
+/// a database error); 2 drift or pending changes (`plan`, `status`, `check`
+/// and `apply --dry-run` when the database differs from the models).
+#[derive(Debug, Parser)]
+#[command(name = "migrate", disable_version_flag = true)]
+pub struct Cli {
+    /// Print JSON on stdout (errors too, as `{"error": {...}}`) instead of
+    /// tables.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// The database to open, for binaries that use `cli::run_with` (an SQLite
+    /// path or a `postgres://` URL, as the binary decides).
+    #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show what `apply` would do, with risks and reasons (exit 2 when there
+    /// is something to do).
+    Plan {
+        /// Print only the SQL, in order.
+        #[arg(long)]
+        sql: bool,
+    },
+    /// Apply the plan: SAFE steps without asking; riskier steps after a
+    /// prompt on a terminal, or with `--yes` and `--max-risk`.
+    Apply(ApplyArgs),
+    /// Pending changes, the newest migration, and migrations that failed or
+    /// have not finished (exit 2 when anything is pending).
+    Status,
+    /// Every recorded migration, oldest first.
+    History,
+    /// Undo the newest migration (`-1`, the default), the newest N (`-N`),
+    /// or a version and every migration after it.
+    Rollback(RollbackArgs),
+    /// Exit 2 with the differences when the database differs from the
+    /// models (drift), 0 when they match.
+    Check,
+    /// Counts, median and p95 duration, success and rollback rates, the
+    /// slowest steps.
+    Metrics,
+}
+
+/// What `apply` and `rollback` may do.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Consent {
+    /// Apply without asking (`MigrateOptions::auto_confirm(true)`).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// The highest risk allowed (`MigrateOptions::max_risk`).
+    #[arg(long, value_enum)]
+    pub max_risk: Option<Risk>,
+    /// Plan and preview only; nothing is written.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// Arguments of `apply`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ApplyArgs {
+    /// Consent and dry run.
+    #[command(flatten)]
+    pub consent: Consent,
+}
+
+/// Arguments of `rollback`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RollbackArgs {
+    /// `-1` (default) the newest migration, `-N` the newest N, or a version.
+    #[arg(allow_hyphen_values = true, value_name = "VERSION | -N")]
+    pub target: Option<String>,
+    /// Consent and dry run.
+    #[command(flatten)]
+    pub consent: Consent,
+}
+
+/// A risk level as the command line spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Risk {
+    /// `RiskLevel::Safe`
+    Safe,
+    /// `RiskLevel::Medium`
+    Medium,
+    /// `RiskLevel::High`
+    High,
+}
+
+impl From<Risk> for RiskLevel {
+    fn from(r: Risk) -> Self {
+        match r {
+            Risk::Safe => RiskLevel::Safe,
+            Risk::Medium => RiskLevel::Medium,
+            Risk::High => RiskLevel::High,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Cli {
+        Cli::try_parse_from(std::iter::once("migrate").chain(args.iter().copied())).unwrap()
+    }
+
+    #[test]
+    fn rollback_takes_minus_one_as_a_target() {
+        match parse(&["rollback", "-1", "--yes"]).command {
+            Command::Rollback(r) => {
+                assert_eq!(r.target.as_deref(), Some("-1"));
+                assert!(r.consent.yes);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn apply_reads_consent_and_json_anywhere() {
+        let cli = parse(&["apply", "--yes", "--max-risk", "high", "--json"]);
+        assert!(cli.json);
+        match cli.command {
+            Command::Apply(a) => {
+                assert!(a.consent.yes && !a.consent.dry_run);
+                assert_eq!(a.consent.max_risk, Some(Risk::High));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_unknown_risk_is_an_error() {
+        assert!(Cli::try_parse_from(["migrate", "apply", "--max-risk", "extreme"]).is_err());
+    }
+}

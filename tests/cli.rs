@@ -1,0 +1,247 @@
+//! The command line end to end: `examples/cli.rs` run as a subprocess on
+//! SQLite and PostgreSQL, its exit codes checked and its `--json` output
+//! parsed. `cargo test` builds the examples before running tests.
+
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+use dataflow_core::prelude::*;
+use serde_json::Value as Json;
+
+/// `customers` as the example declares it, plus a column the example's
+/// model lacks: the example then plans to drop it (HIGH once it holds data).
+#[derive(Model, Debug, Clone, PartialEq)]
+#[dataflow(table = "customers")]
+struct CustomerWithNickname {
+    id: i64,
+    name: String,
+    #[dataflow(unique, max_length = 255)]
+    email: String,
+    nickname: Option<String>,
+}
+
+fn example() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let bin = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .unwrap()
+        .join("examples")
+        .join(format!("cli{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        bin.exists(),
+        "{} is missing: `cargo test` builds it; alone, run `cargo build --example cli` first",
+        bin.display()
+    );
+    bin
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn json(&self) -> Json {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}\nstderr: {}", self.stdout, self.stderr))
+    }
+}
+
+/// Runs the example against `target` with no terminal on stdin.
+fn cli(target: &str, args: &[&str]) -> Run {
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = Command::new(example())
+        .arg("--database-url")
+        .arg(target)
+        .args(args)
+        .env_remove("DATABASE_URL")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    Run {
+        code: status.code().expect("exited"),
+        stdout: String::from_utf8(stdout).unwrap(),
+        stderr: String::from_utf8(stderr).unwrap(),
+    }
+}
+
+fn expect(target: &str, args: &[&str], code: i32) -> Run {
+    let run = cli(target, args);
+    assert_eq!(
+        run.code, code,
+        "{args:?}\nstdout: {}\nstderr: {}",
+        run.stdout, run.stderr
+    );
+    run
+}
+
+/// The whole life of a database through the command line; `open` opens a
+/// second handle on it (another deployment that added a column).
+fn life(target: &str, open: &dyn Fn() -> DataFlow) {
+    let history_before = expect(target, &["history", "--json"], 0)
+        .json()
+        .as_array()
+        .unwrap()
+        .len();
+
+    // Nothing applied: status, plan and check say so with exit 2.
+    let status = expect(target, &["status", "--json"], 2).json();
+    assert_eq!(status["pending"], 2, "{status}");
+    let plan = expect(target, &["plan", "--json"], 2).json();
+    let ops: Vec<&str> = plan["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["operation"].as_str().unwrap())
+        .collect();
+    assert_eq!(ops, ["create_table", "create_table"]);
+    let sql = expect(target, &["plan", "--sql"], 2).stdout;
+    assert!(sql.starts_with("CREATE TABLE \"customers\""), "{sql}");
+    assert!(sql.lines().all(|l| l.ends_with(';')), "{sql}");
+    let check = expect(target, &["check", "--json"], 2).json();
+    assert_eq!(check["drift"], true);
+    assert!(!check["differences"].as_array().unwrap().is_empty());
+    let human = expect(target, &["status"], 2).stdout;
+    assert!(human.contains("2 step(s), highest risk SAFE"), "{human}");
+
+    // SAFE steps apply without consent.
+    let applied = expect(target, &["apply", "--json"], 0).json();
+    assert_eq!(applied["applied"], true);
+    let status = expect(target, &["status", "--json"], 0).json();
+    assert_eq!(status["pending"], 0);
+    assert_eq!(status["current"], applied["version"]);
+    expect(target, &["check"], 0);
+    expect(target, &["plan"], 0);
+
+    // Another deployment added a column and wrote to it: the example's plan
+    // now drops data (HIGH).
+    let other = open();
+    other.register::<CustomerWithNickname>().unwrap();
+    other.auto_migrate(MigrateOptions::default()).unwrap();
+    CustomerWithNickname::create(
+        &other,
+        CustomerWithNickname {
+            id: 0,
+            name: "Ann".into(),
+            email: "ann@example.org".into(),
+            nickname: Some("annie".into()),
+        },
+    )
+    .unwrap();
+    drop(other);
+
+    // No terminal, no --yes: refused, and the message says why and what allows it.
+    let refused = expect(target, &["apply"], 1);
+    assert!(
+        refused.stderr.contains("error: migration refused"),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        refused.stderr.contains(
+            "Policy: non-interactive migration (no TTY: stdin and stderr are not terminals"
+        ),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        refused.stderr.contains("(CLI: --yes --max-risk high)"),
+        "{}",
+        refused.stderr
+    );
+    let refused = expect(target, &["apply", "--yes", "--json"], 1).json();
+    assert_eq!(refused["error"]["kind"], "migration_refused");
+    let step = refused["error"]["steps"][0].as_str().unwrap();
+    assert!(
+        step.starts_with("drop column customers: HIGH is above the allowed SAFE"),
+        "{step}"
+    );
+    assert!(step.ends_with("(CLI: --yes --max-risk high)"), "{step}");
+    assert!(refused["error"]["policy"]
+        .as_str()
+        .unwrap()
+        .starts_with("migration with auto_confirm(true)"));
+    let dry = expect(target, &["apply", "--dry-run", "--json"], 2).json();
+    assert_eq!(dry["applied"], false);
+    assert_eq!(dry["steps"][0]["risk"], "HIGH");
+    let dropped = expect(
+        target,
+        &["apply", "--yes", "--max-risk", "high", "--json"],
+        0,
+    )
+    .json();
+    assert_eq!(dropped["applied"], true);
+    assert_eq!(dropped["steps"][0]["operation"], "drop_column");
+    expect(target, &["check"], 0);
+
+    let history = expect(target, &["history", "--json"], 0).json();
+    let history = history.as_array().unwrap();
+    assert_eq!(history.len(), history_before + 3);
+    assert_eq!(history.last().unwrap()["version"], dropped["version"]);
+    assert!(history.iter().all(|r| r["status"] == "applied"));
+    let table = expect(target, &["history"], 0).stdout;
+    assert!(table.contains("drop column customers"), "{table}");
+
+    let metrics = expect(target, &["metrics", "--json"], 0).json();
+    assert_eq!(metrics["count"], history.len());
+    assert_eq!(metrics["success_rate"], 1.0);
+    assert!(metrics["median_ms"].is_number() && metrics["p95_ms"].is_number());
+    assert!(!metrics["slowest_steps"].as_array().unwrap().is_empty());
+    assert!(expect(target, &["metrics"], 0)
+        .stdout
+        .contains("p95 duration"));
+
+    // Rolling back the drop brings the column back with its value (backed up).
+    let undone = expect(target, &["rollback", "-1", "--json"], 0).json();
+    assert_eq!(undone["rolled_back"][0], dropped["version"]);
+    let back = open();
+    back.register::<CustomerWithNickname>().unwrap();
+    back.check().unwrap();
+    let ann = CustomerWithNickname::list(&back).all().unwrap();
+    assert_eq!(ann[0].nickname.as_deref(), Some("annie"));
+    drop(back);
+    expect(target, &["status"], 2);
+    let metrics = expect(target, &["metrics", "--json"], 0).json();
+    assert_eq!(metrics["rollbacks"], 1);
+    assert_eq!(metrics["rolled_back"], 1);
+
+    // Errors: exit 1, as JSON with --json.
+    let bad = expect(target, &["rollback", "nope", "--json"], 1).json();
+    assert_eq!(bad["error"]["kind"], "invalid_input", "{bad}");
+    let bad = expect(target, &["rollback", "-0", "--json"], 1).json();
+    assert!(
+        bad["error"]["message"].as_str().unwrap().contains("-N"),
+        "{bad}"
+    );
+    expect(target, &["frobnicate"], 1);
+    expect(target, &["apply", "--max-risk", "extreme"], 1);
+    assert!(expect(target, &["--help"], 0).stdout.contains("Exit codes"));
+}
+
+#[test]
+fn the_cli_drives_an_sqlite_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.db");
+    let target = path.to_str().unwrap().to_owned();
+    life(&target, &|| dataflow_sqlite::open(&path).unwrap());
+}
+
+#[test]
+fn the_cli_drives_a_postgres_database() {
+    // Skipped only without a server and outside CI (server_url panics under CI=true).
+    let Some(_) = dataflow_postgres::testing::server_url() else {
+        eprintln!("skipped: no PostgreSQL (set DATABASE_URL)");
+        return;
+    };
+    let db = dataflow_postgres::testing::TestDb::builder()
+        .build()
+        .unwrap();
+    let url = db.url().to_owned();
+    life(&url, &|| dataflow_postgres::connect(&url).unwrap());
+}
