@@ -199,18 +199,27 @@ fn check_values<'v>(
 ) -> Result<()> {
     for (i, v) in values {
         let c = &d.columns[i];
-        let field = c.field.unwrap_or(c.name);
-        check_value(v, &format!("{}.{field}", d.name))?;
-        v.check_portable()
-            .map_err(|why| Error::InvalidInput(format!("{}.{field}: {why}", d.name)))?;
-        if let (Some(max), Value::Text(s)) = (c.max_length, v) {
-            let len = s.chars().count();
-            if len > max as usize {
-                return Err(Error::InvalidInput(format!(
-                    "{}.{field}: {len} characters exceed max_length {max}",
-                    d.name,
-                )));
+        // The path is only spelled out for an error: this runs for every value
+        // of every write.
+        let path = || format!("{}.{}", d.name, c.field.unwrap_or(c.name));
+        match v {
+            Value::Json(_) => check_value(v, &path())?,
+            Value::Date(_) | Value::Timestamp(_) | Value::TimestampTz(_) => v
+                .check_portable()
+                .map_err(|why| Error::InvalidInput(format!("{}: {why}", path())))?,
+            Value::Text(s) => {
+                // A string holds at least as many bytes as characters.
+                if let Some(max) = c.max_length.filter(|&m| s.len() > m as usize) {
+                    let len = s.chars().count();
+                    if len > max as usize {
+                        return Err(Error::InvalidInput(format!(
+                            "{}: {len} characters exceed max_length {max}",
+                            path()
+                        )));
+                    }
+                }
             }
+            _ => {}
         }
     }
     Ok(())

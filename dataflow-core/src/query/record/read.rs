@@ -124,6 +124,28 @@ fn last_generated_key(
     })
 }
 
+/// After an insert with a generated key wrote a row that then failed to read
+/// back (see `insert_needs_transaction`): deletes that row again, on the same
+/// connection, and returns `error`; an error naming both when the row could
+/// not be removed.
+pub(super) fn undo_generated_insert(
+    db: &dyn QueryHandle,
+    c: &mut dyn Connection,
+    d: &'static ModelDescriptor,
+    error: Error,
+) -> Error {
+    let sql = d.sql(db.dialect(), db.capabilities());
+    let undone =
+        last_generated_key(db, d, c, None).and_then(|key| c.execute(&sql.delete_by_pk, &[key]));
+    match undone {
+        Ok(_) => error,
+        Err(undo) => Error::Database(format!(
+            "{error}; the row the insert into {} wrote could not be removed again: {undo}",
+            d.table
+        )),
+    }
+}
+
 fn bound(v: Option<u64>, what: &str) -> Result<Option<i64>> {
     v.map(|n| i64::try_from(n).map_err(|_| Error::InvalidInput(format!("{what} {n} is too large"))))
         .transpose()

@@ -30,6 +30,32 @@ pub(crate) fn needs_transaction(
         || !caps.returning
 }
 
+/// Whether a single-row insert must run in a transaction: as any single-row
+/// write ([`needs_transaction`]) when the key is explicit; with a generated key
+/// only when the stored row is read back by a second statement (no
+/// `RETURNING`) or the database may generate a key the field cannot hold
+/// ([`narrow_key_limit`]).
+///
+/// Otherwise the values were checked against their columns before the insert,
+/// so a table as the model declares it stores them as sent and the row reads
+/// back. On a database that does not enforce column types, a table that
+/// drifted from the model (a column's declared type changed behind the
+/// model's back) may store a value as another type; the insert then removes
+/// the row it wrote before returning the error (`undo_generated_insert`), so a
+/// returned error still means nothing was written. Sparing the transaction
+/// spares SQLite parsing `BEGIN`/`COMMIT` and a statement journal on every
+/// insert.
+pub(crate) fn insert_needs_transaction(
+    db: &dyn QueryHandle,
+    d: &ModelDescriptor,
+    generated: bool,
+) -> bool {
+    if !generated {
+        return needs_transaction(db, d, true);
+    }
+    !db.capabilities().returning || narrow_key_limit(db, d).is_some()
+}
+
 /// The largest key a narrow auto-increment key field holds, when the database
 /// does not refuse larger generated keys itself.
 pub(crate) fn narrow_key_limit(db: &dyn QueryHandle, d: &ModelDescriptor) -> Option<i64> {

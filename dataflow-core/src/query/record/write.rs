@@ -5,6 +5,7 @@ use crate::error::{Error, Result};
 use crate::limits::dispose_values;
 use crate::model::descriptor::Managed;
 use crate::model::descriptor::ModelDescriptor;
+use crate::model::row::RowReader;
 use crate::model::value::Value;
 use crate::query::filter::Expr;
 use crate::query::limits::dispose_expr;
@@ -12,11 +13,14 @@ use crate::query::record::check::{
     assignments_fit, checked_assignments, checked_expr, checked_row, checked_rows, key_fits,
     key_string, now, row_fits, wants_generated_key, Stamp,
 };
-use crate::query::record::read::{query_one, query_one_checked, write_then_read, ReadBack};
+use crate::query::record::read::{
+    query_one, query_one_checked, undo_generated_insert, write_then_read, ReadBack,
+};
 use crate::query::record::sql::{
     after_explicit_keys, any_explicit_key, check_conflict_target, check_generated_keys, explain,
-    insert_rows, last_per_conflict, multi_row_insert, narrow_key_limit, needs_transaction,
-    render_assignments, rows_per_statement, split_by_key, upsert_tail, where_clause, with_touch,
+    insert_needs_transaction, insert_rows, last_per_conflict, multi_row_insert, narrow_key_limit,
+    needs_transaction, render_assignments, rows_per_statement, split_by_key, upsert_tail,
+    where_clause, with_touch,
 };
 use crate::query::record::{values, Decode, Records};
 use crate::query::statement::{select_by, ModelSql, SqlWriter};
@@ -46,22 +50,38 @@ impl Records<'_> {
         };
         let key_limit = narrow_key_limit(db, d).filter(|_| generated);
         let key = (!generated).then(|| vec![values[d.primary_key].clone()]);
+        let in_tx = insert_needs_transaction(db, d, generated);
         let insert = |c: &mut dyn Connection| {
-            let row = if sql.returning.is_some() {
-                query_one_checked(c, d, key_limit, text, &values, &sql.types, decode)?
-            } else {
-                let read = ReadBack {
-                    sql: &sql.read_by_pk,
-                    key: key.clone(),
+            let row =
+                if sql.returning.is_some() && !in_tx && !db.capabilities().enforces_column_types {
+                    // Written on its own: a row the table stored differently from
+                    // what was sent (a table that drifted from the model) is removed
+                    // again before the error is returned.
+                    let mut unreadable = false;
+                    let mut watched = |row: &mut dyn RowReader| {
+                        let r = decode(row);
+                        unreadable = r.is_err();
+                        r
+                    };
+                    match query_one_checked(c, d, None, text, &values, &sql.types, &mut watched) {
+                        Err(e) if unreadable => return Err(undo_generated_insert(db, c, d, e)),
+                        r => r?,
+                    }
+                } else if sql.returning.is_some() {
+                    query_one_checked(c, d, key_limit, text, &values, &sql.types, decode)?
+                } else {
+                    let read = ReadBack {
+                        sql: &sql.read_by_pk,
+                        key: key.clone(),
+                    };
+                    write_then_read(db, c, d, key_limit, text, &values, read, &sql.types, decode)?
                 };
-                write_then_read(db, c, d, key_limit, text, &values, read, &sql.types, decode)?
-            };
             if !generated {
                 after_explicit_keys(db, d, c)?;
             }
             Ok(row)
         };
-        let row = if needs_transaction(db, d, !generated) {
+        let row = if in_tx {
             db.with_tx(insert)
         } else {
             db.with_conn(insert)
