@@ -245,3 +245,116 @@ fn the_cli_drives_a_postgres_database() {
     let url = db.url().to_owned();
     life(&url, &|| dataflow_postgres::connect(&url).unwrap());
 }
+
+/// Runs the example on a pseudo-terminal (util-linux `script`), typing
+/// `keys` once the prompt is up; `None` when `script` is not installed.
+fn on_a_terminal(target: &str, args: &str, keys: &str) -> Option<Run> {
+    let have_script = Command::new("script")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !have_script {
+        eprintln!("skipped: util-linux `script` is not installed");
+        return None;
+    }
+    let command = format!("'{}' --database-url '{target}' {args}", example().display());
+    let mut child = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env_remove("DATABASE_URL")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let reader = {
+        let seen = std::sync::Arc::clone(&seen);
+        std::thread::spawn(move || {
+            use std::io::Read;
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stdout.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                seen.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        })
+    };
+    // Type only once the prompt is up (the program then reads the terminal
+    // in raw mode); give up after a minute.
+    let prompt = "highest risk HIGH?";
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !String::from_utf8_lossy(&seen.lock().unwrap()).contains(prompt)
+        && std::time::Instant::now() < deadline
+        && child.try_wait().unwrap().is_none()
+    {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    {
+        use std::io::Write;
+        let _ = stdin.write_all(keys.as_bytes());
+        let _ = stdin.flush();
+    }
+    let status = child.wait().unwrap();
+    drop(stdin);
+    reader.join().unwrap();
+    let mut stderr = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        use std::io::Read;
+        let _ = e.read_to_string(&mut stderr);
+    }
+    let stdout = String::from_utf8_lossy(&seen.lock().unwrap()).into_owned();
+    Some(Run {
+        code: status.code().expect("exited"),
+        stdout,
+        stderr,
+    })
+}
+
+#[test]
+fn on_a_terminal_apply_asks_before_a_risky_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.db");
+    let target = path.to_str().unwrap().to_owned();
+    expect(&target, &["apply"], 0);
+    let other = dataflow_sqlite::open(&path).unwrap();
+    other.register::<CustomerWithNickname>().unwrap();
+    other.auto_migrate(MigrateOptions::default()).unwrap();
+    CustomerWithNickname::create(
+        &other,
+        CustomerWithNickname {
+            id: 0,
+            name: "Ann".into(),
+            email: "ann@example.org".into(),
+            nickname: Some("annie".into()),
+        },
+    )
+    .unwrap();
+
+    let Some(declined) = on_a_terminal(&target, "apply", "n") else {
+        return;
+    };
+    assert_eq!(declined.code, 1, "{}{}", declined.stdout, declined.stderr);
+    assert!(
+        declined
+            .stdout
+            .contains("Apply 1 step(s), highest risk HIGH?"),
+        "{}",
+        declined.stdout
+    );
+    assert!(declined
+        .stdout
+        .contains("declined at the confirmation prompt"));
+    expect(&target, &["status"], 2);
+
+    let accepted = on_a_terminal(&target, "apply", "y").unwrap();
+    assert_eq!(accepted.code, 0, "{}{}", accepted.stdout, accepted.stderr);
+    assert!(accepted
+        .stdout
+        .contains("Apply 1 step(s), highest risk HIGH?"));
+    expect(&target, &["status"], 0);
+    expect(&target, &["check"], 0);
+}
