@@ -372,6 +372,32 @@ impl DataFlow {
         self.migrations().check()
     }
 
+    /// Hands tables dataflow did not create over to it: records their current
+    /// schema as a baseline migration (no step runs; the database's tables are
+    /// not altered) and lists them as dataflow's, so that later model changes
+    /// migrate them as usual and, with `prune(true)`, a table whose model is
+    /// gone may be dropped like one dataflow created. Tables not adopted stay
+    /// unmanaged and are never dropped. The registered models of the tables
+    /// must match them first (`plan()` empty for them), else `Error::Drift`
+    /// lists what differs; a table that does not exist is
+    /// `Error::InvalidInput`. Adopting an adopted table again does nothing.
+    pub fn adopt<S: Into<String>>(
+        &self,
+        tables: impl IntoIterator<Item = S>,
+    ) -> Result<MigrationReport> {
+        self.adopt_with(tables, MigrateOptions::default())
+    }
+
+    /// [`DataFlow::adopt`] with options (`lock_timeout` is the one it reads).
+    pub fn adopt_with<S: Into<String>>(
+        &self,
+        tables: impl IntoIterator<Item = S>,
+        options: MigrateOptions,
+    ) -> Result<MigrationReport> {
+        let tables: Vec<String> = tables.into_iter().map(Into::into).collect();
+        self.migrations().adopt(&tables, &options)
+    }
+
     /// Every recorded migration, oldest first.
     pub fn migration_history(&self) -> Result<Vec<MigrationRecord>> {
         self.migrations().migration_history()

@@ -9,7 +9,7 @@
 //!
 //! The parts are layers, each importing only those below it: [`model`] →
 //! [`backend`] → [`query`] → [`migrate`] → [`fixtures`] → [`nodes`] → the
-//! [`DataFlow`] handle → `cli` → [`testing`]. Query and migration code see the database through
+//! [`DataFlow`] handle → [`introspect`] → `cli` → [`testing`]. Query and migration code see the database through
 //! [`query::QueryHandle`] and [`migrate::handle::MigrateHandle`], which the
 //! handle implements.
 //!
@@ -43,6 +43,7 @@ pub mod cli;
 pub mod dataflow;
 pub mod error;
 pub mod fixtures;
+pub mod introspect;
 pub mod limits;
 pub mod migrate;
 pub mod model;

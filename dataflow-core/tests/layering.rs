@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! model (+ error, limits)  →  backend  →  query  →  migrate (+ terminal)
-//!     →  fixtures  →  nodes  →  dataflow.rs (the handle)  →  cli  →  testing
+//!     →  fixtures  →  nodes  →  dataflow.rs (the handle)  →  introspect  →  cli  →  testing
 //! ```
 //!
 //! `backend` is the seam a database crate plugs into (`Connection`,
@@ -28,6 +28,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("fixtures", &["fixtures"]),
     ("nodes", &["nodes"]),
     ("handle", &["dataflow"]),
+    ("introspect", &["introspect"]),
     ("cli", &["cli"]),
     ("testing", &["testing"]),
 ];

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use dataflow_core::migrate::describe::read_foreign_keys;
+use dataflow_core::migrate::describe::{read_foreign_keys, LiveDetails};
 use dataflow_core::migrate::schema::{Column, Index, IndexKind, Schema, Table};
 use dataflow_core::model::descriptor::FkAction;
 use dataflow_core::{Connection, Describe, LogicalType, LogicalType as T, Result, Value};
@@ -34,6 +34,10 @@ impl Describe for PgDescribe {
 
     fn has_table(&self, conn: &mut dyn Connection, name: &str) -> Result<bool> {
         has_table(conn, name)
+    }
+
+    fn describe_details(&self, conn: &mut dyn Connection) -> Result<LiveDetails> {
+        describe_details(conn)
     }
 }
 
@@ -88,11 +92,22 @@ fn describe(conn: &mut dyn Connection) -> Result<Schema> {
     conn.query(&sql, &[], &[T::Text; 6], &mut |row| {
         let table = text(&mut row[0]);
         let (ty, max_length) = logical_type(&text(&mut row[2]));
-        let default = match &row[4] {
+        let mut default = match &row[4] {
             Value::Null => None,
-            _ => Some(parse_default(&text(&mut row[4]), ty)),
+            Value::Text(d) => Some(d.clone()),
+            _ => None,
         };
-        let identity = !text(&mut row[5]).is_empty();
+        // A `serial` column's key comes from its sequence: database-assigned,
+        // like an identity column.
+        let serial = ty.is_integer()
+            && default
+                .as_deref()
+                .is_some_and(|d| d.starts_with("nextval("));
+        if serial {
+            default = None;
+        }
+        let default = default.map(|d| parse_default(&d, ty));
+        let identity = !text(&mut row[5]).is_empty() || serial;
         let t = tables.entry(table.clone()).or_insert_with(|| Table {
             name: table,
             columns: Vec::new(),
@@ -189,7 +204,8 @@ fn describe(conn: &mut dyn Connection) -> Result<Schema> {
          JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_class rc ON rc.oid = con.confrelid \
          JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = con.conkey[1] \
          JOIN pg_attribute ra ON ra.attrelid = con.confrelid AND ra.attnum = con.confkey[1] \
-         WHERE con.contype = 'f' AND {USER_TABLE} ORDER BY c.relname, con.conname"
+         WHERE con.contype = 'f' AND array_length(con.conkey, 1) = 1 AND {USER_TABLE} \
+         ORDER BY c.relname, con.conname"
     );
     read_foreign_keys(conn, &sql, &mut tables, action)?;
 
@@ -198,6 +214,111 @@ fn describe(conn: &mut dyn Connection) -> Result<Schema> {
         t.foreign_keys.sort_by(|a, b| a.column.cmp(&b.column));
     }
     Ok(Schema { tables })
+}
+
+/// Types `logical_type` maps exactly (what dataflow itself declares).
+fn exact_type(formatted: &str) -> bool {
+    matches!(
+        formatted,
+        "smallint"
+            | "integer"
+            | "bigint"
+            | "real"
+            | "double precision"
+            | "boolean"
+            | "text"
+            | "bytea"
+            | "date"
+            | "timestamp without time zone"
+            | "timestamp with time zone"
+            | "uuid"
+            | "jsonb"
+            | "numeric"
+    ) || formatted
+        .strip_prefix("character varying(")
+        .is_some_and(|r| r.ends_with(')'))
+}
+
+/// Views, column types no field type matches exactly, collations, CHECK
+/// constraints, and the keys and indexes [`describe`] leaves out.
+fn describe_details(conn: &mut dyn Connection) -> Result<LiveDetails> {
+    let mut details = LiveDetails::default();
+    conn.query(
+        "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE n.nspname = current_schema() AND c.relkind IN ('v', 'm') ORDER BY 1",
+        &[],
+        &[T::Text],
+        &mut |row| {
+            details.views.push(text(&mut row[0]));
+            Ok(())
+        },
+    )?;
+    let sql = format!(
+        "SELECT c.relname::text, a.attname::text, format_type(a.atttypid, a.atttypmod), \
+                CASE WHEN a.attcollation <> 0 AND a.attcollation <> t.typcollation \
+                     THEN co.collname::text END \
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+         JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped \
+         JOIN pg_type t ON t.oid = a.atttypid \
+         LEFT JOIN pg_collation co ON co.oid = a.attcollation \
+         WHERE {USER_TABLE} ORDER BY c.relname, a.attnum"
+    );
+    conn.query(&sql, &[], &[T::Text; 4], &mut |row| {
+        let t = details.tables.entry(text(&mut row[0])).or_default();
+        let column = text(&mut row[1]);
+        let ty = text(&mut row[2]);
+        if !exact_type(&ty) {
+            t.inexact_types.insert(column.clone(), ty);
+        }
+        if let Value::Text(collation) = std::mem::take(&mut row[3]) {
+            t.collations.insert(column, collation);
+        }
+        Ok(())
+    })?;
+    let sql = format!(
+        "SELECT c.relname::text, con.contype::text, pg_get_constraintdef(con.oid) \
+         FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid \
+         JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE {USER_TABLE} AND (con.contype = 'c' OR \
+               (con.contype = 'f' AND array_length(con.conkey, 1) > 1)) \
+         ORDER BY c.relname, con.conname"
+    );
+    conn.query(&sql, &[], &[T::Text; 3], &mut |row| {
+        let t = details.tables.entry(text(&mut row[0])).or_default();
+        let def = text(&mut row[2]);
+        if text(&mut row[1]) == "c" {
+            let condition = def.strip_prefix("CHECK ").unwrap_or(&def);
+            t.checks.push(condition.to_owned());
+        } else {
+            t.composite_foreign_keys.push(def);
+        }
+        Ok(())
+    })?;
+    let described = describe(conn)?;
+    let sql = format!(
+        "SELECT c.relname::text, i.relname::text FROM pg_index ix \
+         JOIN pg_class c ON c.oid = ix.indrelid JOIN pg_class i ON i.oid = ix.indexrelid \
+         JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE {USER_TABLE} AND ix.indexprs IS NOT NULL ORDER BY 1, 2"
+    );
+    conn.query(&sql, &[], &[T::Text; 2], &mut |row| {
+        let table = text(&mut row[0]);
+        let index = text(&mut row[1]);
+        let kept = described
+            .tables
+            .get(&table)
+            .is_some_and(|t| t.indexes.iter().any(|i| i.name == index));
+        if !kept {
+            details
+                .tables
+                .entry(table)
+                .or_default()
+                .skipped_indexes
+                .push(index);
+        }
+        Ok(())
+    })?;
+    Ok(details)
 }
 
 /// How PostgreSQL prints each condition over a table shaped like `table`: a

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use dataflow_core::migrate::describe::read_foreign_keys;
+use dataflow_core::migrate::describe::{read_foreign_keys, LiveDetails};
 use dataflow_core::migrate::schema::{Column, Index, Schema, Table, Trigger};
 use dataflow_core::model::descriptor::FkAction;
 use dataflow_core::{Connection, Describe, LogicalType as T, Result, Value};
@@ -23,6 +23,10 @@ pub static SQLITE_DESCRIBE: SqliteDescribe = SqliteDescribe;
 impl Describe for SqliteDescribe {
     fn describe(&self, conn: &mut dyn Connection) -> Result<Schema> {
         describe(conn)
+    }
+
+    fn describe_details(&self, conn: &mut dyn Connection) -> Result<LiveDetails> {
+        describe_details(conn)
     }
 
     fn has_table(&self, conn: &mut dyn Connection, name: &str) -> Result<bool> {
@@ -72,6 +76,9 @@ fn action(s: &str) -> FkAction {
 fn describe(conn: &mut dyn Connection) -> Result<Schema> {
     let mut tables: BTreeMap<String, Table> = BTreeMap::new();
     let mut pk_order: BTreeMap<String, Vec<(i64, String)>> = BTreeMap::new();
+    // Columns declared exactly `INTEGER`: as the table's only key column they
+    // alias the rowid, which the database assigns.
+    let mut integer_columns: Vec<(String, String)> = Vec::new();
 
     let sql = format!(
         "SELECT m.name, m.sql, p.name, p.type, p.\"notnull\", p.dflt_value, p.pk \
@@ -92,11 +99,13 @@ fn describe(conn: &mut dyn Connection) -> Result<Schema> {
         ],
         &mut |row| {
             let table = text(&mut row[0]);
-            let create_sql = text(&mut row[1]).to_ascii_uppercase();
             let name = text(&mut row[2]);
-            let (ty, max_length) = logical_type(&text(&mut row[3]));
+            let declared = text(&mut row[3]);
+            let (ty, max_length) = logical_type(&declared);
             let pk = int(&row[6]);
-            let auto_increment = pk > 0 && ty == T::Int && create_sql.contains("AUTOINCREMENT");
+            if declared.trim().eq_ignore_ascii_case("INTEGER") {
+                integer_columns.push((table.clone(), name.clone()));
+            }
             let default = match &row[5] {
                 Value::Null => None,
                 _ => Some(parse_default(&text(&mut row[5]), ty)),
@@ -121,7 +130,7 @@ fn describe(conn: &mut dyn Connection) -> Result<Schema> {
                 nullable: int(&row[4]) == 0,
                 max_length,
                 default,
-                auto_increment,
+                auto_increment: false,
             });
             Ok(())
         },
@@ -130,6 +139,15 @@ fn describe(conn: &mut dyn Connection) -> Result<Schema> {
         cols.sort();
         if let Some(t) = tables.get_mut(&table) {
             t.primary_key = cols.into_iter().map(|(_, c)| c).collect();
+            // The rowid alias, with or without AUTOINCREMENT (which only stops
+            // the keys of deleted rows from being used again).
+            if let [key] = t.primary_key.as_slice() {
+                if integer_columns.contains(&(table.clone(), key.clone())) {
+                    if let Some(c) = t.columns.iter_mut().find(|c| &c.name == key) {
+                        c.auto_increment = true;
+                    }
+                }
+            }
         }
     }
 
@@ -142,6 +160,9 @@ fn describe(conn: &mut dyn Connection) -> Result<Schema> {
          LEFT JOIN sqlite_master mi ON mi.type = 'index' AND mi.name = il.name \
          WHERE {USER_TABLES} AND il.origin <> 'pk' ORDER BY m.name, il.name, ii.seqno"
     );
+    // Indexes over expressions are not dataflow's to manage: left out, so
+    // they are neither diffed nor dropped.
+    let mut over_expressions: Vec<(String, String)> = Vec::new();
     conn.query(
         &sql,
         &[],
@@ -150,6 +171,10 @@ fn describe(conn: &mut dyn Connection) -> Result<Schema> {
             let table = text(&mut row[0]);
             let name = text(&mut row[1]);
             let unique = int(&row[2]) != 0;
+            if matches!(row[3], Value::Null) {
+                over_expressions.push((table, name));
+                return Ok(());
+            }
             let column = text(&mut row[3]);
             let predicate = if int(&row[4]) != 0 {
                 where_clause(&text(&mut row[5]))
@@ -169,10 +194,18 @@ fn describe(conn: &mut dyn Connection) -> Result<Schema> {
         },
     )?;
 
+    for (table, name) in over_expressions {
+        if let Some(t) = tables.get_mut(&table) {
+            t.indexes.retain(|i| i.name != name);
+        }
+    }
+
+    // Keys over several columns are left out (a model's key has one column).
     let sql = format!(
         "SELECT m.name, fk.\"from\", fk.\"table\", fk.\"to\", fk.on_delete, fk.on_update \
          FROM sqlite_master m JOIN pragma_foreign_key_list(m.name) fk \
-         WHERE {USER_TABLES} ORDER BY m.name, fk.id, fk.seq"
+         WHERE {USER_TABLES} AND (SELECT count(*) FROM pragma_foreign_key_list(m.name) o \
+         WHERE o.id = fk.id) = 1 ORDER BY m.name, fk.id, fk.seq"
     );
     read_foreign_keys(conn, &sql, &mut tables, action)?;
 
@@ -199,6 +232,120 @@ fn describe(conn: &mut dyn Connection) -> Result<Schema> {
         t.foreign_keys.sort_by(|a, b| a.column.cmp(&b.column));
     }
     Ok(Schema { tables })
+}
+
+/// Views, column types no field type matches exactly, collations, CHECK
+/// constraints, and the keys and indexes [`describe`] leaves out.
+fn describe_details(conn: &mut dyn Connection) -> Result<LiveDetails> {
+    use dataflow_core::migrate::schema::Column;
+    use dataflow_core::SchemaDialect;
+    let mut details = LiveDetails::default();
+    conn.query(
+        "SELECT name FROM sqlite_master WHERE type = 'view' ORDER BY name",
+        &[],
+        &[T::Text],
+        &mut |row| {
+            details.views.push(text(&mut row[0]));
+            Ok(())
+        },
+    )?;
+    let sql = format!(
+        "SELECT m.name, m.sql, p.name, p.type, p.pk FROM sqlite_master m \
+         JOIN pragma_table_xinfo(m.name) p WHERE {USER_TABLES} AND p.hidden = 0 \
+         ORDER BY m.name, p.cid"
+    );
+    let mut create: BTreeMap<String, String> = BTreeMap::new();
+    conn.query(
+        &sql,
+        &[],
+        &[T::Text, T::Text, T::Text, T::Text, T::BigInt],
+        &mut |row| {
+            let table = text(&mut row[0]);
+            create
+                .entry(table.clone())
+                .or_insert_with(|| text(&mut row[1]));
+            let column = text(&mut row[2]);
+            let declared = text(&mut row[3]);
+            let (ty, max_length) = logical_type(&declared);
+            let spelled = crate::dialect::SQLITE.column_type(&Column {
+                name: column.clone(),
+                ty,
+                nullable: true,
+                max_length,
+                default: None,
+                auto_increment: false,
+            });
+            // INTEGER is what dataflow declares an i32 as, but SQLite stores
+            // 64-bit values in it; as the key it is the rowid (an i64).
+            // REAL is SQLite's own name for the 8-byte float dataflow declares
+            // DOUBLE.
+            let exact = (declared.trim().eq_ignore_ascii_case(&spelled)
+                || declared.trim().eq_ignore_ascii_case("REAL"))
+                && !(ty == T::Int && int(&row[4]) == 0);
+            let t = details.tables.entry(table).or_default();
+            if !exact {
+                t.inexact_types.insert(column, declared);
+            }
+            Ok(())
+        },
+    )?;
+    for (table, sql) in &create {
+        let (collations, checks) = crate::table_text::collations_and_checks(sql);
+        let t = details.tables.entry(table.clone()).or_default();
+        t.collations.extend(collations);
+        t.checks = checks;
+    }
+    let sql = format!(
+        "SELECT m.name, fk.id, fk.\"from\", fk.\"table\", fk.\"to\" \
+         FROM sqlite_master m JOIN pragma_foreign_key_list(m.name) fk \
+         WHERE {USER_TABLES} AND (SELECT count(*) FROM pragma_foreign_key_list(m.name) o \
+         WHERE o.id = fk.id) > 1 ORDER BY m.name, fk.id, fk.seq"
+    );
+    // (table, key id) → (columns, referenced table, referenced columns)
+    type Composite = (Vec<String>, String, Vec<String>);
+    let mut composite: BTreeMap<(String, i64), Composite> = BTreeMap::new();
+    conn.query(
+        &sql,
+        &[],
+        &[T::Text, T::BigInt, T::Text, T::Text, T::Text],
+        &mut |row| {
+            let key = (text(&mut row[0]), int(&row[1]));
+            let e = composite.entry(key).or_default();
+            e.0.push(text(&mut row[2]));
+            e.1 = text(&mut row[3]);
+            e.2.push(text(&mut row[4]));
+            Ok(())
+        },
+    )?;
+    for ((table, _), (from, to_table, to)) in composite {
+        details
+            .tables
+            .entry(table)
+            .or_default()
+            .composite_foreign_keys
+            .push(format!(
+                "FOREIGN KEY ({}) REFERENCES {to_table}({})",
+                from.join(", "),
+                to.join(", ")
+            ));
+    }
+    let sql = format!(
+        "SELECT DISTINCT m.name, il.name FROM sqlite_master m \
+         JOIN pragma_index_list(m.name) il JOIN pragma_index_xinfo(il.name) ii \
+         WHERE {USER_TABLES} AND ii.key = 1 AND ii.cid = -2 ORDER BY m.name, il.name"
+    );
+    conn.query(&sql, &[], &[T::Text, T::Text], &mut |row| {
+        let table = text(&mut row[0]);
+        let index = text(&mut row[1]);
+        details
+            .tables
+            .entry(table)
+            .or_default()
+            .skipped_indexes
+            .push(index);
+        Ok(())
+    })?;
+    Ok(details)
 }
 
 /// The condition after the top-level `WHERE` of a `CREATE INDEX` statement.

@@ -26,6 +26,7 @@ mod dialect;
 mod query;
 mod rebuild;
 mod regexp;
+mod table_text;
 pub mod testing;
 
 pub use backend::{SqliteBackend, SqliteOptions, CAPABILITIES};

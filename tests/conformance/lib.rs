@@ -24,6 +24,7 @@
 // Scenario functions are named for what they check; the names are the docs.
 #![allow(missing_docs)]
 
+pub mod adopt;
 mod backends;
 pub mod comparisons;
 pub mod crud;
@@ -94,6 +95,14 @@ macro_rules! __dataflow_conformance_tests {
 macro_rules! __dataflow_conformance_scenarios {
     ($backend:ident) => {
         $crate::__dataflow_conformance_tests! { $backend;
+
+            adopt::{
+                existing_schema_never_alters_and_crud_works,
+                existing_schema_reports_incompatible_models,
+                adopt_hands_over_only_the_tables_named,
+                adopt_refuses_tables_the_models_do_not_match,
+                generate_models_names_missing_tables,
+            },
 
             crud::{
                 all_types_round_trip,

@@ -16,6 +16,9 @@ impl dyn MigrateHandle + '_ {
     /// Behind [`DataFlow::auto_migrate`](crate::DataFlow::auto_migrate).
     pub fn auto_migrate(&self, options: MigrateOptions) -> Result<MigrationReport> {
         let backend = self.backend();
+        if options.existing_schema {
+            return self.verify_existing(&options);
+        }
         if options.dry_run {
             return self.with_conn(|conn| {
                 let version = new_version();

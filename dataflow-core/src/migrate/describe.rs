@@ -36,6 +36,43 @@ pub trait Describe: Send + Sync {
 
     /// Whether a table (including dataflow's own) exists.
     fn has_table(&self, conn: &mut dyn Connection, name: &str) -> Result<bool>;
+
+    /// What the live database holds beyond the schema dataflow diffs: views,
+    /// column types no field type matches exactly, collations, CHECK
+    /// constraints, and keys and indexes [`Describe::describe`] leaves out.
+    /// Read when generating models from a database, never diffed. The default
+    /// reports nothing.
+    fn describe_details(&self, conn: &mut dyn Connection) -> Result<LiveDetails> {
+        let _ = conn;
+        Ok(LiveDetails::default())
+    }
+}
+
+/// What [`Describe::describe_details`] reports: the parts of a live database
+/// a model cannot declare, so a generator can say what it left out.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LiveDetails {
+    /// Views (and materialised views) beside the tables, by name.
+    pub views: Vec<String>,
+    /// Per table (by name), what it holds beyond its [`Table`].
+    pub tables: BTreeMap<String, TableDetails>,
+}
+
+/// Per table, what [`LiveDetails`] reports.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TableDetails {
+    /// Columns whose declared type has no exact field type, with the type as
+    /// the database spells it (`numeric(10,2)`, `citext`, `INT`).
+    pub inexact_types: BTreeMap<String, String>,
+    /// Columns with a collation other than the database default, and its name.
+    pub collations: BTreeMap<String, String>,
+    /// `CHECK` constraints, as the database prints them.
+    pub checks: Vec<String>,
+    /// Foreign keys over several columns, which describe leaves out (a model's
+    /// key has one column), as the database prints them.
+    pub composite_foreign_keys: Vec<String>,
+    /// Indexes describe leaves out (over expressions), by name.
+    pub skipped_indexes: Vec<String>,
 }
 
 /// Runs `sql`, whose rows are six texts — table, column, referenced table,

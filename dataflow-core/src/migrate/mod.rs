@@ -16,6 +16,8 @@
 //! ([`dialect::SchemaDialect`]). The layer sees the database through
 //! [`handle::MigrateHandle`], which `DataFlow` implements. Asking for consent
 //! and showing backfill progress go through [`crate::terminal::Interaction`].
+//! [`existing`] checks models against tables dataflow did not create
+//! (existing-schema mode) and hands such tables over (`adopt`).
 //! [`options`] holds `MigrateOptions`, [`report`] the `MigrationReport` and
 //! its preview, and this file the steps.
 
@@ -24,6 +26,7 @@ pub mod apply;
 pub mod describe;
 pub mod dialect;
 pub mod diff;
+pub mod existing;
 pub mod facts;
 pub mod handle;
 pub mod history;

@@ -23,6 +23,7 @@ pub struct MigrateOptions {
     pub(crate) step_retries: u32,
     pub(crate) stop_online_after: Option<usize>,
     pub(crate) interaction: Option<Arc<dyn Interaction>>,
+    pub(crate) existing_schema: bool,
 }
 
 impl Default for MigrateOptions {
@@ -42,6 +43,7 @@ impl Default for MigrateOptions {
             step_retries: 5,
             stop_online_after: None,
             interaction: None,
+            existing_schema: false,
         }
     }
 }
@@ -142,6 +144,21 @@ impl MigrateOptions {
     /// [`DataFlow::set_interaction`]: crate::DataFlow::set_interaction
     pub fn interaction(mut self, interaction: impl Interaction + 'static) -> Self {
         self.interaction = Some(Arc::new(interaction));
+        self
+    }
+
+    /// Existing-schema mode, for a database dataflow did not create and must
+    /// not alter: `auto_migrate` changes nothing (not even dataflow's own
+    /// tables are created). It checks that every registered model can work on
+    /// its table — the table and each field's column exist, each column's type
+    /// holds the field's values, a column that allows NULL has an `Option`
+    /// field, columns the model leaves out can be left out on insert, the
+    /// model's key is unique — and fails with `Error::Drift` listing every
+    /// problem. Otherwise it returns the plan a migration would make, never
+    /// applied (`applied: false`): the differences that do not stop CRUD
+    /// (indexes, defaults, lengths, extra nullable columns).
+    pub fn existing_schema(mut self, yes: bool) -> Self {
+        self.existing_schema = yes;
         self
     }
 

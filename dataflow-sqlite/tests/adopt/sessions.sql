@@ -1,0 +1,7 @@
+CREATE TABLE sessions (
+    token TEXT PRIMARY KEY NOT NULL,
+    user_id BIGINT NOT NULL,
+    created DATETIME DEFAULT CURRENT_TIMESTAMP,
+    payload JSON,
+    data JSON TEXT NOT NULL DEFAULT '{}'
+);
