@@ -346,6 +346,35 @@ impl DataFlow {
     pub fn nodes(&self) -> Vec<String> {
         crate::nodes::node_names(self)
     }
+
+    /// Runs a [`Workflow`](crate::nodes::workflow::Workflow) in one
+    /// transaction (a savepoint on a handle already in one): its nodes in
+    /// dependency order, outputs mapped into later parameters by JSON
+    /// pointer. Returns every node's output by id.
+    ///
+    /// The workflow is checked whole before anything runs (see
+    /// [`DataFlow::check_workflow`]). A node that fails is
+    /// `Error::WorkflowNode` naming it, with its error as the source; the
+    /// transaction is rolled back, so nothing of the workflow is written.
+    pub fn run_workflow(
+        &self,
+        workflow: &crate::nodes::workflow::Workflow,
+    ) -> Result<crate::nodes::workflow::WorkflowOutput> {
+        let plan = crate::nodes::workflow::check(self, workflow)?;
+        self.transaction(|tx| crate::nodes::workflow::run(tx, &plan))
+    }
+
+    /// Checks a workflow without running it and returns its node ids in run
+    /// order: duplicate or empty ids, unknown node types, connections naming
+    /// a missing node, cycles, malformed pointers, an input set twice or
+    /// that cannot be set are `Error::InvalidInput` naming the node.
+    pub fn check_workflow(
+        &self,
+        workflow: &crate::nodes::workflow::Workflow,
+    ) -> Result<Vec<String>> {
+        let plan = crate::nodes::workflow::check(self, workflow)?;
+        Ok(plan.order().into_iter().map(str::to_owned).collect())
+    }
 }
 
 /// Migration entry points (implemented in [`crate::migrate::api`]).

@@ -105,6 +105,19 @@ pub enum Error {
         message: String,
     },
 
+    /// A node of a workflow failed (`node` is its id, `node_type` its node
+    /// name, `source` its error); nothing of the workflow was committed.
+    #[error("workflow node {node:?} ({node_type}) failed: {source}")]
+    WorkflowNode {
+        /// The failing node's id in the workflow.
+        node: String,
+        /// The node it runs (`UserCreateNode`).
+        node_type: String,
+        /// Why it failed.
+        #[source]
+        source: Box<Error>,
+    },
+
     /// Connecting to or opening the database failed.
     #[error("cannot connect: {0}")]
     Connection(String),

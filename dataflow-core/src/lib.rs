@@ -76,6 +76,7 @@ pub use model::field::{FieldType, Operand, Scalar};
 pub use model::row::RowReader;
 pub use model::value::{LogicalType, Value};
 pub use model::{Model, Patch};
+pub use nodes::workflow::{Workflow, WorkflowConnection, WorkflowNode, WorkflowOutput};
 pub use nodes::{Node, NodeOp};
 pub use query::dialect::{QueryDialect, Sql};
 pub use query::expr::{CmpOp, Expr, OrderTerm};
@@ -91,6 +92,7 @@ pub mod prelude {
     pub use crate::migrate::{MigrateOptions, MigrationReport, Operation, RiskLevel};
     pub use crate::model::Patch;
     pub use crate::models;
+    pub use crate::nodes::workflow::{Workflow, WorkflowOutput};
     pub use crate::query::filter::{Column, Filter, Order};
     // Both the trait and the derive macro.
     pub use crate::model::value::Value;

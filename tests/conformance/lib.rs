@@ -42,6 +42,7 @@ pub mod regex;
 pub mod rollback;
 pub mod schema;
 pub mod transactions;
+pub mod workflows;
 pub mod writes;
 
 pub use backends::{Hook, TestBackend, MODELS};
@@ -271,6 +272,12 @@ macro_rules! __dataflow_conformance_scenarios {
                 regex_corpus_selects_the_same_rows_everywhere,
                 regex_outside_the_subset_is_refused_by_path,
                 random_regexes_match_the_regex_crate,
+            },
+            workflows::{
+                workflow_maps_outputs_into_later_inputs,
+                workflow_failure_in_the_last_node_rolls_back_everything,
+                invalid_workflows_are_refused_before_anything_runs,
+                workflow_inside_a_transaction_is_a_savepoint,
             },
             hostile::{
                 hostile_values_are_stored_verbatim_or_refused_whole,

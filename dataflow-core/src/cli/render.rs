@@ -26,6 +26,7 @@ pub(crate) fn error_json(e: &Error) -> serde_json::Value {
         Error::LockTimeout { .. } => "lock_timeout",
         Error::Drift { .. } => "drift",
         Error::Decode { .. } => "decode",
+        Error::WorkflowNode { .. } => "workflow_node",
         Error::Connection(_) => "connection",
         Error::Database(_) => "database",
     };

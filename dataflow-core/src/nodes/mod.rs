@@ -33,6 +33,7 @@
 
 mod describe;
 pub mod filter;
+pub mod workflow;
 
 use serde_json::{json, Map, Value as Json};
 
