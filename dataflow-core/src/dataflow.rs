@@ -3,6 +3,8 @@
 //! database ([`QueryHandle`] for queries, [`MigrateHandle`] for migrations and
 //! fixtures) and exposes the migration entry points of [`crate::migrate::api`].
 
+mod versioned;
+
 use std::sync::{Arc, RwLock};
 
 use crate::backend::bound::Bound;

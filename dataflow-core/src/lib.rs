@@ -55,6 +55,10 @@ pub mod testing;
 pub use backend::capabilities::Capabilities;
 pub use backend::{Backend, Connection, HeldConnection};
 pub use dataflow::DataFlow;
+/// `embed_migrations!("migrations")`: the migration directories of `dir`
+/// (relative to the crate's `Cargo.toml`) compiled into the binary as a
+/// [`Migrations`] value; see `dataflow_macros::embed_migrations`.
+pub use dataflow_macros::embed_migrations;
 /// `#[dataflow_core::test(models(..), fixtures(..), backends(..))]`: see `dataflow_macros::test`.
 pub use dataflow_macros::test;
 pub use dataflow_macros::Model;
@@ -63,6 +67,10 @@ pub use migrate::api::CheckReport;
 pub use migrate::describe::Describe;
 pub use migrate::dialect::{Dialect, OnlineRendering, SchemaDialect};
 pub use migrate::diff::Change;
+pub use migrate::files::{
+    FileMigrationState, FileStatus, FilesReport, GenerateOptions, Generated, MigrationPlan,
+    Migrations,
+};
 pub use migrate::history::{MigrationRecord, MigrationStatus};
 pub use migrate::metrics::{MigrationMetrics, StepTiming};
 pub use migrate::{
@@ -88,6 +96,7 @@ pub use query::record::{Records, Select};
 pub mod prelude {
     pub use crate::dataflow::DataFlow;
     pub use crate::error::{Error, Result};
+    pub use crate::migrate::files::{Generated, Migrations};
     pub use crate::migrate::history::{MigrationRecord, MigrationStatus};
     pub use crate::migrate::{MigrateOptions, MigrationReport, Operation, RiskLevel};
     pub use crate::model::Patch;
@@ -112,6 +121,7 @@ macro_rules! models {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::error::{Error, Result};
+    pub use crate::migrate::files::{MigrationSource, Migrations};
     pub use crate::model::descriptor::*;
     pub use crate::model::field::FieldType;
     pub use crate::model::row::RowReader;

@@ -1,6 +1,7 @@
 //! `#[derive(Model)]` for dataflow.
 //!
 //! Built as parse (`attr.rs`) → validated IR (`model.rs`) → expand (`expand/`).
+//! `embed_migrations!` (`embed.rs`) compiles migration files in.
 //! Every error of a struct is reported together, each at its exact span;
 //! expansion of a valid IR cannot fail. Generated code reaches the runtime only
 //! through `::dataflow_core::__private`.
@@ -9,6 +10,7 @@ use proc_macro::TokenStream;
 use syn::{parse_macro_input, DeriveInput};
 
 mod attr;
+mod embed;
 mod errors;
 mod expand;
 mod model;
@@ -41,4 +43,16 @@ fn derive(input: &DeriveInput) -> proc_macro2::TokenStream {
 #[proc_macro_attribute]
 pub fn test(attr: TokenStream, item: TokenStream) -> TokenStream {
     test_attr::expand(attr.into(), item.into()).into()
+}
+
+/// `embed_migrations!("migrations")`: the migration directories of
+/// `migrations/` (relative to the crate's `Cargo.toml`), compiled into the
+/// binary as a `dataflow_core::Migrations` value:
+/// `static MIGRATIONS: Migrations = dataflow_core::embed_migrations!("migrations");`.
+/// Each file is included with `include_str!`, so editing one rebuilds the
+/// crate; a build script printing `cargo:rerun-if-changed=migrations` also
+/// rebuilds it when a migration directory is added.
+#[proc_macro]
+pub fn embed_migrations(input: TokenStream) -> TokenStream {
+    embed::expand(input.into()).into()
 }

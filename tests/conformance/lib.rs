@@ -42,6 +42,7 @@ pub mod regex;
 pub mod rollback;
 pub mod schema;
 pub mod transactions;
+pub mod versioned;
 pub mod workflows;
 pub mod writes;
 
@@ -175,6 +176,17 @@ macro_rules! __dataflow_conformance_scenarios {
                 rollback_of_create_table_drops_it,
                 autoincrement_counter_survives_a_rebuild,
                 several_changes_on_one_table_in_one_migration,
+            },
+            versioned::{
+                sixteen_evolutions_generate_apply_downgrade_and_apply_again,
+                a_dropped_column_comes_back_with_its_values_on_downgrade,
+                an_edited_applied_file_is_named_and_repair_accepts_it,
+                multiple_heads_are_refused_and_a_merge_joins_them,
+                a_squash_is_accepted_by_databases_past_it_and_runs_on_new_ones,
+                a_no_transaction_migration_runs_statement_by_statement,
+                a_data_migration_runs_forward_and_back_in_the_migration,
+                generated_files_are_deterministic_and_an_empty_diff_writes_nothing,
+                baseline_switches_an_auto_migrated_database_to_files,
             },
             indexes::{
                 partial_unique_index_applies_only_where_its_condition_holds,

@@ -232,6 +232,31 @@ pub fn set_status(
     Ok(())
 }
 
+/// Deletes the record of `version` (a file migration applied again after
+/// it was downgraded is recorded afresh under its own version).
+pub fn forget(conn: &mut dyn Connection, d: &dyn Dialect, version: &str) -> Result<()> {
+    delete_where(conn, d, HISTORY, "version", version)
+}
+
+/// Deletes the rows of dataflow's table `table` whose text `column` is `value`.
+pub fn delete_where(
+    conn: &mut dyn Connection,
+    d: &dyn Dialect,
+    table: &str,
+    column: &str,
+    value: &str,
+) -> Result<()> {
+    let mut w = SqlWriter::new(d);
+    w.push("DELETE FROM ")
+        .ident(table)
+        .push(" WHERE ")
+        .ident(column)
+        .push(" = ");
+    w.bind(Value::Text(value.into()));
+    let s = w.finish();
+    conn.execute(&s.text, &s.binds).map(|_| ())
+}
+
 /// Marks a failed migration as rolled back, and only a failed one: the
 /// status is checked by the `UPDATE` itself, so a migration that changed state
 /// meanwhile is left alone. Returns whether it was marked.
@@ -494,17 +519,7 @@ pub fn track(
             None => return Ok(()),
         }
     };
-    let delete = |conn: &mut dyn Connection, name: &str| -> Result<()> {
-        let mut w = SqlWriter::new(d);
-        w.push("DELETE FROM ")
-            .ident(OWNED)
-            .push(" WHERE ")
-            .ident("name")
-            .push(" = ");
-        w.bind(Value::Text(name.into()));
-        let s = w.finish();
-        conn.execute(&s.text, &s.binds).map(|_| ())
-    };
+    let delete = |conn: &mut dyn Connection, name: &str| delete_where(conn, d, OWNED, "name", name);
     let insert = |conn: &mut dyn Connection, name: &str| -> Result<()> {
         delete(conn, name)?;
         let mut w = SqlWriter::new(d);

@@ -19,7 +19,9 @@
 //! [`existing`] checks models against tables dataflow did not create
 //! (existing-schema mode) and hands such tables over (`adopt`).
 //! [`options`] holds `MigrateOptions`, [`report`] the `MigrationReport` and
-//! its preview, and this file the steps.
+//! its preview, and this file the steps. [`files`] runs the same pipeline
+//! into versioned migration files (generate, embed, apply, downgrade, merge,
+//! squash) for teams that review their migrations.
 
 pub mod api;
 pub mod apply;
@@ -28,6 +30,7 @@ pub mod dialect;
 pub mod diff;
 pub mod existing;
 pub mod facts;
+pub mod files;
 pub mod handle;
 pub mod history;
 pub mod live;

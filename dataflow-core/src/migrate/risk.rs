@@ -25,6 +25,21 @@ pub trait Facts {
     fn orphans(&mut self, table: &str, fk: &crate::migrate::schema::ForeignKey) -> Result<i64>;
 }
 
+/// A count the facts did not take: a plan written to a migration file is
+/// judged without a database, as if every table held rows and every column
+/// values (see [`crate::migrate::facts::AssumedCounts`]). Reasons say "some"
+/// where they would quote it.
+pub const UNCOUNTED: i64 = i64::MAX;
+
+/// `n` as reasons quote it.
+fn qty(n: i64) -> String {
+    if n == UNCOUNTED {
+        "some".to_owned()
+    } else {
+        n.to_string()
+    }
+}
+
 /// The verdict on one change.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Assessment {
@@ -138,7 +153,11 @@ pub fn assess(change: &Change, facts: &mut dyn Facts) -> Result<Assessment> {
             } else {
                 Assessment::new(
                     High,
-                    format!("table {} has {rows} rows that would be lost", table.name),
+                    format!(
+                        "table {} has {} rows that would be lost",
+                        table.name,
+                        qty(rows)
+                    ),
                 )
                 .destructive()
             }
@@ -169,8 +188,9 @@ pub fn assess(change: &Change, facts: &mut dyn Facts) -> Result<Assessment> {
                     Assessment::blocked(
                         High,
                         format!(
-                            "NOT NULL column {} without a default cannot be added to {table}, which has {rows} rows: give it a default or make it Option",
-                            column.name
+                            "NOT NULL column {} without a default cannot be added to {table}, which has {} rows: give it a default or make it Option",
+                            column.name,
+                            qty(rows)
                         ),
                     )
                 }
@@ -197,7 +217,9 @@ pub fn assess(change: &Change, facts: &mut dyn Facts) -> Result<Assessment> {
                     Assessment::new(
                         High,
                         format!(
-                            "table {table} has {rows} rows; {values} non-null values in {} would be lost",
+                            "table {table} has {} rows; {} non-null values in {} would be lost",
+                            qty(rows),
+                            qty(values),
                             column.name
                         ),
                     )
@@ -207,13 +229,26 @@ pub fn assess(change: &Change, facts: &mut dyn Facts) -> Result<Assessment> {
         }
         Change::AlterColumn { table, from, to } => assess_alter(table, from, to, facts)?,
         Change::CreateIndex { table, index } => {
+            let rows = if index.unique {
+                facts.row_count(table)?
+            } else {
+                0
+            };
             if !index.unique {
                 Assessment::new(Safe, "a non-unique index changes no data")
-            } else if facts.row_count(table)? == 0 {
+            } else if rows == 0 {
                 Assessment::new(Safe, format!("table {table} is empty"))
             } else {
                 let dups = facts.duplicate_groups(table, &index.columns)?;
-                if dups == 0 {
+                if dups == 0 && rows == UNCOUNTED {
+                    Assessment::new(
+                        Medium,
+                        format!(
+                            "fails if rows share values in ({}); writes of duplicates fail from then on",
+                            index.columns.join(", ")
+                        ),
+                    )
+                } else if dups == 0 {
                     Assessment::new(
                         Medium,
                         format!(
@@ -248,11 +283,20 @@ pub fn assess(change: &Change, facts: &mut dyn Facts) -> Result<Assessment> {
             },
         ),
         Change::AddForeignKey { table, foreign_key } => {
-            if facts.row_count(table)? == 0 {
+            let rows = facts.row_count(table)?;
+            if rows == 0 {
                 Assessment::new(Safe, format!("table {table} is empty"))
             } else {
                 let orphans = facts.orphans(table, foreign_key)?;
-                if orphans == 0 {
+                if orphans == 0 && rows == UNCOUNTED {
+                    Assessment::new(
+                        Medium,
+                        format!(
+                            "fails if rows reference a missing {}.{}",
+                            foreign_key.references_table, foreign_key.references_column
+                        ),
+                    )
+                } else if orphans == 0 {
                     Assessment::new(Medium, "every existing row references an existing row")
                 } else {
                     Assessment::blocked(
@@ -321,7 +365,14 @@ fn assess_alter(
         )),
         Cast::Narrowing => {
             let bad = facts.values_not_fitting(table, from, to)?;
-            if bad == 0 {
+            if bad == 0 && rows == UNCOUNTED {
+                risk = risk.max(Medium);
+                parts.push(format!(
+                    "narrows {} to {}: fails if values do not fit",
+                    col_desc(from),
+                    col_desc(to)
+                ));
+            } else if bad == 0 {
                 risk = risk.max(Medium);
                 parts.push(format!(
                     "narrows {} to {}; all {rows} rows fit today",
@@ -358,9 +409,10 @@ fn assess_alter(
                 risk = High;
                 destructive = true;
                 parts.push(format!(
-                    "{} to {} has no safe cast: {values} values must convert or the migration fails",
+                    "{} to {} has no safe cast: {} values must convert or the migration fails",
                     col_desc(from),
-                    col_desc(to)
+                    col_desc(to),
+                    qty(values)
                 ));
             }
         }
@@ -369,6 +421,8 @@ fn assess_alter(
     if from.nullable && !to.nullable {
         let nulls = if rows == 0 {
             0
+        } else if rows == UNCOUNTED {
+            UNCOUNTED
         } else {
             rows - facts.non_null_count(table, &from.name)?
         };
@@ -381,11 +435,15 @@ fn assess_alter(
             risk = risk.max(Medium);
             // The NULLs are overwritten: keep them so rollback can put them back.
             destructive = true;
-            parts.push(format!("sets NOT NULL; {nulls} NULLs take the default"));
+            parts.push(format!(
+                "sets NOT NULL; {} NULLs take the default",
+                qty(nulls)
+            ));
         } else {
             risk = High;
             let why = format!(
-                "cannot set NOT NULL on {table}.{name}: {nulls} rows are NULL and there is no default"
+                "cannot set NOT NULL on {table}.{name}: {} rows are NULL and there is no default",
+                qty(nulls)
             );
             parts.push(why.clone());
             blocked = Some(why);
