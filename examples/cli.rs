@@ -2,7 +2,9 @@
 //! lines are all a user writes.
 //!
 //! ```text
-//! cargo run --example cli -- status                 # ./app.db (SQLite)
+//! cargo run --example cli -- generate add_phone     # migrations/<timestamp>_add_phone/
+//! cargo run --example cli -- apply                  # ./app.db (SQLite): the pending files
+//! cargo run --example cli -- status                 # exit 2 while anything is pending
 //! cargo run --example cli -- plan --sql
 //! cargo run --example cli -- apply --yes --max-risk medium
 //! cargo run --example cli -- history --json

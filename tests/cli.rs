@@ -358,3 +358,237 @@ fn on_a_terminal_apply_asks_before_a_risky_step() {
     expect(&target, &["status"], 0);
     expect(&target, &["check"], 0);
 }
+
+#[derive(Model, Debug, Clone, PartialEq)]
+#[dataflow(table = "orders")]
+#[dataflow(foreign_key(
+    field = "customer_id",
+    references = "customers(id)",
+    on_delete = "cascade"
+))]
+struct Order {
+    id: i64,
+    customer_id: i64,
+    total_cents: i64,
+}
+
+/// Writes the migration a deployment with `customers.nickname` would
+/// generate into `dir` (the SQL of `db`'s backend).
+fn generate_nickname(db: &DataFlow, dir: &std::path::Path) -> String {
+    db.register_all(models![CustomerWithNickname, Order])
+        .unwrap();
+    match db.generate_migration(dir, "nickname").unwrap() {
+        dataflow_core::Generated::Written { id, .. } => id,
+        other => panic!("{other:?}"),
+    }
+}
+
+/// The life of migration files through the command line: generate, status,
+/// check, apply, an edited file and its repair, rollback, upgrade and
+/// downgrade, squash, multiple heads and merge, baseline.
+fn files_life(target: &str, work: &std::path::Path, second: &str, open: &dyn Fn(&str) -> DataFlow) {
+    let dir = work.join("migrations");
+    let d = dir.to_str().unwrap();
+    let with = |args: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        v.extend(["--dir".into(), d.into()]);
+        v
+    };
+    let run = |args: &[&str], code: i32| {
+        let args = with(args);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        expect(target, &args, code)
+    };
+
+    // Without files, the file-only commands say what to do first.
+    let none = run(&["upgrade", "--json"], 1).json();
+    assert!(
+        none["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("generate NAME"),
+        "{none}"
+    );
+
+    let generated = run(&["generate", "init", "--json"], 0).json();
+    assert_eq!(generated["written"], true, "{generated}");
+    let init = generated["id"].as_str().unwrap().to_owned();
+    assert!(init.ends_with("_init"));
+    for f in ["up.sql", "down.sql", "plan.json"] {
+        assert!(dir.join(&init).join(f).is_file(), "{f}");
+    }
+    assert_eq!(
+        run(&["generate", "again", "--json"], 0).json()["written"],
+        false
+    );
+
+    let status = run(&["status", "--json"], 2).json();
+    assert_eq!(status["pending"], 1, "{status}");
+    assert_eq!(status["migrations"][0]["state"], "pending");
+    let check = run(&["check", "--json"], 2).json();
+    assert!(
+        check["differences"][0]
+            .as_str()
+            .unwrap()
+            .contains("is not applied"),
+        "{check}"
+    );
+    let sql = run(&["plan", "--sql"], 2).stdout;
+    assert!(sql.contains("CREATE TABLE \"customers\""), "{sql}");
+
+    let applied = run(&["apply", "--json"], 0).json();
+    assert_eq!(applied["migrations"][0]["id"], init.as_str(), "{applied}");
+    assert_eq!(run(&["status", "--json"], 0).json()["pending"], 0);
+    run(&["check"], 0);
+
+    // An applied file edited later is named, and `repair` accepts it.
+    let up = dir.join(&init).join("up.sql");
+    let mut text = std::fs::read_to_string(&up).unwrap();
+    text.push_str("\n-- reviewed\n");
+    std::fs::write(&up, text).unwrap();
+    let status = run(&["status", "--json"], 2).json();
+    assert_eq!(status["edited"][0], init.as_str(), "{status}");
+    let refused = run(&["apply", "--json"], 1).json();
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains(&init),
+        "{refused}"
+    );
+    run(&["repair", &init], 0);
+    run(&["status"], 0);
+
+    // Rollback, upgrade and downgrade move along the files.
+    let undone = run(&["rollback", "--json"], 0).json();
+    assert_eq!(undone["migrations"][0]["id"], init.as_str(), "{undone}");
+    assert_eq!(run(&["status", "--json"], 2).json()["pending"], 1);
+    run(&["upgrade", &init], 0);
+    run(&["downgrade", "0"], 0);
+    run(&["upgrade"], 0);
+    run(&["check"], 0);
+    assert!(!run(&["history", "--json"], 0)
+        .json()
+        .as_array()
+        .unwrap()
+        .is_empty());
+    assert!(
+        run(&["metrics", "--json"], 0).json()["count"]
+            .as_u64()
+            .unwrap()
+            >= 1
+    );
+
+    // Another branch added `customers.nickname` after `init`.
+    let ahead = {
+        let branch = work.join("ahead");
+        std::fs::create_dir_all(&branch).unwrap();
+        copy_dir(&dir.join(&init), &branch.join(&init));
+        let id = generate_nickname(&open(second), &branch);
+        (branch, id)
+    };
+    // Two migrations after `init` (one from another branch): multiple heads.
+    copy_dir(&ahead.0.join(&ahead.1), &dir.join(&ahead.1));
+    {
+        let h = open(second);
+        h.register_all(models![CustomerWithNickname]).unwrap();
+        let theirs = work.join("theirs");
+        std::fs::create_dir_all(&theirs).unwrap();
+        copy_dir(&dir.join(&init), &theirs.join(&init));
+        let generated = dataflow_core::GenerateOptions::default()
+            .at(chrono::Utc::now() + chrono::Duration::hours(1));
+        match h
+            .generate_migration_with(&theirs, "orders_gone", generated)
+            .unwrap()
+        {
+            dataflow_core::Generated::Written { id, .. } => {
+                copy_dir(&theirs.join(&id), &dir.join(&id))
+            }
+            o => panic!("{o:?}"),
+        }
+    }
+    let heads = run(&["apply", "--json"], 1).json();
+    let message = heads["error"]["message"].as_str().unwrap();
+    assert!(message.contains("head"), "{message}");
+    let merged = run(&["merge", "--json"], 0).json();
+    assert_eq!(merged["written"], true, "{merged}");
+    assert_eq!(
+        merged["plan"]["parents"].as_array().unwrap().len(),
+        2,
+        "{merged}"
+    );
+
+    // Squash on a linear history of two: init and nickname.
+    let linear = work.join("linear");
+    std::fs::create_dir_all(&linear).unwrap();
+    copy_dir(&ahead.0.join(&init), &linear.join(&init));
+    copy_dir(&ahead.0.join(&ahead.1), &linear.join(&ahead.1));
+    let l = linear.to_str().unwrap();
+    let squashed = expect(
+        target,
+        &[
+            "squash", &init, &ahead.1, "--name", "base", "--dir", l, "--json",
+        ],
+        0,
+    )
+    .json();
+    assert_eq!(squashed["written"], true, "{squashed}");
+    assert_eq!(
+        squashed["plan"]["replaces"].as_array().unwrap().len(),
+        2,
+        "{squashed}"
+    );
+    expect(target, &["squash", "nope", "nada", "--dir", l], 1);
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+    }
+}
+
+/// `baseline`: a database that was auto-migrated switches to files.
+fn baseline(target: &str, work: &std::path::Path) {
+    let dir = work.join("baseline");
+    let d = dir.to_str().unwrap();
+    expect(target, &["apply", "--dir", d], 0);
+    let base = expect(target, &["baseline", "--dir", d, "--json"], 0).json();
+    assert_eq!(base["written"], true, "{base}");
+    let status = expect(target, &["status", "--dir", d, "--json"], 0).json();
+    assert_eq!(status["migrations"][0]["state"], "applied", "{status}");
+    expect(target, &["check", "--dir", d], 0);
+}
+
+#[test]
+fn the_cli_drives_migration_files_on_sqlite() {
+    let work = tempfile::tempdir().unwrap();
+    let path = work.path().join("app.db");
+    let target = path.to_str().unwrap().to_owned();
+    files_life(&target, work.path(), ":memory:", &|u| {
+        dataflow_sqlite::open(u).unwrap()
+    });
+    let other = work.path().join("auto.db");
+    baseline(other.to_str().unwrap(), work.path());
+}
+
+#[test]
+fn the_cli_drives_migration_files_on_postgres() {
+    let Some(_) = dataflow_postgres::testing::server_url() else {
+        eprintln!("skipped: no PostgreSQL (set DATABASE_URL)");
+        return;
+    };
+    let work = tempfile::tempdir().unwrap();
+    let db = dataflow_postgres::testing::TestDb::builder()
+        .build()
+        .unwrap();
+    let url = db.url().to_owned();
+    files_life(&url, work.path(), &url, &|u| {
+        dataflow_postgres::connect(u).unwrap()
+    });
+    let auto = dataflow_postgres::testing::TestDb::builder()
+        .build()
+        .unwrap();
+    baseline(auto.url(), work.path());
+}

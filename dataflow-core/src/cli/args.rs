@@ -23,6 +23,18 @@ pub struct Cli {
     #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
 
+    /// The directory of migration files (`<version>_<name>/` with `up.sql`,
+    /// `down.sql`, `plan.json`). When it holds migrations, `apply`, `plan`,
+    /// `status`, `check` and `rollback` work on them; otherwise they
+    /// reconcile the models with the database directly (auto-migrate).
+    #[arg(
+        long,
+        global = true,
+        env = "DATAFLOW_MIGRATIONS_DIR",
+        default_value = "migrations"
+    )]
+    pub dir: std::path::PathBuf,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -55,10 +67,66 @@ pub enum Command {
     /// Counts, median and p95 duration, success and rollback rates, the
     /// slowest steps.
     Metrics,
+    /// Write `<dir>/<UTC timestamp>_<NAME>/` from the models' changes since
+    /// the newest migration's snapshot (no database is read; nothing is
+    /// written when nothing changed).
+    Generate {
+        /// What the migration does (`add_phone`).
+        name: String,
+    },
+    /// Apply the pending migration files, up to and including TARGET (an
+    /// id or a version) when given.
+    Upgrade {
+        /// The last migration to apply.
+        target: Option<String>,
+        /// Consent and dry run.
+        #[command(flatten)]
+        consent: Consent,
+    },
+    /// Undo the applied migration files after TARGET (`0`: all of them),
+    /// newest first.
+    Downgrade {
+        /// The migration to go back to (an id or version), or `0`.
+        target: String,
+        /// Consent and dry run.
+        #[command(flatten)]
+        consent: Consent,
+    },
+    /// Join the heads of the migration files (generated on separate
+    /// branches) with an empty migration.
+    Merge {
+        /// The merge migration's name.
+        #[arg(long, default_value = "merge")]
+        name: String,
+    },
+    /// Replace the migrations FROM..=TO by one; databases already past them
+    /// accept it without running it.
+    Squash {
+        /// The first migration replaced (id or version).
+        from: String,
+        /// The last migration replaced (id or version).
+        to: String,
+        /// The squashed migration's name.
+        #[arg(long, default_value = "squash")]
+        name: String,
+    },
+    /// Switch an auto-migrated database to migration files: write its
+    /// current schema as the first migration and record it as applied.
+    Baseline {
+        /// The baseline migration's name.
+        #[arg(long, default_value = "baseline")]
+        name: String,
+    },
+    /// Accept an edit of an applied migration's files (record their new
+    /// sha256), once you made sure the database matches them.
+    Repair {
+        /// The edited migration (id or version).
+        version: String,
+    },
 }
 
 /// What `apply` and `rollback` may do.
-#[derive(Debug, Clone, clap::Args)]
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct Consent {
     /// Apply without asking (`MigrateOptions::auto_confirm(true)`).
     #[arg(long, short = 'y')]

@@ -17,10 +17,15 @@
 //!
 //! [`run`] takes a handle the binary opened itself; [`run_with`] opens it
 //! from `--database-url` (or `DATABASE_URL`) once the arguments are parsed,
-//! so `--help` needs no database. Subcommands: `plan [--sql]`,
-//! `apply [--yes] [--max-risk LEVEL] [--dry-run]`, `status`, `history`,
-//! `rollback [VERSION | -N]`, `check`, `metrics`; `--json` prints JSON on
-//! stdout for scripts.
+//! so `--help` needs no database; [`App`] adds compiled-in migrations.
+//! Subcommands: `plan [--sql]`, `apply [--yes] [--max-risk LEVEL]
+//! [--dry-run]`, `status`, `history`, `rollback [VERSION | -N]`, `check`,
+//! `metrics`, and over migration files (`--dir`, default `migrations`)
+//! `generate NAME`, `upgrade [TARGET]`, `downgrade TARGET`, `merge`,
+//! `squash FROM TO`, `baseline`, `repair VERSION`. When there are migration
+//! files, `plan`, `apply`, `status`, `check` and `rollback` work on them;
+//! otherwise they reconcile the models with the database directly. `--json`
+//! prints JSON on stdout for scripts.
 //!
 //! Exit codes ([`EXIT_OK`], [`EXIT_ERROR`], [`EXIT_PENDING`]): 0 ok; 1 an
 //! error (bad arguments, a refused or failed migration, a database error);
@@ -29,6 +34,7 @@
 //! --exit-code`.
 
 mod args;
+mod files;
 mod render;
 
 use std::ffi::OsString;
@@ -42,6 +48,7 @@ pub use args::{ApplyArgs, Cli, Command, Consent, Risk, RollbackArgs};
 
 use crate::dataflow::DataFlow;
 use crate::error::{Error, Result};
+use crate::migrate::files::Migrations;
 use crate::migrate::history::MigrationStatus;
 use crate::migrate::{MigrateOptions, MigrationReport};
 use crate::model::descriptor::ModelDescriptor;
@@ -59,14 +66,7 @@ pub const EXIT_PENDING: u8 = 2;
 /// registered, printing to stdout and stderr. `--database-url` is refused:
 /// the handle is already open (see [`run_with`]).
 pub fn run(db: DataFlow, models: &[&'static ModelDescriptor]) -> ExitCode {
-    ExitCode::from(run_from(std::env::args_os(), models, |url, explicit| {
-        if explicit && url.is_some() {
-            return Err(Error::invalid(
-                "--database-url is not accepted: this binary opens its database itself (cli::run)",
-            ));
-        }
-        Ok(db)
-    }))
+    App::new(models).run(db)
 }
 
 /// Parses `std::env::args`, then opens the database with `open` (given
@@ -76,53 +76,97 @@ pub fn run_with(
     models: &[&'static ModelDescriptor],
     open: impl FnOnce(Option<&str>) -> Result<DataFlow>,
 ) -> ExitCode {
-    ExitCode::from(run_from(std::env::args_os(), models, |url, _| open(url)))
+    App::new(models).run_with(open)
 }
 
-/// The command line of `args` (the first is the program name): parses,
-/// opens with `open(url, given_on_the_command_line)`, registers `models`,
-/// runs, prints, and returns the exit code.
-pub fn run_from(
-    args: impl IntoIterator<Item = impl Into<OsString> + Clone>,
-    models: &[&'static ModelDescriptor],
-    open: impl FnOnce(Option<&str>, bool) -> Result<DataFlow>,
-) -> u8 {
-    let matches = match Cli::command().try_get_matches_from(args) {
-        Ok(m) => m,
-        Err(e) => {
-            let _ = e.print();
-            return if e.use_stderr() { EXIT_ERROR } else { EXIT_OK };
+/// The command line of an application: its models and, optionally, its
+/// migration files compiled in (with their data steps).
+#[derive(Debug, Clone)]
+pub struct App {
+    models: Vec<&'static ModelDescriptor>,
+    migrations: Option<Migrations>,
+}
+
+impl App {
+    /// The command line for `models`; migration files are read from `--dir`.
+    pub fn new(models: &[&'static ModelDescriptor]) -> App {
+        App {
+            models: models.to_vec(),
+            migrations: None,
         }
-    };
-    let explicit = matches.value_source("database_url") == Some(ValueSource::CommandLine);
-    let cli = match Cli::from_arg_matches(&matches) {
-        Ok(cli) => cli,
-        Err(e) => {
-            let _ = e.print();
-            return EXIT_ERROR;
-        }
-    };
-    let outcome = open(cli.database_url.as_deref(), explicit).and_then(|db| {
-        db.register_all(models)?;
-        execute(&db, &cli)
-    });
-    let mut stdout = std::io::stdout().lock();
-    match outcome {
-        Ok(Output { text, json, code }) => {
-            let _ = if cli.json {
-                writeln!(stdout, "{json}")
-            } else {
-                write!(stdout, "{text}")
-            };
-            code
-        }
-        Err(e) => {
-            if cli.json {
-                let _ = writeln!(stdout, "{}", render::error_json(&e));
-            } else {
-                eprintln!("error: {e}");
+    }
+
+    /// Applies, undoes and checks these migrations (from
+    /// `embed_migrations!`, with the data steps registered on them) instead
+    /// of reading `--dir`; `generate`, `merge`, `squash` and `baseline` still
+    /// write to `--dir`.
+    pub fn migrations(mut self, migrations: Migrations) -> App {
+        self.migrations = Some(migrations);
+        self
+    }
+
+    /// [`run`] with this app.
+    pub fn run(self, db: DataFlow) -> ExitCode {
+        ExitCode::from(self.run_from(std::env::args_os(), |url, explicit| {
+            if explicit && url.is_some() {
+                return Err(Error::invalid(
+                    "--database-url is not accepted: this binary opens its database itself (cli::run)",
+                ));
             }
-            EXIT_ERROR
+            Ok(db)
+        }))
+    }
+
+    /// [`run_with`] with this app.
+    pub fn run_with(self, open: impl FnOnce(Option<&str>) -> Result<DataFlow>) -> ExitCode {
+        ExitCode::from(self.run_from(std::env::args_os(), |url, _| open(url)))
+    }
+
+    /// The command line of `args` (the first is the program name): parses,
+    /// opens with `open(url, given_on_the_command_line)`, registers the
+    /// models, runs, prints, and returns the exit code.
+    pub fn run_from(
+        self,
+        args: impl IntoIterator<Item = impl Into<OsString> + Clone>,
+        open: impl FnOnce(Option<&str>, bool) -> Result<DataFlow>,
+    ) -> u8 {
+        let matches = match Cli::command().try_get_matches_from(args) {
+            Ok(m) => m,
+            Err(e) => {
+                let _ = e.print();
+                return if e.use_stderr() { EXIT_ERROR } else { EXIT_OK };
+            }
+        };
+        let explicit = matches.value_source("database_url") == Some(ValueSource::CommandLine);
+        let cli = match Cli::from_arg_matches(&matches) {
+            Ok(cli) => cli,
+            Err(e) => {
+                let _ = e.print();
+                return EXIT_ERROR;
+            }
+        };
+        let outcome = open(cli.database_url.as_deref(), explicit).and_then(|db| {
+            db.register_all(&self.models)?;
+            execute(&db, &cli, self.migrations.as_ref())
+        });
+        let mut stdout = std::io::stdout().lock();
+        match outcome {
+            Ok(Output { text, json, code }) => {
+                let _ = if cli.json {
+                    writeln!(stdout, "{json}")
+                } else {
+                    write!(stdout, "{text}")
+                };
+                code
+            }
+            Err(e) => {
+                if cli.json {
+                    let _ = writeln!(stdout, "{}", render::error_json(&e));
+                } else {
+                    eprintln!("error: {e}");
+                }
+                EXIT_ERROR
+            }
         }
     }
 }
@@ -160,7 +204,98 @@ fn report_output(report: MigrationReport, code: u8) -> Result<Output> {
     })
 }
 
-fn execute(db: &DataFlow, cli: &Cli) -> Result<Output> {
+/// The migration files: the app's compiled-in set, else those of `--dir`.
+fn file_set(cli: &Cli, compiled: Option<&Migrations>) -> Result<Migrations> {
+    match compiled {
+        Some(m) => Ok(m.clone()),
+        None => Migrations::from_dir(&cli.dir),
+    }
+}
+
+fn execute(db: &DataFlow, cli: &Cli, compiled: Option<&Migrations>) -> Result<Output> {
+    let dir = cli.dir.as_path();
+    // Commands that work on migration files when there are any, and
+    // reconcile directly otherwise.
+    let either = matches!(
+        cli.command,
+        Command::Plan { .. }
+            | Command::Apply(_)
+            | Command::Status
+            | Command::Check
+            | Command::Rollback(_)
+    );
+    let needs_files = matches!(
+        cli.command,
+        Command::Upgrade { .. } | Command::Downgrade { .. } | Command::Repair { .. }
+    );
+    if either || needs_files {
+        let set = file_set(cli, compiled)?;
+        if !set.is_empty() {
+            return on_files(db, cli, &set);
+        }
+        if needs_files {
+            return Err(Error::invalid(format!(
+                "no migration files in {}: run `generate NAME` (or `baseline` for a database that was auto-migrated) first",
+                dir.display()
+            )));
+        }
+    }
+    match &cli.command {
+        Command::Generate { name } => files::generate(db, dir, name),
+        Command::Merge { name } => files::merge(db, dir, name),
+        Command::Squash { from, to, name } => files::squash(db, dir, from, to, name),
+        Command::Baseline { name } => files::baseline(db, dir, name),
+        _ => auto(db, cli),
+    }
+}
+
+/// The commands over a non-empty set of migration files.
+fn on_files(db: &DataFlow, cli: &Cli, set: &Migrations) -> Result<Output> {
+    let dry = |c: &Consent| Consent {
+        dry_run: true,
+        ..c.clone()
+    };
+    match &cli.command {
+        Command::Plan { sql } => {
+            let mut out = files::upgrade(db, set, None, &dry(&Consent::default()))?;
+            if *sql {
+                out.text = files_sql(db, set)?;
+            }
+            Ok(out)
+        }
+        Command::Apply(a) => files::upgrade(db, set, None, &a.consent),
+        Command::Upgrade { target, consent } => files::upgrade(db, set, target.as_deref(), consent),
+        Command::Downgrade { target, consent } => files::downgrade(db, set, target, consent),
+        Command::Rollback(r) => files::rollback(db, set, r.target.as_deref(), &r.consent),
+        Command::Status => files::status(db, set, &cli.dir),
+        Command::Check => files::check(db, set),
+        Command::Repair { version } => files::repair(db, set, version),
+        _ => unreachable!("only file commands reach on_files"),
+    }
+}
+
+/// The SQL of the pending migration files, as their `up.sql` holds it.
+fn files_sql(db: &DataFlow, set: &Migrations) -> Result<String> {
+    let pending: Vec<String> = db
+        .migration_status(set)?
+        .into_iter()
+        .filter(|s| s.state == crate::migrate::files::FileMigrationState::Pending)
+        .map(|s| s.id)
+        .collect();
+    let mut out = String::new();
+    for source in set.sources() {
+        if pending.iter().any(|id| *id == source.id) {
+            out.push_str(&format!("-- {}\n{}", source.id, source.file("up.sql")));
+            if !out.ends_with('\n') {
+                out.push('\n');
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The commands without migration files: `auto_migrate` and the rollbacks.
+fn auto(db: &DataFlow, cli: &Cli) -> Result<Output> {
     match &cli.command {
         Command::Plan { sql } => {
             let report = db.plan()?;
@@ -241,6 +376,7 @@ fn execute(db: &DataFlow, cli: &Cli) -> Result<Output> {
                 code: EXIT_OK,
             })
         }
+        _ => unreachable!("file commands do not reach auto"),
     }
 }
 
