@@ -45,7 +45,9 @@ pub struct MigrationMetrics {
     /// Sum of the durations.
     pub total_ms: i64,
     /// The slowest steps recorded (at most [`SLOWEST_STEPS`]), slowest first.
-    /// Steps recorded before durations were kept have none and are not listed.
+    /// Steps recorded before durations were kept have none and are not listed,
+    /// nor are the steps of migration files: their `up.sql` runs as one
+    /// script, timed as a whole in the migration's duration.
     pub slowest_steps: Vec<StepTiming>,
 }
 
