@@ -20,6 +20,10 @@
 //! databases ([`ServerSettings`], [`ServerDatabase`]: [`TestDbBuilder::url`],
 //! [`TestDbBuilder::isolation`], [`TestDb::database`], [`TestDb::url`]).
 
+mod migrations;
+
+pub use migrations::{assert_migrations_reversible, assert_migrations_up_to_date};
+
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -27,8 +31,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::dataflow::DataFlow;
 use crate::error::{Error, Result};
+use crate::migrate::files::Migrations;
 use crate::migrate::schema::Schema;
-use crate::migrate::MigrateOptions;
+use crate::migrate::{MigrateOptions, RiskLevel};
 use crate::model::descriptor::ModelDescriptor;
 use crate::model::Model;
 
@@ -103,6 +108,8 @@ pub struct TestDbBuilder<B: TestHooks> {
     models: Vec<&'static ModelDescriptor>,
     fixtures: Vec<PathBuf>,
     settings: B::Settings,
+    migrations: Option<Migrations>,
+    at_migration: Option<String>,
 }
 
 impl<B: TestHooks> Default for TestDbBuilder<B> {
@@ -111,6 +118,8 @@ impl<B: TestHooks> Default for TestDbBuilder<B> {
             models: Vec::new(),
             fixtures: Vec::new(),
             settings: B::Settings::default(),
+            migrations: None,
+            at_migration: None,
         }
     }
 }
@@ -121,6 +130,8 @@ impl<B: TestHooks> Clone for TestDbBuilder<B> {
             models: self.models.clone(),
             fixtures: self.fixtures.clone(),
             settings: self.settings.clone(),
+            migrations: self.migrations.clone(),
+            at_migration: self.at_migration.clone(),
         }
     }
 }
@@ -134,6 +145,8 @@ impl<B: TestHooks> std::fmt::Debug for TestDbBuilder<B> {
             )
             .field("fixtures", &self.fixtures)
             .field("settings", &self.settings)
+            .field("migrations", &self.migrations.as_ref().map(Migrations::len))
+            .field("at_migration", &self.at_migration)
             .finish()
     }
 }
@@ -158,17 +171,50 @@ impl<B: TestHooks> TestDbBuilder<B> {
         self
     }
 
+    /// Builds the schema by applying these migration files (all of them, or
+    /// up to [`at_migration`](TestDbBuilder::at_migration)) instead of
+    /// reconciling it with the models, which are still registered for CRUD.
+    pub fn migrations(mut self, migrations: &Migrations) -> Self {
+        self.migrations = Some(migrations.clone());
+        self
+    }
+
+    /// With [`migrations`](TestDbBuilder::migrations): stops after migration
+    /// `id` (an id or version), so a test can seed rows as they were then,
+    /// `upgrade` to the next migration and check what it did to them.
+    pub fn at_migration(mut self, id: impl Into<String>) -> Self {
+        self.at_migration = Some(id.into());
+        self
+    }
+
     /// Creates the database.
     pub fn build(self) -> Result<TestDb<B>> {
         let hooks = B::new(self.settings)?;
         // Fixtures go into the template too: a test costs one copy or clone.
-        let key = template_key(&self.models, &self.fixtures)?;
+        let mut key = template_key(&self.models, &self.fixtures)?;
+        if let Some(m) = &self.migrations {
+            key = migrations_key(&key, m, self.at_migration.as_deref());
+        }
         let name = hooks.template_name(&key);
         let (models, fixtures) = (&self.models, &self.fixtures);
+        let (migrations, at) = (&self.migrations, self.at_migration.as_deref());
         let template = once_per_process::<B, _>(&hooks.place(), &name, || {
             hooks.build_template(&name, &|db| {
                 db.register_all(models)?;
-                db.auto_migrate(MigrateOptions::default())?;
+                match migrations {
+                    None => {
+                        db.auto_migrate(MigrateOptions::default())?;
+                    }
+                    Some(m) => {
+                        let all = MigrateOptions::default()
+                            .auto_confirm(true)
+                            .max_risk(RiskLevel::High);
+                        match at {
+                            None => db.apply_migrations(m, all)?,
+                            Some(id) => db.upgrade(m, id, all)?,
+                        };
+                    }
+                }
                 if !fixtures.is_empty() {
                     load_fixture_files(db, fixtures)?;
                 }
@@ -333,6 +379,26 @@ pub fn server_url() -> Option<String> {
             None
         }
     }
+}
+
+/// The template key of a model set built by migration files: `key` with the
+/// files' ids and contents and the migration it stops at.
+fn migrations_key(key: &str, migrations: &Migrations, at: Option<&str>) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(key.as_bytes());
+    for m in migrations.sources() {
+        for part in [&m.id, &m.up, &m.down, &m.plan] {
+            h.update((part.len() as u64).to_le_bytes());
+            h.update(part.as_bytes());
+        }
+    }
+    h.update(at.unwrap_or("").as_bytes());
+    h.finalize()
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Whether the process `pid` (another test run's) is gone, so what it left

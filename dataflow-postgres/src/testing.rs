@@ -33,6 +33,27 @@ use crate::PgOptions;
 
 pub use dataflow_core::testing::{server_url, Isolation};
 
+/// Panics, showing the pending plan, when `models` need a migration the
+/// files of `dir` lack. Skipped (with a message) without `DATABASE_URL`,
+/// except under `CI=true`.
+pub fn assert_migrations_up_to_date(
+    dir: impl AsRef<std::path::Path>,
+    models: &[&'static dataflow_core::ModelDescriptor],
+) {
+    if server_url().is_some() {
+        dataflow_core::testing::assert_migrations_up_to_date::<PgTestHooks>(dir, models);
+    }
+}
+
+/// Runs up → down → up for every migration of `dir` on a fresh database and
+/// panics naming the first whose `down.sql` does not undo its `up.sql`.
+/// Skipped (with a message) without `DATABASE_URL`, except under `CI=true`.
+pub fn assert_migrations_reversible(dir: impl AsRef<std::path::Path>) {
+    if server_url().is_some() {
+        dataflow_core::testing::assert_migrations_reversible::<PgTestHooks>(dir);
+    }
+}
+
 /// A private database for one test; derefs to [`DataFlow`]. Dropping it drops
 /// the database (or rolls the test transaction back); a panicking test keeps its
 /// database and prints its name.

@@ -34,6 +34,22 @@ pub type TestDb = dataflow_core::testing::TestDb<SqliteTestHooks>;
 /// Builds a [`TestDb`].
 pub type TestDbBuilder = dataflow_core::testing::TestDbBuilder<SqliteTestHooks>;
 
+/// Panics, showing the pending plan, when `models` need a migration the
+/// files of `dir` lack: put it in a test so `cargo test` fails when a model
+/// changed and nobody generated its migration.
+pub fn assert_migrations_up_to_date(
+    dir: impl AsRef<Path>,
+    models: &[&'static dataflow_core::ModelDescriptor],
+) {
+    dataflow_core::testing::assert_migrations_up_to_date::<SqliteTestHooks>(dir, models);
+}
+
+/// Runs up → down → up for every migration of `dir` on a fresh database and
+/// panics naming the first whose `down.sql` does not undo its `up.sql`.
+pub fn assert_migrations_reversible(dir: impl AsRef<Path>) {
+    dataflow_core::testing::assert_migrations_reversible::<SqliteTestHooks>(dir);
+}
+
 /// How SQLite makes test databases: template files in `$TMPDIR/dataflow-tests`,
 /// copied per test.
 #[derive(Debug, Clone, Copy)]

@@ -107,3 +107,81 @@ fn embedded_migrations_are_the_directory_up_to_date_and_apply() {
     assert_eq!(r.ids().len(), 2);
     db.check().unwrap();
 }
+
+const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/migrations");
+
+#[test]
+fn committed_migrations_are_up_to_date_and_reversible() {
+    dataflow_sqlite::testing::assert_migrations_up_to_date(DIR, models![v2::Author, v1::Book]);
+    dataflow_sqlite::testing::assert_migrations_reversible(DIR);
+}
+
+#[test]
+fn a_model_changed_without_a_migration_fails_with_the_pending_plan() {
+    let panic = std::panic::catch_unwind(|| {
+        dataflow_sqlite::testing::assert_migrations_up_to_date(DIR, models![v1::Author, v1::Book]);
+    })
+    .unwrap_err();
+    let msg = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(msg.contains("has no migration for it"), "{msg}");
+    assert!(
+        msg.contains("drop column") && msg.contains("legacy"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn an_irreversible_migration_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dataflow_sqlite::open(":memory:").unwrap();
+    db.register_all(models![v1::Author, v1::Book]).unwrap();
+    let first = written(
+        db.generate_migration_with(dir.path(), "init", at(0))
+            .unwrap(),
+    );
+    // A down.sql that forgets a table.
+    std::fs::write(first.join("down.sql"), "DROP TABLE books;\n").unwrap();
+    let panic = std::panic::catch_unwind(|| {
+        dataflow_sqlite::testing::assert_migrations_reversible(dir.path());
+    })
+    .unwrap_err();
+    let msg = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(
+        msg.contains("20260101120000_init: down.sql does not restore"),
+        "{msg}"
+    );
+    assert!(msg.contains("table authors is left over"), "{msg}");
+}
+
+#[test]
+fn a_test_database_starts_at_a_migration_and_is_migrated_with_its_rows() {
+    let db = dataflow_sqlite::testing::TestDb::builder()
+        .models(models![v1::Author, v1::Book])
+        .migrations(&MIGRATIONS)
+        .at_migration("20260101120000_init")
+        .build()
+        .unwrap();
+    let ann = v1::Author::create(
+        &db,
+        v1::Author {
+            id: 0,
+            email: "ann@example.org".into(),
+            phone_number: Some("555".into()),
+            legacy: Some("x".into()),
+        },
+    )
+    .unwrap();
+    db.upgrade(
+        &MIGRATIONS,
+        "20260101120100_phone",
+        MigrateOptions::default()
+            .auto_confirm(true)
+            .max_risk(RiskLevel::High),
+    )
+    .unwrap();
+    let now = dataflow_sqlite::open(db.path()).unwrap();
+    now.register::<v2::Author>().unwrap();
+    let after = v2::Author::read(&now, ann.id).unwrap().unwrap();
+    assert_eq!(after.phone.as_deref(), Some("555"));
+    assert!(after.active);
+}
