@@ -3,7 +3,7 @@
 //! and [`round_trip`], the harness of each backend's corpus of hand-written
 //! schemas (models generated from the database, then `plan()` empty).
 
-use dataflow_core::introspect::{generate_models, GenerateOptions};
+use dataflow_core::introspect::{generate_models, IntrospectOptions};
 use dataflow_core::model::descriptor::ModelDescriptor;
 use dataflow_core::prelude::*;
 
@@ -262,6 +262,44 @@ pub fn adopt_refuses_tables_the_models_do_not_match(db: &TestBackend) {
         .any(|m| m.name.starts_with("adopt")));
 }
 
+pub fn cli_pulls_checks_and_adopts(db: &TestBackend) {
+    use dataflow_core::cli::{App, EXIT_OK, EXIT_PENDING};
+    let run_from = |args: &[&str], models: &[&'static ModelDescriptor]| {
+        App::new(models).run_from(args.iter().copied(), |_, _| Ok(db.reopen()))
+    };
+    let h = db.reopen();
+    h.with_conn(|c| c.batch_execute(&legacy_ddl(&h, "legacy_accounts")))
+        .expect("ddl");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("models.rs");
+    let out_arg = out.to_str().expect("utf-8 path");
+    let args = [
+        "migrate",
+        "pull",
+        "--table",
+        "legacy_accounts",
+        "-o",
+        out_arg,
+    ];
+    assert_eq!(run_from(&args, &[]), EXIT_OK);
+    let source = std::fs::read_to_string(&out).expect("written");
+    assert!(source.contains("pub struct LegacyAccount {"), "{source}");
+
+    let check = ["migrate", "check", "--existing-schema"];
+    let fits: &[&'static ModelDescriptor] = dataflow_core::models![LegacyAccount];
+    assert_eq!(run_from(&check, fits), EXIT_OK);
+    let strict: &[&'static ModelDescriptor] = dataflow_core::models![StrictAccount];
+    assert_eq!(run_from(&check, strict), EXIT_PENDING);
+
+    let adopt = ["migrate", "adopt", "legacy_accounts"];
+    assert_eq!(run_from(&adopt, &[]), EXIT_OK);
+    let history = h.migration_history().expect("history");
+    assert_eq!(
+        history.last().map(|m| m.name.as_str()),
+        Some("adopt legacy_accounts")
+    );
+}
+
 /// One hand-written schema of a backend's corpus.
 pub struct Case {
     /// The schema's name (its files are `<name>.sql` and `<name>.rs`).
@@ -288,7 +326,7 @@ pub struct Case {
 pub fn round_trip(db: &DataFlow, case: &Case) {
     db.with_conn(|c| c.batch_execute(case.ddl))
         .unwrap_or_else(|e| panic!("{}: ddl: {e}", case.name));
-    let source = generate_models(db, GenerateOptions::default())
+    let source = generate_models(db, IntrospectOptions::default())
         .unwrap_or_else(|e| panic!("{}: generate: {e}", case.name));
     if std::env::var_os("DATAFLOW_BLESS").is_some() {
         std::fs::write(&case.path, &source).expect("bless");
@@ -333,7 +371,7 @@ pub fn generate_models_names_missing_tables(db: &TestBackend) {
     let h = db.reopen();
     h.with_conn(|c| c.batch_execute(&legacy_ddl(&h, "legacy_accounts")))
         .expect("ddl");
-    let only = generate_models(&h, GenerateOptions::default().tables(["legacy_accounts"]))
+    let only = generate_models(&h, IntrospectOptions::default().tables(["legacy_accounts"]))
         .expect("generate");
     assert!(only.contains("pub struct LegacyAccount {"), "{only}");
     assert!(only.contains("pub legacy_flag: i32,"), "{only}");
@@ -346,7 +384,7 @@ pub fn generate_models_names_missing_tables(db: &TestBackend) {
         1,
         "only the table asked for: {only}"
     );
-    let err = generate_models(&h, GenerateOptions::default().tables(["nope"]))
+    let err = generate_models(&h, IntrospectOptions::default().tables(["nope"]))
         .expect_err("missing table");
     assert!(
         matches!(&err, Error::InvalidInput(m) if m.contains("nope")),

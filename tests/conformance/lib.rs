@@ -104,6 +104,7 @@ macro_rules! __dataflow_conformance_scenarios {
                 adopt_hands_over_only_the_tables_named,
                 adopt_refuses_tables_the_models_do_not_match,
                 generate_models_names_missing_tables,
+                cli_pulls_checks_and_adopts,
             },
 
             crud::{

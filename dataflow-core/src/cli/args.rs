@@ -63,7 +63,22 @@ pub enum Command {
     Rollback(RollbackArgs),
     /// Exit 2 with the differences when the database differs from the
     /// models (drift), 0 when they match.
-    Check,
+    Check {
+        /// Check only that the models can work on the tables as they are
+        /// (`MigrateOptions::existing_schema`): exit 2 listing what stops
+        /// them, 0 (with the differences that do not) otherwise.
+        #[arg(long)]
+        existing_schema: bool,
+    },
+    /// Write `#[derive(Model)]` structs for the database's tables
+    /// (`introspect::generate_models`), on stdout or into a file.
+    Pull(PullArgs),
+    /// Hand tables dataflow did not create over to it (`DataFlow::adopt`):
+    /// their schema becomes a baseline migration; nothing is altered.
+    Adopt {
+        /// The tables (default: those of the registered models).
+        tables: Vec<String>,
+    },
     /// Counts, median and p95 duration, success and rollback rates, the
     /// slowest steps.
     Metrics,
@@ -145,6 +160,17 @@ pub struct ApplyArgs {
     /// Consent and dry run.
     #[command(flatten)]
     pub consent: Consent,
+}
+
+/// Arguments of `pull`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct PullArgs {
+    /// Only this table (repeatable; default every table).
+    #[arg(long = "table", value_name = "TABLE")]
+    pub tables: Vec<String>,
+    /// Write the source into this file instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub out: Option<std::path::PathBuf>,
 }
 
 /// Arguments of `rollback`.

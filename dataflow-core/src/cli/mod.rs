@@ -19,8 +19,9 @@
 //! from `--database-url` (or `DATABASE_URL`) once the arguments are parsed,
 //! so `--help` needs no database; [`App`] adds compiled-in migrations.
 //! Subcommands: `plan [--sql]`, `apply [--yes] [--max-risk LEVEL]
-//! [--dry-run]`, `status`, `history`, `rollback [VERSION | -N]`, `check`,
-//! `metrics`, and over migration files (`--dir`, default `migrations`)
+//! [--dry-run]`, `status`, `history`, `rollback [VERSION | -N]`, `check [--existing-schema]`,
+//! `metrics`, for a database dataflow did not create `pull [--table T]…
+//! [-o FILE]` (models generated from it) and `adopt [TABLE…]`, and over migration files (`--dir`, default `migrations`)
 //! `generate NAME`, `upgrade [TARGET]`, `downgrade TARGET`, `merge`,
 //! `squash FROM TO`, `baseline`, `repair VERSION`. When there are migration
 //! files, `plan`, `apply`, `status`, `check` and `rollback` work on them;
@@ -44,10 +45,11 @@ use std::process::ExitCode;
 use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches};
 
-pub use args::{ApplyArgs, Cli, Command, Consent, Risk, RollbackArgs};
+pub use args::{ApplyArgs, Cli, Command, Consent, PullArgs, Risk, RollbackArgs};
 
 use crate::dataflow::DataFlow;
 use crate::error::{Error, Result};
+use crate::introspect::{generate_models, IntrospectOptions};
 use crate::migrate::files::Migrations;
 use crate::migrate::history::MigrationStatus;
 use crate::migrate::{MigrateOptions, MigrationReport};
@@ -221,7 +223,9 @@ fn execute(db: &DataFlow, cli: &Cli, compiled: Option<&Migrations>) -> Result<Ou
         Command::Plan { .. }
             | Command::Apply(_)
             | Command::Status
-            | Command::Check
+            | Command::Check {
+                existing_schema: false
+            }
             | Command::Rollback(_)
     );
     let needs_files = matches!(
@@ -268,7 +272,7 @@ fn on_files(db: &DataFlow, cli: &Cli, set: &Migrations) -> Result<Output> {
         Command::Downgrade { target, consent } => files::downgrade(db, set, target, consent),
         Command::Rollback(r) => files::rollback(db, set, r.target.as_deref(), &r.consent),
         Command::Status => files::status(db, set, &cli.dir),
-        Command::Check => files::check(db, set),
+        Command::Check { .. } => files::check(db, set),
         Command::Repair { version } => files::repair(db, set, version),
         _ => unreachable!("only file commands reach on_files"),
     }
@@ -344,7 +348,59 @@ fn auto(db: &DataFlow, cli: &Cli) -> Result<Output> {
             let code = pending_code(r.consent.dry_run && !report.is_empty());
             report_output(report, code)
         }
-        Command::Check => match db.check() {
+        Command::Check {
+            existing_schema: true,
+        } => match db.auto_migrate(MigrateOptions::default().existing_schema(true)) {
+            Ok(report) => report_output(report, EXIT_OK),
+            Err(Error::Drift { differences }) => Ok(drift(differences)),
+            Err(e) => Err(e),
+        },
+        Command::Pull(p) => {
+            let mut options = IntrospectOptions::default();
+            if !p.tables.is_empty() {
+                options = options.tables(p.tables.iter().cloned());
+            }
+            let source = generate_models(db, options)?;
+            let models = source.matches("#[derive(Model").count();
+            match &p.out {
+                None => Ok(Output {
+                    json: serde_json::json!({ "models": models, "source": source }),
+                    text: source,
+                    code: EXIT_OK,
+                }),
+                Some(path) => {
+                    std::fs::write(path, &source).map_err(|e| {
+                        Error::invalid(format!("pull: cannot write {}: {e}", path.display()))
+                    })?;
+                    Ok(Output {
+                        text: format!("Wrote {models} model(s) to {}.\n", path.display()),
+                        json: serde_json::json!({ "models": models, "path": path }),
+                        code: EXIT_OK,
+                    })
+                }
+            }
+        }
+        Command::Adopt { tables } => {
+            let tables: Vec<String> = if tables.is_empty() {
+                db.models().iter().map(|m| m.table.to_owned()).collect()
+            } else {
+                tables.clone()
+            };
+            let report = db.adopt(tables.iter().cloned())?;
+            let text = match &report.version {
+                Some(v) => format!(
+                    "Adopted {} as baseline migration {v}; nothing in the database was altered.\n",
+                    tables.join(", ")
+                ),
+                None => "Already adopted; nothing to do.\n".to_owned(),
+            };
+            Ok(Output {
+                text,
+                json: render::to_json(&report)?,
+                code: EXIT_OK,
+            })
+        }
+        Command::Check { .. } => match db.check() {
             Ok(report) => Ok(Output {
                 text: "The database matches the models.\n".into(),
                 json: serde_json::json!({
@@ -354,18 +410,7 @@ fn auto(db: &DataFlow, cli: &Cli) -> Result<Output> {
                 }),
                 code: EXIT_OK,
             }),
-            Err(Error::Drift { differences }) => Ok(Output {
-                text: format!(
-                    "The database differs from the models:\n{}\n",
-                    differences
-                        .iter()
-                        .map(|d| format!("  {d}"))
-                        .collect::<Vec<_>>()
-                        .join("\n")
-                ),
-                json: serde_json::json!({ "drift": true, "differences": differences }),
-                code: EXIT_PENDING,
-            }),
+            Err(Error::Drift { differences }) => Ok(drift(differences)),
             Err(e) => Err(e),
         },
         Command::Metrics => {
@@ -377,6 +422,22 @@ fn auto(db: &DataFlow, cli: &Cli) -> Result<Output> {
             })
         }
         _ => unreachable!("file commands do not reach auto"),
+    }
+}
+
+/// `check`'s output for differences: exit 2.
+fn drift(differences: Vec<String>) -> Output {
+    Output {
+        text: format!(
+            "The database differs from the models:\n{}\n",
+            differences
+                .iter()
+                .map(|d| format!("  {d}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        ),
+        json: serde_json::json!({ "drift": true, "differences": differences }),
+        code: EXIT_PENDING,
     }
 }
 

@@ -20,11 +20,11 @@ use crate::migrate::handle::MigrateHandle;
 
 /// Which tables [`generate_models`] writes models for.
 #[derive(Debug, Clone, Default)]
-pub struct GenerateOptions {
+pub struct IntrospectOptions {
     tables: Option<Vec<String>>,
 }
 
-impl GenerateOptions {
+impl IntrospectOptions {
     /// Only these tables (default: every table of the database).
     pub fn tables<S: Into<String>>(mut self, tables: impl IntoIterator<Item = S>) -> Self {
         self.tables = Some(tables.into_iter().map(Into::into).collect());
@@ -38,7 +38,7 @@ impl GenerateOptions {
 /// uses `chrono`, `uuid`, `serde_json` and `rust_decimal` paths for the
 /// columns of those types. A table named in the options that does not exist
 /// is `Error::InvalidInput`.
-pub fn generate_models(db: &DataFlow, options: GenerateOptions) -> Result<String> {
+pub fn generate_models(db: &DataFlow, options: IntrospectOptions) -> Result<String> {
     let handle: &dyn MigrateHandle = db;
     let (mut schema, details) = handle.with_conn(|conn| {
         let schema = handle.describe_with(conn)?;
