@@ -553,7 +553,7 @@ pub fn a_no_transaction_migration_runs_statement_by_statement(db: &TestBackend) 
     std::fs::write(m.join("up.sql"), &up).unwrap();
     std::fs::write(
         m.join("down.sql"),
-        "DROP INDEX ix_evo_name_by_hand;\nDROP INDEX ix_evo_id_name_by_hand;\n",
+        format!("-- dataflow:no-transaction\nDROP INDEX {concurrently}ix_evo_name_by_hand;\nDROP INDEX {concurrently}ix_evo_id_name_by_hand;\n"),
     )
     .unwrap();
     let plan = dataflow_core::MigrationPlan {

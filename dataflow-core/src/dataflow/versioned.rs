@@ -72,7 +72,9 @@ impl DataFlow {
 
     /// Undoes the applied migrations after `target` (an id or version; `"0"`
     /// undoes every one), newest first, each in its own transaction: its data
-    /// step's backward function, then its `down.sql`. Judged and policed as a
+    /// step's backward function, then its `down.sql` (statement by statement
+    /// outside a transaction when its first line is
+    /// `-- dataflow:no-transaction`, on PostgreSQL). Judged and policed as a
     /// rollback is: calling it consents to steps up to `Medium`; a step that
     /// destroys data needs `auto_confirm(true).max_risk(RiskLevel::High)` or
     /// the prompt.

@@ -168,12 +168,19 @@ pub fn chain<'a>(
     let mut out = vec![last];
     let mut at = last;
     while at.id() != first.id() {
-        let [parent] = at.parents.as_slice() else {
-            return Err(Error::InvalidInput(format!(
-                "cannot squash across {}: it has {} parents",
-                at.id(),
-                at.parents.len()
-            )));
+        let parent = match at.parents.as_slice() {
+            [] => {
+                return Err(Error::InvalidInput(format!(
+                    "{from} does not come before {to}"
+                )))
+            }
+            [parent] => parent,
+            _ => {
+                return Err(Error::InvalidInput(format!(
+                    "cannot squash across {}: it is a merge",
+                    at.id()
+                )))
+            }
         };
         at = resolve(plans, parent)
             .ok_or_else(|| Error::InvalidInput(format!("{from} does not come before {to}")))?;
@@ -201,4 +208,71 @@ pub fn chain<'a>(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn plan(version: u64, parents: &[String]) -> MigrationPlan {
+        MigrationPlan {
+            format: crate::migrate::files::PLAN_FORMAT,
+            version: format!("{version:014}"),
+            name: "m".into(),
+            dialect: "sqlite".into(),
+            parents: parents.to_vec(),
+            replaces: Vec::new(),
+            steps: Vec::new(),
+            schema: Schema::default(),
+        }
+    }
+
+    proptest! {
+        /// A chain has one head; a second child of any of its migrations makes
+        /// two, and their merge one again.
+        #[test]
+        fn chains_have_one_head_and_siblings_two(len in 1u64..12, fork in 0u64..12) {
+            let mut plans: Vec<MigrationPlan> = Vec::new();
+            for v in 0..len {
+                let parents: Vec<String> = plans.last().map(|p| vec![p.id()]).unwrap_or_default();
+                plans.push(plan(v + 1, &parents));
+            }
+            prop_assert_eq!(single_head(&plans).unwrap().map(MigrationPlan::id), Some(plans[len as usize - 1].id()));
+            let at = (fork % len) as usize;
+            let sibling = plan(100, &[plans[at].id()]);
+            plans.push(sibling);
+            if at + 1 < len as usize {
+                let e = single_head(&plans).unwrap_err().to_string();
+                prop_assert!(e.contains("multiple heads"), "{}", e);
+                let merged = merge_plan(&plans, "00000000000200", "merge").unwrap();
+                prop_assert_eq!(merged.parents.len(), 2);
+                plans.push(merged);
+            }
+            prop_assert!(single_head(&plans).unwrap().is_some());
+        }
+    }
+
+    #[test]
+    fn a_parent_replaced_by_a_squash_resolves_to_it() {
+        let a = plan(1, &[]);
+        let b = plan(2, &[a.id()]);
+        let c = plan(3, &[b.id()]);
+        let mut squash = plan(2, &[]);
+        squash.name = "squashed".into();
+        squash.replaces = vec![a.id(), b.id()];
+        let plans = vec![squash.clone(), c.clone()];
+        validate(&plans).unwrap();
+        assert_eq!(single_head(&plans).unwrap().unwrap().id(), c.id());
+        assert_eq!(resolve(&plans, &b.id()).unwrap().id(), squash.id());
+        let stale = vec![a.clone(), squash, c];
+        assert!(validate(&stale)
+            .unwrap_err()
+            .to_string()
+            .contains("still present"));
+        assert!(chain(&[a.clone(), b.clone()], &b.id(), &a.id())
+            .unwrap_err()
+            .to_string()
+            .contains("does not come before"));
+    }
 }

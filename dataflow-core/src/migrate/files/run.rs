@@ -454,17 +454,20 @@ pub fn downgrade(
     for l in undo {
         let id = l.plan.id();
         let version = l.plan.version.clone();
-        let mut judged = None;
-        let mut body = |conn: &mut dyn Connection| -> Result<()> {
+        let outside_tx = no_transaction(&l.source.down) && db.capabilities().online_index_builds;
+        let data = migrations.data_for(&version);
+        let judged: RefCell<Option<Vec<MigrationStep>>> = RefCell::new(None);
+        let done: RefCell<BTreeSet<String>> = RefCell::new(BTreeSet::new());
+        // Checks and polices; `Ok(true)` when the migration is to be undone.
+        let check = |conn: &mut dyn Connection| -> Result<bool> {
             history::ensure(db, conn)?;
             checksums::ensure(db, conn)?;
             refuse_failed(db, conn)?;
             verify(db, conn, &all)?;
-            let done = applied(db, conn)?;
-            if !done.contains(&id) {
-                return Ok(());
+            *done.borrow_mut() = applied(db, conn)?;
+            if !done.borrow().contains(&id) {
+                return Ok(false);
             }
-            let data = migrations.data_for(&version);
             if data.is_some_and(|d| d.backward.is_none()) {
                 return Err(Error::MigrationRefused {
                     steps: vec![format!("{id}: its data step has no backward function")],
@@ -473,19 +476,28 @@ pub fn downgrade(
             }
             let steps = inverse_steps(db, conn, l);
             police(db, options, &id, &report(&id, steps.clone(), false), true)?;
-            judged = Some(steps.clone());
-            if options.dry_run {
-                return Ok(());
-            }
+            *judged.borrow_mut() = Some(steps);
+            Ok(!options.dry_run)
+        };
+        // Runs the data step backward and down.sql (one statement at a time
+        // outside a transaction when asked), then records the undo.
+        let undo = |conn: &mut dyn Connection| -> Result<()> {
             tracing::info!(target: "dataflow::migrate", %id, "downgrading migration file");
             if let Some(back) = data.and_then(|d| d.backward.as_ref()) {
                 back(conn)?;
             }
-            run_script(conn, &l.source.down)?;
+            if outside_tx {
+                for stmt in split_statements(&l.source.down) {
+                    conn.batch_execute(&stmt)?;
+                }
+            } else {
+                run_script(conn, &l.source.down)?;
+            }
             for s in l.plan.steps.iter().rev() {
                 history::track(conn, db.dialect(), &s.change, &id, false)?;
             }
             // Undoing a squash undoes the migrations it replaced.
+            let done = done.borrow();
             for v in l
                 .plan
                 .replaces
@@ -498,11 +510,24 @@ pub fn downgrade(
             checksums::remove(db, conn, &id)
         };
         if options.dry_run {
-            db.with_conn(|c| body(c))?;
+            db.with_conn(|c| check(c).map(|_| ()))?;
         } else {
-            db.backend()
-                .with_migration(options.lock_timeout, &mut body)?;
+            db.backend().with_migration_then(
+                options.lock_timeout,
+                &mut |_| Ok(false),
+                &mut |conn| {
+                    if !check(conn)? {
+                        return Ok(false);
+                    }
+                    if outside_tx {
+                        return Ok(true);
+                    }
+                    undo(conn).map(|()| false)
+                },
+                &mut |conn| undo(conn),
+            )?;
         }
+        let judged = judged.into_inner();
         if let Some(steps) = judged {
             let mut r = report(&id, steps, !options.dry_run);
             r.rolled_back = vec![id.clone()];
