@@ -132,8 +132,59 @@ pub mod __private {
     pub use crate::query::list::List;
     pub use crate::query::statement::StatementCache;
     pub use crate::DataFlow;
+    pub use serde;
     pub use std::option::Option;
     pub use std::vec::Vec;
+
+    /// Serde of a patch's nullable field (`Option<Option<T>>`): absent is
+    /// `None` (leave as is), `null` is `Some(None)` (set NULL), a value is
+    /// `Some(Some(v))`; `None` is skipped when serializing.
+    pub mod double_option {
+        use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+        /// `Some(v)` as `v` (`null` for `Some(None)`).
+        pub fn serialize<T: Serialize, S: Serializer>(
+            value: &Option<Option<T>>,
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
+            match value {
+                Some(inner) => inner.serialize(s),
+                None => s.serialize_none(),
+            }
+        }
+
+        /// A present value, `null` included, as `Some`.
+        pub fn deserialize<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+            d: D,
+        ) -> Result<Option<Option<T>>, D::Error> {
+            Option::<T>::deserialize(d).map(Some)
+        }
+    }
+
+    /// Serde of a patch's non-nullable field (`Option<T>`): absent is `None`,
+    /// a value is `Some(v)`, and `null` is refused (the column cannot be NULL)
+    /// instead of read as "leave as is".
+    pub mod present {
+        use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+        /// `Some(v)` as `v`.
+        pub fn serialize<T: Serialize, S: Serializer>(
+            value: &Option<T>,
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
+            match value {
+                Some(v) => v.serialize(s),
+                None => s.serialize_none(),
+            }
+        }
+
+        /// A present value as `Some`.
+        pub fn deserialize<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+            d: D,
+        ) -> Result<Option<T>, D::Error> {
+            T::deserialize(d).map(Some)
+        }
+    }
 
     /// What a `#[dataflow_core::test]` body may return.
     pub trait TestOutcome {

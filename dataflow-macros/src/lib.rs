@@ -14,6 +14,7 @@ mod embed;
 mod errors;
 mod expand;
 mod model;
+mod serde_attrs;
 mod test_attr;
 #[cfg(test)]
 mod tests;

@@ -26,6 +26,8 @@ pub struct ModelIr {
     pub foreign_keys: Vec<ForeignKeyIr>,
     pub timestamps: bool,
     pub soft_delete: bool,
+    /// The model's serde names, which its patch's serde follows.
+    pub serde: crate::serde_attrs::SerdeIr,
 }
 
 pub struct FieldRef {
@@ -984,6 +986,7 @@ pub fn build(input: &DeriveInput) -> syn::Result<ModelIr> {
         foreign_keys,
         timestamps,
         soft_delete,
+        serde: crate::serde_attrs::read(input),
     })
 }
 

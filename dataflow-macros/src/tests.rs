@@ -56,6 +56,24 @@ fn expands_a_plain_model() {
     ));
 }
 
+/// The patch's serde impls, gated on the model's, with double options for
+/// nullable fields and the model's serde names.
+#[test]
+fn a_serde_model_gets_a_serde_patch() {
+    insta::assert_snapshot!(expand(
+        r#"
+        #[derive(Model, serde::Serialize, Deserialize, Debug)]
+        #[serde(rename_all = "camelCase", deny_unknown_fields)]
+        pub struct Member {
+            pub id: i64,
+            #[serde(rename = "mail", alias = "email", default)]
+            pub email: String,
+            pub nick_name: Option<String>,
+        }
+        "#
+    ));
+}
+
 #[test]
 fn expands_timestamps_soft_delete_indexes_foreign_keys_and_defaults() {
     insta::assert_snapshot!(expand(
