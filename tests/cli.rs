@@ -64,10 +64,16 @@ fn cli(target: &str, args: &[&str]) -> Run {
         .stdin(Stdio::null())
         .output()
         .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8(stdout).unwrap(),
+        String::from_utf8(stderr).unwrap(),
+    );
     Run {
-        code: status.code().expect("exited"),
-        stdout: String::from_utf8(stdout).unwrap(),
-        stderr: String::from_utf8(stderr).unwrap(),
+        code: status.code().unwrap_or_else(|| {
+            panic!("{args:?} ended by {status}\nstdout: {stdout}\nstderr: {stderr}")
+        }),
+        stdout,
+        stderr,
     }
 }
 

@@ -1,5 +1,6 @@
 //! The pooled PostgreSQL backend.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
@@ -11,6 +12,7 @@ use dataflow_core::{
 };
 
 use crate::connection::{map_error, PgConn, Watched};
+use crate::opening::Opening;
 use crate::options::{conninfo, take_socket_timeout, PgOptions};
 use crate::relay::{waiting, Relay, Upstream};
 
@@ -19,6 +21,15 @@ pub struct PgBackend {
     pool: Pool<Manager>,
     test_transaction: bool,
     url: String,
+    opening: Arc<Opening>,
+    connect_timeout: Duration,
+}
+
+impl Drop for PgBackend {
+    fn drop(&mut self) {
+        self.opening
+            .wait_none(self.connect_timeout + Duration::from_secs(1));
+    }
 }
 
 /// diesel's r2d2 manager plus a flag set when a call finds the server gone:
@@ -29,6 +40,7 @@ pub(crate) struct Manager {
     inner: ConnectionManager<PgConnection>,
     url: String,
     relay: Option<RelayTo>,
+    opening: Arc<Opening>,
 }
 
 /// Where and how each pooled connection's socket-timeout relay connects.
@@ -57,6 +69,7 @@ impl ManageConnection for Manager {
     type Error = diesel::r2d2::Error;
 
     fn connect(&self) -> std::result::Result<Pooled, Self::Error> {
+        let _opening = self.opening.start();
         let (conn, relay) = match &self.relay {
             None => (self.inner.connect()?, None),
             Some(to) => {
@@ -268,17 +281,21 @@ impl PgBackend {
         } else {
             builder
         };
+        let opening = Arc::new(Opening::default());
         let pool = builder
             .build(Manager {
                 inner: ConnectionManager::<PgConnection>::new(&url),
                 url: url.clone(),
                 relay,
+                opening: Arc::clone(&opening),
             })
             .map_err(|e| Error::Connection(format!("cannot connect to PostgreSQL: {e}")))?;
         Ok(PgBackend {
             pool,
             test_transaction: options.test_transaction,
             url,
+            opening,
+            connect_timeout: options.connect_timeout,
         })
     }
 
