@@ -465,19 +465,21 @@ fn writable_fields(
     fields
         .keys()
         .map(|name| {
-            let here = format!("{path}.{name}");
+            // The path is formatted only for an error: this runs for every
+            // field of every record a node writes.
+            let here = || format!("{path}.{name}");
             let i = d
                 .columns
                 .iter()
                 .position(|c| c.field == Some(name.as_str()))
                 .or_else(|| d.columns.iter().position(|c| c.name == name))
-                .ok_or_else(|| unknown_field(d, name, &here))?;
+                .ok_or_else(|| unknown_field(d, name, &here()))?;
             let c = &d.columns[i];
             if !c.is_user_writable() {
-                return Err(invalid(&here, "managed by dataflow; it cannot be set"));
+                return Err(invalid(&here(), "managed by dataflow; it cannot be set"));
             }
             if updating && c.primary_key {
-                return Err(invalid(&here, "the key cannot be changed"));
+                return Err(invalid(&here(), "the key cannot be changed"));
             }
             Ok((i, c))
         })
