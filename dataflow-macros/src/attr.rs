@@ -30,7 +30,13 @@ const FIELD_ATTRS: &[&str] = &[
     "renamed_from",
     "column",
 ];
-const INDEX_ATTRS: &[&str] = &["fields(\"a\", \"b\")", "name", "unique", "condition"];
+const INDEX_ATTRS: &[&str] = &[
+    "fields(\"a\", \"b\")",
+    "name",
+    "unique",
+    "condition",
+    "using",
+];
 const TEXT_SEARCH_ATTRS: &[&str] = &["fields(\"a\", \"b\")", "name", "language"];
 const FK_ATTRS: &[&str] = &["field", "references", "on_delete", "on_update"];
 
@@ -64,6 +70,8 @@ pub struct IndexAttr {
     pub unique: bool,
     pub condition: Option<LitStr>,
     pub partial: bool,
+    /// `using = "gin"`: how the index is built (default b-tree).
+    pub using: Option<LitStr>,
 }
 
 /// `foreign_key(field = "...", references = "table(column)", on_delete = "...")`
@@ -348,6 +356,7 @@ fn parse_index(
         unique: false,
         condition: None,
         partial,
+        using: None,
     };
     if !meta.input.peek(syn::token::Paren) {
         errors.push(meta.error(
@@ -369,6 +378,10 @@ fn parse_index(
         } else if inner.path.is_ident("condition") {
             if let Some(v) = value::<LitStr>(&inner, "\"deleted_at IS NULL\"", errors)? {
                 set_once(&mut idx.condition, v, &inner, errors);
+            }
+        } else if inner.path.is_ident("using") {
+            if let Some(v) = value::<LitStr>(&inner, "\"gin\"", errors)? {
+                set_once(&mut idx.using, v, &inner, errors);
             }
         } else {
             errors.push(unknown(&inner, INDEX_ATTRS));

@@ -777,11 +777,41 @@ pub fn build(input: &DeriveInput) -> syn::Result<ModelIr> {
             }
             None => None,
         };
+        // `using = "gin"`: a GIN index over one JSON field, as
+        // `jsonb_gin_indexes` declares, under a name of the model's choosing.
+        let gin = match &idx.using {
+            None => false,
+            Some(u) if u.value().eq_ignore_ascii_case("btree") => false,
+            Some(u) if u.value().eq_ignore_ascii_case("gin") => {
+                let json = cols.len() == 1
+                    && columns
+                        .iter()
+                        .any(|c| c.column == cols[0] && c.kind == Kind::Json);
+                if !json || idx.unique || predicate.is_some() {
+                    errors.at(
+                        u,
+                        "using = \"gin\" indexes one serde_json::Value field, without `unique` or a condition",
+                    );
+                }
+                true
+            }
+            Some(u) => {
+                errors.at(
+                    u,
+                    format!(
+                        "unknown index method `{}`; expected \"btree\" or \"gin\"",
+                        u.value()
+                    ),
+                );
+                false
+            }
+        };
         let name = match &idx.name {
             Some(n) => {
                 check_ident(&mut errors, n.span(), "index name", &n.value());
                 n.value()
             }
+            None if gin => generated_name(&format!("gin_{table}_{}", cols.join("_"))),
             None => generated_name(&format!(
                 "{}_{table}_{}",
                 match (idx.unique, predicate.is_some()) {
@@ -797,7 +827,11 @@ pub fn build(input: &DeriveInput) -> syn::Result<ModelIr> {
             name,
             columns: cols,
             unique: idx.unique,
-            method: MethodIr::BTree,
+            method: if gin {
+                MethodIr::JsonGin
+            } else {
+                MethodIr::BTree
+            },
             predicate,
         });
         index_spans.push(idx.name.as_ref().map_or(idx.span, LitStr::span));

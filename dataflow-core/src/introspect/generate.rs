@@ -348,10 +348,14 @@ fn index_attr(
             if i.columns.len() == 1
                 && !i.unique
                 && i.predicate.is_none()
-                && *name == generated_name(&format!("gin_{}_{}", t.name, i.columns[0])) =>
+                && t.column(&i.columns[0]).is_some_and(|c| c.ty == T::Json) =>
         {
             let f = &fields[0];
-            Ok(quote!(jsonb_gin_indexes(#f)))
+            if *name == generated_name(&format!("gin_{}_{}", t.name, i.columns[0])) {
+                Ok(quote!(jsonb_gin_indexes(#f)))
+            } else {
+                Ok(quote!(index(fields(#f), name = #name, using = "gin")))
+            }
         }
         IndexKind::TextSearch { language } if !i.unique && i.predicate.is_none() => Ok(
             quote!(text_search(fields(#(#fields),*), language = #language, name = #name)),
@@ -360,7 +364,7 @@ fn index_attr(
             "Index `{}` ({}) cannot be declared by a model: plan() proposes dropping it; keep it by leaving the table unregistered or use existing_schema mode.",
             i.name,
             match other {
-                IndexKind::Gin => "a GIN index under a name of its own".to_owned(),
+                IndexKind::Gin => "a GIN index that is not over one JSON column".to_owned(),
                 IndexKind::Other { method } => format!("USING {method}"),
                 _ => "unique or partial".to_owned(),
             }

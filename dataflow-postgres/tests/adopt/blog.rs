@@ -7,6 +7,7 @@ use dataflow_core::Model;
 #[dataflow(table = "posts")]
 #[dataflow(jsonb_gin_indexes("meta"))]
 #[dataflow(index(fields("author_id", "published"), name = "posts_author_published"))]
+#[dataflow(index(fields("meta"), name = "posts_meta_docs", using = "gin"))]
 #[dataflow(
     text_search(fields("title", "body"), language = "english", name = "posts_search")
 )]

@@ -16,3 +16,4 @@ CREATE INDEX posts_author_published ON posts (author_id, published);
 CREATE UNIQUE INDEX posts_title_live ON posts (title) WHERE published;
 CREATE INDEX gin_posts_meta ON posts USING gin (meta);
 CREATE INDEX posts_search ON posts USING gin (to_tsvector('english', (COALESCE(title, '') || ' ') || COALESCE(body, '')));
+CREATE INDEX posts_meta_docs ON posts USING gin (meta);
