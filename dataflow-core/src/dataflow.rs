@@ -570,6 +570,46 @@ impl MigrateHandle for DataFlow {
     fn as_query(&self) -> &dyn QueryHandle {
         self
     }
+
+    fn run_data_step(
+        &self,
+        conn: &mut dyn Connection,
+        in_transaction: bool,
+        f: &crate::migrate::files::source::DataFn,
+    ) -> Result<()> {
+        crate::backend::lent::lend(conn, in_transaction, |held| {
+            let bound = Arc::new(Bound::new(held, self.inner.capabilities));
+            let tx = DataFlow {
+                inner: Arc::clone(&self.inner),
+                bound: Some(Arc::clone(&bound)),
+            };
+            // Taken out after the step, so a clone of `tx` kept past it fails
+            // instead of reaching a connection no longer lent.
+            // Outside the migration's transaction (a no-transaction
+            // migration) the step is still all or nothing: one of its own.
+            if !in_transaction {
+                bound.with_held(|held| held.begin())?;
+            }
+            let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&tx)));
+            let mut held = bound.take();
+            if !in_transaction {
+                let commit = matches!(out, Ok(Ok(())));
+                if let Some(held) = held.as_deref_mut() {
+                    end(held, commit)?;
+                }
+            }
+            // A panic becomes an error, so the migration is rolled back and
+            // recorded as any failed one, its lock and connection released.
+            out.unwrap_or_else(|panic| {
+                let message = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "no message".into());
+                Err(Error::Database(format!("a data step panicked: {message}")))
+            })
+        })
+    }
 }
 
 /// Commits (`commit`) or rolls back the innermost transaction of `held`.

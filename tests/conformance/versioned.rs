@@ -2,7 +2,7 @@
 //! and applied again through sixteen evolutions of one table (the evolutions
 //! of the `migrate` group, as files); an applied file edited afterwards;
 //! multiple heads and their merge; a squash that databases past it accept; a
-//! migration that runs outside a transaction; a data migration both ways;
+//! migration that runs outside a transaction; data steps (in `data`);
 //! deterministic output; baselining an auto-migrated database.
 
 use std::path::Path;
@@ -14,6 +14,9 @@ use dataflow_core::prelude::*;
 use dataflow_core::{FileMigrationState, FilesReport, GenerateOptions, LogicalType};
 
 use crate::backends::TestBackend;
+
+mod data;
+pub use data::*;
 
 fn high() -> MigrateOptions {
     MigrateOptions::default()
@@ -575,56 +578,6 @@ pub fn a_no_transaction_migration_runs_statement_by_statement(db: &TestBackend) 
     assert!(names.contains(&"ix_evo_name_by_hand"), "{names:?}");
     h.downgrade(&files(dir), &first_id, high()).unwrap();
     assert!(h.describe().unwrap().tables["evo"].indexes.is_empty());
-}
-
-pub fn a_data_migration_runs_forward_and_back_in_the_migration(db: &TestBackend) {
-    use evo::{V1, V2};
-    let dir = tempfile::tempdir().unwrap();
-    let dir = dir.path();
-    let h = db.reopen();
-    h.register::<V1>().unwrap();
-    generate(&h, dir, "start", 1);
-    apply(&h, dir);
-    V1::create(
-        &h,
-        V1 {
-            id: 0,
-            name: "Ann Lee".into(),
-        },
-    )
-    .unwrap();
-    let h = db.reopen();
-    h.register::<V2>().unwrap();
-    let plan = generate(&h, dir, "nick", 2);
-    let with_data = files(dir).data_step(
-        plan.version.clone(),
-        |conn| {
-            conn.batch_execute("UPDATE evo SET nick = lower(name)")
-                .map(|_| ())
-        },
-        |conn| {
-            conn.batch_execute("UPDATE evo SET name = upper(name)")
-                .map(|_| ())
-        },
-    );
-    h.apply_migrations(&with_data, high()).unwrap();
-    assert_eq!(
-        V2::list(&h).all().unwrap()[0].nick.as_deref(),
-        Some("ann lee")
-    );
-    h.downgrade(&with_data, "20260101000100_start", high())
-        .unwrap();
-    let h1 = db.reopen();
-    h1.register::<V1>().unwrap();
-    assert_eq!(V1::list(&h1).all().unwrap()[0].name, "ANN LEE");
-    // A failing data step rolls its migration back whole.
-    let failing = files(dir).data_step(
-        plan.version.clone(),
-        |conn| conn.batch_execute("UPDATE no_such_table SET x = 1"),
-        |_| Ok(()),
-    );
-    assert!(h.apply_migrations(&failing, high()).is_err());
-    assert!(h.describe().unwrap().tables["evo"].column("nick").is_none());
 }
 
 pub fn generated_files_are_deterministic_and_an_empty_diff_writes_nothing(db: &TestBackend) {

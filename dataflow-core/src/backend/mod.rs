@@ -13,6 +13,7 @@
 
 pub(crate) mod bound;
 pub mod capabilities;
+pub(crate) mod lent;
 
 use crate::backend::capabilities::Capabilities;
 use crate::error::Result;

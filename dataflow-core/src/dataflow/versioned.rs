@@ -1,9 +1,12 @@
 //! The handle's entry points for versioned migration files (implemented in
 //! [`crate::migrate::files`]).
 
+use std::any::Any;
 use std::path::Path;
+use std::sync::Arc;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::migrate::files::source::{DataFn, DataStep};
 use crate::migrate::files::{
     self, generate, run, FileStatus, FilesReport, GenerateOptions, Generated, MigrationPlan,
     Migrations,
@@ -142,4 +145,62 @@ impl DataFlow {
     ) -> Result<Generated> {
         files::generate::squash(dir.as_ref(), from, to, name)
     }
+}
+
+impl Migrations {
+    /// Registers a data step for migration `version`, for transformations SQL
+    /// cannot express (as Django's `RunPython`): `forward` runs after its
+    /// `up.sql`, `backward` before its `down.sql`. Each gets a handle bound
+    /// to the migration's own connection and transaction, as the handle
+    /// [`DataFlow::transaction`] passes: typed functions, records, nodes and
+    /// `tx.with_conn` for raw SQL run in the migration's transaction, commit
+    /// with it and roll back with it (an `Err` or a panic from the step rolls
+    /// the whole migration back; a panic is reported as `Error::Database`).
+    /// After a `-- dataflow:no-transaction` `up.sql` (or before such a
+    /// `down.sql`) the step runs in a transaction of its own. The models
+    /// registered on the handle that applies the migrations are the ones the
+    /// step sees. Migrations on the bound handle are refused;
+    /// `tx.transaction(..)` is a savepoint.
+    ///
+    /// ```ignore
+    /// let migrations = Migrations::from_dir("migrations")?.data_step(
+    ///     "20260101000200",
+    ///     |tx| {
+    ///         for u in User::list(tx).all()? {
+    ///             let nick = Some(u.name.to_lowercase());
+    ///             User::update(tx, u.id, UserPatch { nick: Some(nick), ..Default::default() })?;
+    ///         }
+    ///         Ok(())
+    ///     },
+    ///     |_tx| Ok(()),
+    /// );
+    /// ```
+    ///
+    /// The handle is only good inside the step: a clone kept past it fails
+    /// with `Error::InvalidInput`.
+    pub fn data_step(
+        self,
+        version: impl Into<String>,
+        forward: impl Fn(&DataFlow) -> Result<()> + Send + Sync + 'static,
+        backward: impl Fn(&DataFlow) -> Result<()> + Send + Sync + 'static,
+    ) -> Migrations {
+        self.with_data(DataStep {
+            version: version.into(),
+            forward: erase(forward),
+            backward: Some(erase(backward)),
+        })
+    }
+}
+
+/// A step's function as the migration layer keeps it (it cannot name the
+/// handle): called with the bound handle as `Any`.
+fn erase(f: impl Fn(&DataFlow) -> Result<()> + Send + Sync + 'static) -> DataFn {
+    Arc::new(
+        move |handle: &dyn Any| match handle.downcast_ref::<DataFlow>() {
+            Some(tx) => f(tx),
+            None => Err(Error::InvalidInput(
+                "a data step is run with a DataFlow handle".into(),
+            )),
+        },
+    )
 }

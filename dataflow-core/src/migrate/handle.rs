@@ -51,6 +51,16 @@ pub trait MigrateHandle: Send + Sync {
 
     /// The same handle as the query layer sees it (fixtures insert through it).
     fn as_query(&self) -> &dyn QueryHandle;
+
+    /// Runs a data step's function `f` with a handle bound to the migration's
+    /// connection `conn` (in its transaction when `in_transaction`), so what
+    /// the step does commits or rolls back with the migration.
+    fn run_data_step(
+        &self,
+        conn: &mut dyn Connection,
+        in_transaction: bool,
+        f: &crate::migrate::files::source::DataFn,
+    ) -> Result<()>;
 }
 
 impl dyn MigrateHandle + '_ {

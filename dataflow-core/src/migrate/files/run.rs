@@ -385,7 +385,7 @@ fn apply_one(
         tracing::info!(target: "dataflow::migrate", %id, "applying migration file");
         run_script(conn, &l.source.up)?;
         if let Some(data) = migrations.data_for(&version) {
-            (data.forward)(conn)?;
+            db.run_data_step(conn, true, &data.forward)?;
         }
         for s in &steps {
             history::track(conn, db.dialect(), &s.change, &id, true)?;
@@ -401,7 +401,7 @@ fn apply_one(
                 conn.batch_execute(&stmt)?;
             }
             if let Some(data) = migrations.data_for(&version) {
-                (data.forward)(conn)?;
+                db.run_data_step(conn, false, &data.forward)?;
             }
             Ok(())
         };
@@ -481,10 +481,10 @@ pub fn downgrade(
         };
         // Runs the data step backward and down.sql (one statement at a time
         // outside a transaction when asked), then records the undo.
-        let undo = |conn: &mut dyn Connection| -> Result<()> {
+        let undo = |conn: &mut dyn Connection, in_transaction: bool| -> Result<()> {
             tracing::info!(target: "dataflow::migrate", %id, "downgrading migration file");
             if let Some(back) = data.and_then(|d| d.backward.as_ref()) {
-                back(conn)?;
+                db.run_data_step(conn, in_transaction, back)?;
             }
             if outside_tx {
                 for stmt in split_statements(&l.source.down) {
@@ -522,9 +522,9 @@ pub fn downgrade(
                     if outside_tx {
                         return Ok(true);
                     }
-                    undo(conn).map(|()| false)
+                    undo(conn, true).map(|()| false)
                 },
-                &mut |conn| undo(conn),
+                &mut |conn| undo(conn, false),
             )?;
         }
         let judged = judged.into_inner();

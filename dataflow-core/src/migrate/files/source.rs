@@ -3,11 +3,11 @@
 //! time (`dataflow_core::embed_migrations!("migrations")`), plus the Rust data
 //! steps registered by version.
 
+use std::any::Any;
 use std::borrow::Cow;
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::backend::Connection;
 use crate::error::{Error, Result};
 use crate::migrate::files::{parse_id, MigrationPlan};
 
@@ -73,8 +73,10 @@ impl MigrationSource {
     }
 }
 
-/// A Rust function run inside a migration's transaction, on its connection.
-pub type DataFn = Arc<dyn Fn(&mut dyn Connection) -> Result<()> + Send + Sync>;
+/// A Rust function run inside a migration's transaction, given a handle
+/// bound to it (a `&DataFlow`, seen here as `Any`: the handle sits in a layer
+/// above migrations; see `Migrations::data_step`).
+pub type DataFn = Arc<dyn Fn(&dyn Any) -> Result<()> + Send + Sync>;
 
 /// A data migration: Rust code run with a migration, after its `up.sql`
 /// (`forward`) and before its `down.sql` (`backward`), in the same
@@ -84,9 +86,9 @@ pub struct DataStep {
     /// The version of the migration it belongs to.
     pub version: String,
     /// Run after `up.sql`.
-    pub forward: DataFn,
+    pub(crate) forward: DataFn,
     /// Run before `down.sql`; `None` makes the migration irreversible.
-    pub backward: Option<DataFn>,
+    pub(crate) backward: Option<DataFn>,
 }
 
 impl std::fmt::Debug for DataStep {
@@ -164,20 +166,10 @@ impl Migrations {
         Ok(Migrations::from_sources(list))
     }
 
-    /// Registers a data step for migration `version`: `forward` runs after its
-    /// `up.sql`, `backward` before its `down.sql`, each inside the
-    /// migration's transaction and given its connection.
-    pub fn data_step(
-        mut self,
-        version: impl Into<String>,
-        forward: impl Fn(&mut dyn Connection) -> Result<()> + Send + Sync + 'static,
-        backward: impl Fn(&mut dyn Connection) -> Result<()> + Send + Sync + 'static,
-    ) -> Migrations {
-        self.data.push(DataStep {
-            version: version.into(),
-            forward: Arc::new(forward),
-            backward: Some(Arc::new(backward)),
-        });
+    /// Adds a data step (built by `Migrations::data_step`, which sits with
+    /// the handle it passes).
+    pub(crate) fn with_data(mut self, step: DataStep) -> Migrations {
+        self.data.push(step);
         self
     }
 
