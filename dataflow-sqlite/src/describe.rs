@@ -76,8 +76,11 @@ fn action(s: &str) -> FkAction {
 fn describe(conn: &mut dyn Connection) -> Result<Schema> {
     let mut tables: BTreeMap<String, Table> = BTreeMap::new();
     let mut pk_order: BTreeMap<String, Vec<(i64, String)>> = BTreeMap::new();
-    // Columns declared exactly `INTEGER`: as the table's only key column they
-    // alias the rowid, which the database assigns.
+    // Columns declared exactly `INTEGER` whose table says AUTOINCREMENT or
+    // that are not declared NOT NULL: as the table's only key column they
+    // alias the rowid, which the database assigns. (dataflow declares a key it
+    // does not let the database assign `INTEGER NOT NULL`, without
+    // AUTOINCREMENT.)
     let mut integer_columns: Vec<(String, String)> = Vec::new();
 
     let sql = format!(
@@ -99,11 +102,16 @@ fn describe(conn: &mut dyn Connection) -> Result<Schema> {
         ],
         &mut |row| {
             let table = text(&mut row[0]);
+            let autoincrement = text(&mut row[1])
+                .to_ascii_uppercase()
+                .contains("AUTOINCREMENT");
             let name = text(&mut row[2]);
             let declared = text(&mut row[3]);
             let (ty, max_length) = logical_type(&declared);
             let pk = int(&row[6]);
-            if declared.trim().eq_ignore_ascii_case("INTEGER") {
+            if declared.trim().eq_ignore_ascii_case("INTEGER")
+                && (autoincrement || int(&row[4]) == 0)
+            {
                 integer_columns.push((table.clone(), name.clone()));
             }
             let default = match &row[5] {

@@ -23,3 +23,33 @@ dataflow_conformance::adopt_corpus! { fresh;
     sessions;
     nullable_key explained("kv");
 }
+
+/// A model's integer key that the database does not assign keeps reading as
+/// such: only a table's lone `INTEGER` key declared by hand is a rowid alias.
+#[test]
+fn an_explicit_integer_key_is_not_read_as_auto_increment() {
+    use dataflow_core::prelude::*;
+
+    #[derive(Model, Debug, Clone, PartialEq)]
+    #[dataflow(table = "codes")]
+    struct Code {
+        #[dataflow(primary_key, auto_increment = false)]
+        code: i32,
+        label: String,
+    }
+
+    let db = TestDb::builder()
+        .model::<Code>()
+        .build()
+        .expect("test database");
+    assert!(db.plan().expect("plan").steps.is_empty());
+    Code::create(
+        &db,
+        Code {
+            code: 7,
+            label: "seven".into(),
+        },
+    )
+    .expect("create");
+    assert_eq!(Code::read(&db, 7).expect("read").map(|c| c.code), Some(7));
+}
