@@ -205,6 +205,26 @@ fn eval(e: &Expr, item: &Item) -> Truth {
                 _ => Truth::False,
             }),
         Expr::Not(inner) => eval(inner, item).not(),
+        // JSON filters have their own reference (dataflow_core::query::json)
+        // and corpus (the conformance group json_filters).
+        Expr::JsonContains { column, value } => match cell(item, column) {
+            Value::Json(doc) => {
+                Truth::from(Some(dataflow_core::query::json::contains(&doc, value)))
+            }
+            _ => Truth::Unknown,
+        },
+        Expr::JsonPath {
+            column,
+            path: Ok(path),
+            op,
+            value,
+        } => match cell(item, column) {
+            Value::Json(doc) => Truth::from(Some(dataflow_core::query::json::path_matches(
+                &doc, path, *op, value,
+            ))),
+            _ => Truth::Unknown,
+        },
+        Expr::JsonPath { path: Err(_), .. } => Truth::Unknown,
     }
 }
 

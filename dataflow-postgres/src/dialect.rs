@@ -50,6 +50,77 @@ impl QueryDialect for PgDialect {
         1
     }
 
+    fn json_contains(
+        &self,
+        column: &str,
+        template: &serde_json::Value,
+        out: &mut dataflow_core::query::statement::SqlWriter<'_>,
+    ) {
+        crate::json::contains(column, template, out);
+    }
+
+    fn json_path_compare(
+        &self,
+        column: &str,
+        path: &[dataflow_core::query::json::JsonSegment],
+        op: dataflow_core::CmpOp,
+        value: &serde_json::Value,
+        out: &mut dataflow_core::query::statement::SqlWriter<'_>,
+    ) {
+        crate::json::path_compare(column, path, op, value, out);
+    }
+
+    /// PostgreSQL widens `SUM(bigint)` and `AVG` of integers to `numeric` and
+    /// sums `real` as `real`: sums of integers are cast back to `bigint` (an
+    /// overflow is an error, as on SQLite), floats are summed and averaged as
+    /// `double precision`, decimals stay `numeric`.
+    fn aggregate(
+        &self,
+        func: dataflow_core::query::aggregate::Aggregate,
+        operand: &str,
+        ty: LogicalType,
+        out: &mut String,
+    ) {
+        use dataflow_core::query::aggregate::Aggregate;
+        let int = matches!(
+            ty,
+            LogicalType::SmallInt | LogicalType::Int | LogicalType::BigInt
+        );
+        let float = matches!(ty, LogicalType::Float | LogicalType::Double);
+        match func {
+            Aggregate::Sum if int => {
+                out.push_str("CAST(COALESCE(SUM(");
+                out.push_str(operand);
+                out.push_str("), 0) AS BIGINT)");
+            }
+            Aggregate::Sum | Aggregate::Avg if float || (int && func == Aggregate::Avg) => {
+                out.push_str(if func == Aggregate::Sum {
+                    "COALESCE(SUM(CAST("
+                } else {
+                    "AVG(CAST("
+                });
+                out.push_str(operand);
+                out.push_str(if func == Aggregate::Sum {
+                    " AS DOUBLE PRECISION)), 0.0)"
+                } else {
+                    " AS DOUBLE PRECISION))"
+                });
+            }
+            Aggregate::Avg if ty == LogicalType::Decimal => {
+                // The exact sum over the count, rounded like SQLite's
+                // registered aggregate: a fixed scale whatever the values.
+                out.push_str("ROUND(CAST(SUM(");
+                out.push_str(operand);
+                out.push_str(") AS NUMERIC(1000, 28)) / COUNT(");
+                out.push_str(operand);
+                out.push_str("), ");
+                out.push_str(&dataflow_core::query::aggregate::DECIMAL_AVG_SCALE.to_string());
+                out.push(')');
+            }
+            _ => dataflow_core::query::dialect::portable_aggregate(func, operand, ty, out),
+        }
+    }
+
     fn like(&self, column: &str, pattern: &str, case_sensitive: bool, out: &mut String) {
         out.push_str(column);
         out.push_str(if case_sensitive { " LIKE " } else { " ILIKE " });
@@ -674,6 +745,22 @@ mod tests {
         }
         fn placeholder(&self, _index: usize, out: &mut String) {
             out.push('?');
+        }
+        fn json_contains(
+            &self,
+            _: &str,
+            _: &serde_json::Value,
+            _: &mut dataflow_core::query::statement::SqlWriter<'_>,
+        ) {
+        }
+        fn json_path_compare(
+            &self,
+            _: &str,
+            _: &[dataflow_core::query::json::JsonSegment],
+            _: dataflow_core::CmpOp,
+            _: &serde_json::Value,
+            _: &mut dataflow_core::query::statement::SqlWriter<'_>,
+        ) {
         }
     }
 

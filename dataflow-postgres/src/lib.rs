@@ -17,6 +17,7 @@ mod connection;
 mod decode;
 mod describe;
 mod dialect;
+mod json;
 mod opening;
 mod options;
 mod query;

@@ -84,6 +84,7 @@ impl Setup {
             compare_decimal_text(left, right)
         })?;
         crate::regexp::register(conn)?;
+        crate::aggregate::register(conn)?;
         // busy_timeout first, so the journal-mode switch itself waits for a lock.
         conn.batch_execute(&format!(
             "PRAGMA busy_timeout = {}; PRAGMA foreign_keys = ON; \

@@ -43,6 +43,54 @@ impl QueryDialect for SqliteDialect {
         "NULL"
     }
 
+    fn json_contains(
+        &self,
+        column: &str,
+        template: &serde_json::Value,
+        out: &mut dataflow_core::query::statement::SqlWriter<'_>,
+    ) {
+        crate::json::contains(column, template, out);
+    }
+
+    fn json_path_compare(
+        &self,
+        column: &str,
+        path: &[dataflow_core::query::json::JsonSegment],
+        op: dataflow_core::CmpOp,
+        value: &serde_json::Value,
+        out: &mut dataflow_core::query::statement::SqlWriter<'_>,
+    ) {
+        crate::json::path_compare(column, path, op, value, out);
+    }
+
+    /// Decimals (stored as text) are summed and averaged exactly by the
+    /// aggregates every connection registers (see `crate::aggregate`).
+    fn aggregate(
+        &self,
+        func: dataflow_core::query::aggregate::Aggregate,
+        operand: &str,
+        ty: LogicalType,
+        out: &mut String,
+    ) {
+        use dataflow_core::query::aggregate::Aggregate;
+        match func {
+            Aggregate::Sum if ty == LogicalType::Decimal => {
+                out.push_str("COALESCE(");
+                out.push_str(crate::aggregate::DECIMAL_SUM);
+                out.push('(');
+                out.push_str(operand);
+                out.push_str("), '0')");
+            }
+            Aggregate::Avg if ty == LogicalType::Decimal => {
+                out.push_str(crate::aggregate::DECIMAL_AVG);
+                out.push('(');
+                out.push_str(operand);
+                out.push(')');
+            }
+            _ => dataflow_core::query::dialect::portable_aggregate(func, operand, ty, out),
+        }
+    }
+
     fn last_insert_id(&self) -> Option<&'static str> {
         Some("SELECT last_insert_rowid()")
     }

@@ -17,12 +17,14 @@
 //! # Ok::<(), dataflow_core::Error>(())
 //! ```
 
+mod aggregate;
 mod backend;
 mod collation;
 mod connection;
 mod decode;
 mod describe;
 mod dialect;
+mod json;
 mod query;
 mod rebuild;
 mod regexp;

@@ -25,12 +25,14 @@
 #![allow(missing_docs)]
 
 pub mod adopt;
+pub mod aggregates;
 mod backends;
 pub mod comparisons;
 pub mod crud;
 pub mod errors;
 pub mod hostile;
 pub mod indexes;
+pub mod json_filters;
 pub mod metrics;
 pub mod migrate;
 pub mod models;
@@ -41,6 +43,7 @@ pub mod records;
 pub mod regex;
 pub mod rollback;
 pub mod schema;
+pub mod tracker;
 pub mod transactions;
 pub mod versioned;
 pub mod workflows;
@@ -107,6 +110,26 @@ macro_rules! __dataflow_conformance_scenarios {
                 cli_pulls_checks_and_adopts,
             },
 
+            aggregates::{
+                sums_averages_and_extremes_over_a_filter,
+                nothing_to_aggregate_is_zero_or_none,
+                group_by_gives_typed_pairs_in_key_order,
+                aggregates_see_live_rows_unless_asked,
+                a_sum_past_i64_is_an_error_not_a_wrapped_value,
+            },
+            json_filters::{
+                containment_matches_postgres_semantics,
+                path_comparisons_match_the_reference,
+                bad_json_filters_are_invalid_input,
+                random_documents_match_the_reference,
+            },
+            tracker::{
+                restore_brings_back_a_deleted_row,
+                only_deleted_needs_soft_delete,
+                one_builder_gives_a_page_and_its_total,
+                drafts_leave_keys_and_timestamps_to_create,
+                a_migration_can_be_named,
+            },
             crud::{
                 all_types_round_trip,
                 bulk_create_round_trips_every_type,

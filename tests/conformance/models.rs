@@ -155,3 +155,33 @@ pub struct Tag {
     pub code: String,
     pub label: String,
 }
+
+/// The issue tracker of the README: projects and their issues.
+#[derive(Model, Debug, Clone, PartialEq)]
+#[dataflow(table = "projects")]
+pub struct Project {
+    pub id: i64,
+    pub name: String,
+}
+
+#[derive(Model, Debug, Clone, PartialEq)]
+#[dataflow(table = "issues", timestamps, soft_delete)]
+#[dataflow(foreign_key(
+    field = "project_id",
+    references = "projects(id)",
+    on_delete = "cascade"
+))]
+pub struct Issue {
+    pub id: i64,
+    pub project_id: i64,
+    pub title: String,
+    pub assignee: Option<String>,
+    pub estimate: Option<i32>,
+    pub hours: f64,
+    pub cost: Option<Decimal>,
+    pub labels: serde_json::Value,
+    pub profile: Option<serde_json::Value>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub deleted_at: Option<DateTime<Utc>>,
+}

@@ -15,6 +15,7 @@ use crate::migrate::{MigrateOptions, MigrationReport};
 impl dyn MigrateHandle + '_ {
     /// Behind [`DataFlow::auto_migrate`](crate::DataFlow::auto_migrate).
     pub fn auto_migrate(&self, options: MigrateOptions) -> Result<MigrationReport> {
+        options.check_name()?;
         let backend = self.backend();
         if options.existing_schema {
             return self.verify_existing(&options);

@@ -152,7 +152,10 @@ pub(crate) fn apply_forward(
     let online = report.steps.iter().any(|s| !s.sql_online.is_empty());
     let record = MigrationRecord {
         version: version.clone(),
-        name: summary(&report.steps),
+        name: options
+            .name
+            .clone()
+            .unwrap_or_else(|| summary(&report.steps)),
         checksum: target.checksum(),
         started_at: started,
         finished_at: (!online).then(chrono::Utc::now),

@@ -114,7 +114,7 @@ impl MigrationStatus {
 pub struct MigrationRecord {
     /// Sortable version (UTC timestamp with microseconds).
     pub version: String,
-    /// Summary of the steps.
+    /// The name given with [`MigrateOptions::name`](crate::MigrateOptions::name), else a summary of the steps.
     pub name: String,
     /// sha256 of the target schema the migration reached.
     pub checksum: String,

@@ -52,7 +52,7 @@ use serde::{Deserialize, Serialize};
 use crate::migrate::diff::Change;
 use crate::migrate::schema::{Schema, Table};
 
-pub use options::MigrateOptions;
+pub use options::{MigrateOptions, MAX_MIGRATION_NAME};
 pub use report::MigrationReport;
 
 /// How much a step can hurt. Ordered: `Safe < Medium < High`.

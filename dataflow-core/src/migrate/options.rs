@@ -6,6 +6,9 @@ use std::time::Duration;
 use crate::migrate::{Operation, RiskLevel};
 use crate::terminal::Interaction;
 
+/// The longest name [`MigrateOptions::name`] accepts, in characters.
+pub const MAX_MIGRATION_NAME: usize = 200;
+
 /// Options for `auto_migrate`, builder style.
 #[derive(Debug, Clone)]
 pub struct MigrateOptions {
@@ -24,6 +27,7 @@ pub struct MigrateOptions {
     pub(crate) stop_online_after: Option<usize>,
     pub(crate) interaction: Option<Arc<dyn Interaction>>,
     pub(crate) existing_schema: bool,
+    pub(crate) name: Option<String>,
 }
 
 impl Default for MigrateOptions {
@@ -44,11 +48,43 @@ impl Default for MigrateOptions {
             stop_online_after: None,
             interaction: None,
             existing_schema: false,
+            name: None,
         }
     }
 }
 
 impl MigrateOptions {
+    /// Names the migration (`"add_phone"`): recorded in the history as its
+    /// [`name`](crate::MigrationRecord::name) instead of the summary of its
+    /// steps, and quoted wherever the migration is named (history listings, the
+    /// message about a migration that failed part-way). At most
+    /// [`MAX_MIGRATION_NAME`] characters, not blank, no control characters:
+    /// anything else is refused with `Error::InvalidInput` before the
+    /// database is touched.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Refuses a name [`MigrateOptions::name`] does not accept.
+    pub(crate) fn check_name(&self) -> crate::error::Result<()> {
+        let Some(name) = &self.name else {
+            return Ok(());
+        };
+        let why = if name.trim().is_empty() {
+            "is blank"
+        } else if name.chars().count() > MAX_MIGRATION_NAME {
+            "is longer than 200 characters"
+        } else if name.chars().any(char::is_control) {
+            "holds a control character"
+        } else {
+            return Ok(());
+        };
+        Err(crate::error::Error::InvalidInput(format!(
+            "migration name {name:?} {why}"
+        )))
+    }
+
     /// Plan and preview only; the database is not touched.
     pub fn dry_run(mut self, yes: bool) -> Self {
         self.dry_run = yes;

@@ -49,9 +49,9 @@ use crate::query::QueryHandle;
 use filter::{close_matches, kind, parse_filter, unknown_field};
 
 /// The largest `limit` a List node accepts.
-pub const MAX_LIMIT: u64 = 10_000;
+pub const MAX_LIMIT: i64 = 10_000;
 /// The largest `offset` a List node accepts.
-pub const MAX_OFFSET: u64 = 1_000_000_000;
+pub const MAX_OFFSET: i64 = 1_000_000_000;
 
 /// What a node does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -335,10 +335,12 @@ fn flag(p: &Map<String, Json>, name: &str) -> Result<bool> {
 }
 
 /// `limit` / `offset`: a non-negative integer at most `max`.
-fn window(p: &Map<String, Json>, name: &str, max: u64) -> Result<Option<u64>> {
+fn window(p: &Map<String, Json>, name: &str, max: i64) -> Result<Option<i64>> {
     match p.get(name) {
         None | Some(Json::Null) => Ok(None),
-        Some(Json::Number(n)) if n.as_u64().is_some_and(|v| v <= max) => Ok(n.as_u64()),
+        Some(Json::Number(n)) if n.as_i64().is_some_and(|v| (0..=max).contains(&v)) => {
+            Ok(n.as_i64())
+        }
         Some(other) => Err(invalid(
             &format!("params.{name}"),
             format!("expected an integer from 0 to {max}, found {other}"),

@@ -40,6 +40,13 @@ pub fn delete<M: Model>(db: &dyn QueryHandle, key: M::Key) -> Result<()> {
     records::<M>(db).delete_unchecked(key.into_value())
 }
 
+/// `M::restore` (soft-delete models): brings back a soft-deleted row and
+/// returns it; `Error::NotFound` when no soft-deleted row has the key (a
+/// missing row, or one that is not deleted).
+pub fn restore<M: Model>(db: &dyn QueryHandle, key: M::Key) -> Result<M> {
+    records::<M>(db).restore_as(key.into_value(), &mut M::from_row)
+}
+
 /// `M::hard_delete`: removes one row even under soft delete.
 pub fn hard_delete<M: Model>(db: &dyn QueryHandle, key: M::Key) -> Result<()> {
     records::<M>(db).hard_delete_unchecked(key.into_value())

@@ -5,6 +5,9 @@
 //! all is data ([`Capabilities`](crate::Capabilities)), not spelling.
 
 use crate::model::value::{LogicalType, Value};
+use crate::query::aggregate::Aggregate;
+use crate::query::expr::CmpOp;
+use crate::query::json::JsonSegment;
 use crate::query::statement::SqlWriter;
 
 /// SQL text with its bound values, in placeholder order.
@@ -163,6 +166,35 @@ pub trait QueryDialect: Send + Sync + std::fmt::Debug {
         None
     }
 
+    /// Appends the aggregate `func` of `operand` (a quoted column, possibly
+    /// with a collation; empty for `Count`) whose logical type is `ty`, so
+    /// that it yields [`Aggregate::result_type`] on this database: `COUNT(*)`,
+    /// `COALESCE(SUM(x), 0)` (the sum of nothing is zero), `AVG(x)`, `MIN(x)`,
+    /// `MAX(x)`. A database whose sums or averages come back in another type
+    /// (PostgreSQL's `SUM(bigint)` is `numeric`) casts them here.
+    fn aggregate(&self, func: Aggregate, operand: &str, ty: LogicalType, out: &mut String) {
+        portable_aggregate(func, operand, ty, out);
+    }
+
+    /// Appends a test that the JSON document in `column` (quoted) contains
+    /// `template`, with the meaning of PostgreSQL's `@>` that
+    /// [`json::contains`](crate::query::json::contains) defines. Values are
+    /// bound through `out`.
+    fn json_contains(&self, column: &str, template: &serde_json::Value, out: &mut SqlWriter<'_>);
+
+    /// Appends a comparison of the value at `path` in the JSON document in
+    /// `column` (quoted) with the JSON scalar `value`, with the meaning
+    /// [`json::path_matches`](crate::query::json::path_matches) defines.
+    /// Path segments are bound through `out`, never spliced.
+    fn json_path_compare(
+        &self,
+        column: &str,
+        path: &[JsonSegment],
+        op: CmpOp,
+        value: &serde_json::Value,
+        out: &mut SqlWriter<'_>,
+    );
+
     /// Appends ` LIMIT … OFFSET …` with bound values.
     fn limit_offset(&self, limit: Option<i64>, offset: Option<i64>, out: &mut SqlWriter<'_>) {
         if let Some(l) = limit {
@@ -180,5 +212,34 @@ pub trait QueryDialect: Send + Sync + std::fmt::Debug {
     fn reset_key_sequence(&self, table: &str, column: &str) -> Option<String> {
         let _ = (table, column);
         None
+    }
+}
+
+/// The default spelling of [`QueryDialect::aggregate`], for dialects that
+/// override only some aggregates.
+pub fn portable_aggregate(func: Aggregate, operand: &str, ty: LogicalType, out: &mut String) {
+    let zero = if matches!(ty, LogicalType::Float | LogicalType::Double) {
+        "0.0"
+    } else {
+        "0"
+    };
+    match func {
+        Aggregate::Count => out.push_str("COUNT(*)"),
+        Aggregate::Sum => {
+            out.push_str("COALESCE(SUM(");
+            out.push_str(operand);
+            out.push_str("), ");
+            out.push_str(zero);
+            out.push(')');
+        }
+        Aggregate::Avg | Aggregate::Min | Aggregate::Max => {
+            out.push_str(match func {
+                Aggregate::Avg => "AVG(",
+                Aggregate::Min => "MIN(",
+                _ => "MAX(",
+            });
+            out.push_str(operand);
+            out.push(')');
+        }
     }
 }

@@ -90,6 +90,26 @@ pub enum Expr {
         /// ASCII letters match either case (the pattern must be ASCII).
         case_insensitive: bool,
     },
+    /// The JSON document in `column` contains `value`, as PostgreSQL's `@>`
+    /// (see [`crate::query::json`]).
+    JsonContains {
+        /// Column name (a JSON column).
+        column: &'static str,
+        /// The template.
+        value: serde_json::Value,
+    },
+    /// The value at `path` in the JSON document in `column` compared with a
+    /// JSON scalar (see [`crate::query::json`]).
+    JsonPath {
+        /// Column name (a JSON column).
+        column: &'static str,
+        /// The path, or why it could not be parsed (refused when run).
+        path: std::result::Result<Vec<crate::query::json::JsonSegment>, String>,
+        /// Operator.
+        op: CmpOp,
+        /// A string, number, boolean or null.
+        value: serde_json::Value,
+    },
     /// All of the expressions.
     And(Vec<Expr>),
     /// Any of the expressions.
@@ -179,6 +199,19 @@ impl Expr {
                     case_insensitive,
                 } => {
                     crate::query::regex::check_regex(pattern, *case_insensitive)
+                        .map_err(|why| bad(column, why))?;
+                }
+                Expr::JsonContains { column, value } => {
+                    crate::query::json::check_contains(value).map_err(|why| bad(column, why))?;
+                }
+                Expr::JsonPath {
+                    column,
+                    path,
+                    op,
+                    value,
+                } => {
+                    path.as_ref().map_err(|why| bad(column, why.clone()))?;
+                    crate::query::json::check_path_compare(*op, value)
                         .map_err(|why| bad(column, why))?;
                 }
                 Expr::And(items) | Expr::Or(items) => stack.extend(items),

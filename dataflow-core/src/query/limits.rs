@@ -14,6 +14,9 @@ pub fn dispose_expr(expr: Expr) {
             Expr::Not(inner) => stack.push(*inner),
             Expr::Compare { value, .. } => dispose_value(value),
             Expr::In { values, .. } => dispose_values(values),
+            Expr::JsonContains { value, .. } | Expr::JsonPath { value, .. } => {
+                crate::limits::dispose_json(value)
+            }
             _ => {}
         }
     }
@@ -54,6 +57,9 @@ pub fn check_expr_values(expr: &Expr, what: &str) -> Result<()> {
                 for v in values {
                     check_value(v, &format!("{what} filter on {column}"))?;
                 }
+            }
+            Expr::JsonContains { value, column } | Expr::JsonPath { value, column, .. } => {
+                crate::limits::check_json(value, &format!("{what} filter on {column}"))?
             }
             _ => {}
         }

@@ -5,7 +5,8 @@
 //! [`statement`] renders CRUD statements through the backend's dialect and
 //! caches the fixed ones per model, [`record`] is the CRUD written once,
 //! untyped, over a model descriptor and values, and [`crud`] and [`list`] are
-//! the typed wrappers over it that the derive's functions call. [`dialect`] is
+//! the typed wrappers over it that the derive's functions call;
+//! [`json`] holds the JSON filters and their reference meaning; [`aggregate`] adds `sum`/`avg`/`min`/`max`/`group_by` to lists. [`dialect`] is
 //! how a backend spells these statements; [`limits`] measures and drops
 //! expressions without recursion; [`regex`] is the regular-expression subset
 //! every backend reads alike.
@@ -14,10 +15,12 @@
 //! handle implements: it reaches down to the backend seam and the model, never
 //! up to migrations or the handle itself.
 
+pub mod aggregate;
 pub mod crud;
 pub mod dialect;
 pub mod expr;
 pub mod filter;
+pub mod json;
 pub mod limits;
 pub mod list;
 pub mod record;

@@ -68,10 +68,10 @@ impl<'d> SqlWriter<'d> {
         self
     }
 
-    /// Appends a column as an operand of a comparison or ordering: quoted, with
-    /// the dialect's collation for its type. The type comes from the model, or
-    /// else from the value it is compared with.
-    fn compared(&mut self, column: &str, value_type: Option<LogicalType>) -> &mut Self {
+    /// Appends a column as an operand of a comparison, ordering or grouping:
+    /// quoted, with the dialect's collation for its type. The type comes from
+    /// the model, or else from `value_type` (the value it is compared with).
+    pub fn column(&mut self, column: &str, value_type: Option<LogicalType>) -> &mut Self {
         let ty = self
             .model
             .and_then(|d| d.column(column))
@@ -111,7 +111,7 @@ impl<'d> SqlWriter<'d> {
                 self.push("1 = 1");
             }
             Expr::Compare { column, op, value } => {
-                self.compared(column, value.logical_type())
+                self.column(column, value.logical_type())
                     .push(" ")
                     .push(op.sql())
                     .push(" ");
@@ -130,7 +130,7 @@ impl<'d> SqlWriter<'d> {
                 {
                     // Bound as one value: no bind limit, one placeholder.
                     let ty = values.iter().find_map(Value::logical_type);
-                    self.compared(column, ty)
+                    self.column(column, ty)
                         .push(if *negated { " NOT IN (" } else { " IN (" })
                         .push(&before)
                         .bind(list)
@@ -138,7 +138,7 @@ impl<'d> SqlWriter<'d> {
                         .push(")");
                 } else {
                     let ty = values.iter().find_map(Value::logical_type);
-                    self.compared(column, ty)
+                    self.column(column, ty)
                         .push(if *negated { " NOT IN (" } else { " IN (" });
                     for (i, v) in values.iter().enumerate() {
                         if i > 0 {
@@ -166,6 +166,29 @@ impl<'d> SqlWriter<'d> {
                 let (quoted, placeholder) = self.pattern_operands(column, pattern);
                 self.dialect
                     .regex(&quoted, &placeholder, *case_insensitive, &mut self.sql.text);
+            }
+            Expr::JsonContains { column, value } => {
+                let mut quoted = String::new();
+                self.dialect.quote_ident(column, &mut quoted);
+                let dialect = self.dialect;
+                dialect.json_contains(&quoted, value, self);
+            }
+            Expr::JsonPath {
+                column,
+                path,
+                op,
+                value,
+            } => {
+                let mut quoted = String::new();
+                self.dialect.quote_ident(column, &mut quoted);
+                let dialect = self.dialect;
+                match path {
+                    Ok(path) => dialect.json_path_compare(&quoted, path, *op, value, self),
+                    // Refused by `Expr::check` before rendering.
+                    Err(_) => {
+                        self.push("1 = 0");
+                    }
+                }
             }
             Expr::And(items) | Expr::Or(items) => {
                 let joiner = if matches!(expr, Expr::And(_)) {
@@ -201,7 +224,7 @@ impl<'d> SqlWriter<'d> {
     pub fn order_by(&mut self, terms: &[OrderTerm]) -> &mut Self {
         for (i, t) in terms.iter().enumerate() {
             self.push(if i == 0 { " ORDER BY " } else { ", " });
-            self.compared(t.column, None);
+            self.column(t.column, None);
             self.push(if t.descending { " DESC" } else { " ASC" });
             // PostgreSQL's placement (NULLs count as larger than every value),
             // spelled out because SQLite's default is the opposite.

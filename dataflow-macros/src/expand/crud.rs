@@ -12,11 +12,26 @@ pub fn expand(ir: &ModelIr) -> TokenStream {
         .as_ref()
         .expect("validated: the key is a field")
         .ty;
+    let restore = ir.soft_delete.then(|| {
+        quote! {
+            /// Brings back a soft-deleted row and returns it; `Error::NotFound`
+            /// when no soft-deleted row has this key (missing, or not deleted).
+            #vis fn restore(db: &__df::DataFlow, key: #key_ty) -> __df::Result<Self> {
+                __df::crud::restore::<Self>(db, key)
+            }
+        }
+    });
     quote! {
-        /// Inserts `value` and returns the stored row (with its assigned key when
-        /// the key is auto-increment and `0`).
-        #vis fn create(db: &__df::DataFlow, value: Self) -> __df::Result<Self> {
-            __df::crud::create(db, value)
+        #restore
+
+        /// Inserts `value` (a whole row, or its `…Draft` struct without the
+        /// generated key and managed columns) and returns the stored row (with
+        /// its assigned key when the key is auto-increment and `0`).
+        #vis fn create(
+            db: &__df::DataFlow,
+            value: impl ::core::convert::Into<Self>,
+        ) -> __df::Result<Self> {
+            __df::crud::create::<Self>(db, ::core::convert::Into::into(value))
         }
 
         /// Reads one row by primary key; `Ok(None)` when it does not exist.

@@ -4,6 +4,7 @@ mod columns;
 mod crud;
 mod descriptor;
 mod model_impl;
+mod new;
 mod patch;
 
 use proc_macro2::TokenStream;
@@ -14,6 +15,8 @@ use crate::model::ModelIr;
 pub fn expand(ir: &ModelIr) -> TokenStream {
     let ident = &ir.ident;
     let patch_ident = format_ident!("{}Patch", ident);
+    let new_ident = format_ident!("{}Draft", ident);
+    let new = new::expand(ir, &new_ident);
     let descriptor = descriptor::expand(ir);
     let model_impl = model_impl::expand(ir, &patch_ident);
     let columns = columns::expand(ir);
@@ -21,6 +24,7 @@ pub fn expand(ir: &ModelIr) -> TokenStream {
     let patch = patch::expand(ir, &patch_ident);
     quote! {
         #patch
+        #new
 
         const _: () = {
             use ::dataflow_core::__private as __df;

@@ -89,6 +89,41 @@ fn queries(db: &DataFlow) -> Result<()> {
         .count()?;
     let _ = Post::upsert(db, Post::read(db, 1)?.unwrap(), &[Post::SLUG])?;
     let _ = ApiKey::read(db, uuid::Uuid::nil())?;
+    // Aggregates, typed by column; one builder for a page and its total.
+    let q = Post::list(db).filter(Post::PUBLISHED.eq(true));
+    let _: i64 = q.clone().count()?;
+    let _: i64 = q.clone().sum(Post::SCORE)?;
+    let _: f64 = q.clone().sum(Post::WEIGHT)?;
+    let _: Option<f64> = q.clone().avg(Post::SCORE)?;
+    let _: Option<String> = q.clone().max(Post::SLUG)?;
+    let _: Vec<(i64, i64)> = q.clone().group_by(Post::AUTHOR_ID).count()?;
+    let _: Vec<(Option<String>, Option<i16>)> = q.clone().group_by(Post::BODY).min(Post::SCORE)?;
+    let _: Vec<Post> = q.limit(10).offset(20).all()?;
+    // Soft delete round trip; creating without the key and managed columns.
+    let _: Post = Post::restore(db, 1)?;
+    let _: Vec<Post> = Post::list(db).only_deleted().all()?;
+    let _: User = User::create(
+        db,
+        UserDraft {
+            name: "Ann".into(),
+            email: "ann@x.org".into(),
+            age: None,
+            is_active: true,
+            phone: None,
+            profile: None,
+        },
+    )?;
+    let _: ApiKey = ApiKey::create(
+        db,
+        ApiKeyDraft {
+            token: uuid::Uuid::nil(),
+            owner: "o".into(),
+            r#type: "admin".into(),
+            expires_on: None,
+            secret: vec![],
+            issued_at: chrono::NaiveDateTime::default(),
+        },
+    )?;
     let _ = ApiKey::list(db)
         .filter(ApiKey::TYPE.eq("admin"))
         .order_by(ApiKey::ISSUED_AT.desc());

@@ -159,6 +159,15 @@ fn expr_columns(d: &ModelDescriptor, caps: &Capabilities, expr: &Expr) -> Result
                     )));
                 }
             }
+            Expr::JsonContains { column, .. } | Expr::JsonPath { column, .. } => {
+                known_column(d, column, "filter")?;
+                if d.column(column).is_some_and(|c| c.ty != LogicalType::Json) {
+                    return Err(Error::InvalidInput(format!(
+                        "{}: JSON filter on column {column:?}, which is not JSON",
+                        d.name
+                    )));
+                }
+            }
             Expr::And(items) | Expr::Or(items) => stack.extend(items),
             Expr::Not(inner) => stack.push(inner),
         }
@@ -173,7 +182,7 @@ pub(crate) fn check_order(d: &ModelDescriptor, order: &[OrderTerm]) -> Result<()
         .try_for_each(|t| known_column(d, t.column, "order"))
 }
 
-fn known_column(d: &ModelDescriptor, column: &str, what: &str) -> Result<()> {
+pub(crate) fn known_column(d: &ModelDescriptor, column: &str, what: &str) -> Result<()> {
     if d.column(column).is_some() {
         return Ok(());
     }

@@ -46,10 +46,10 @@ pub struct Select {
     pub filter: Expr,
     /// `ORDER BY` terms, applied in turn.
     pub order: Vec<OrderTerm>,
-    /// At most this many rows.
-    pub limit: Option<u64>,
-    /// Skip this many rows first.
-    pub offset: Option<u64>,
+    /// At most this many rows (negative: `Error::InvalidInput`).
+    pub limit: Option<i64>,
+    /// Skip this many rows first (negative: `Error::InvalidInput`).
+    pub offset: Option<i64>,
     /// Include soft-deleted rows (no effect on models without soft delete).
     pub include_deleted: bool,
 }
@@ -71,6 +71,22 @@ impl Select {
             include_deleted: false,
         }
     }
+}
+
+/// What [`Records::aggregate`] computes: one aggregate over the rows matching
+/// `filter`, per value of `group_by` when given (see [`crate::query::aggregate`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Aggregation {
+    /// Rows to aggregate ([`Expr::True`] for all).
+    pub filter: Expr,
+    /// Include soft-deleted rows.
+    pub include_deleted: bool,
+    /// The key column; `None`: one aggregate over every matching row.
+    pub group_by: Option<&'static str>,
+    /// The aggregate function.
+    pub func: crate::query::aggregate::Aggregate,
+    /// The aggregated column (`None` for `Count`).
+    pub column: Option<&'static str>,
 }
 
 /// CRUD over the rows of one model, untyped. See the [module docs](self).

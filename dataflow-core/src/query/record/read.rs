@@ -4,10 +4,11 @@ use crate::backend::Connection;
 use crate::error::{Error, Result};
 use crate::model::descriptor::ModelDescriptor;
 use crate::model::value::{LogicalType, Value};
+use crate::query::aggregate::Aggregate;
 use crate::query::filter::Expr;
-use crate::query::record::check::{check_order, checked_expr, key_fits};
+use crate::query::record::check::{check_order, checked_expr, key_fits, known_column};
 use crate::query::record::sql::{explain, key_out_of_range, where_clause};
-use crate::query::record::{values, Decode, Records, Select};
+use crate::query::record::{values, Aggregation, Decode, Records, Select};
 use crate::query::statement::SqlWriter;
 use crate::query::QueryHandle;
 
@@ -146,9 +147,11 @@ pub(super) fn undo_generated_insert(
     }
 }
 
-fn bound(v: Option<u64>, what: &str) -> Result<Option<i64>> {
-    v.map(|n| i64::try_from(n).map_err(|_| Error::InvalidInput(format!("{what} {n} is too large"))))
-        .transpose()
+fn bound(v: Option<i64>, what: &str) -> Result<Option<i64>> {
+    match v {
+        Some(n) if n < 0 => Err(Error::InvalidInput(format!("{what} {n} is negative"))),
+        _ => Ok(v),
+    }
 }
 
 impl Records<'_> {
@@ -226,5 +229,71 @@ impl Records<'_> {
         });
         explain(db, d, r)?;
         Ok(n)
+    }
+
+    /// Computes `aggregation`: one row, or one row per group ordered by key,
+    /// each `[key, aggregate]` (or `[aggregate]` without a key). See
+    /// [`crate::query::aggregate`] for result types and NULLs.
+    pub fn aggregate(&self, aggregation: Aggregation) -> Result<Vec<Vec<Value>>> {
+        let mut out = Vec::new();
+        self.aggregate_as(aggregation, &mut |row| {
+            out.push(values(row)?);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    pub(crate) fn aggregate_as(
+        &self,
+        a: Aggregation,
+        each: &mut dyn FnMut(&mut dyn crate::model::row::RowReader) -> Result<()>,
+    ) -> Result<()> {
+        let (db, d) = (self.db, self.model);
+        let dialect = db.dialect();
+        let filter = checked_expr(d, db.capabilities(), a.filter)?;
+        let mut types = Vec::with_capacity(2);
+        let mut w = SqlWriter::new(dialect).for_model(d);
+        w.push("SELECT ");
+        if let Some(key) = a.group_by {
+            known_column(d, key, "group_by")?;
+            types.push(d.column(key).map_or(LogicalType::BigInt, |c| c.ty));
+            w.column(key, None).push(", ");
+        }
+        let ty = match (a.func, a.column) {
+            (Aggregate::Count, _) => LogicalType::BigInt,
+            (_, Some(c)) => {
+                known_column(d, c, "aggregate")?;
+                d.column(c).map_or(LogicalType::BigInt, |c| c.ty)
+            }
+            (f, None) => {
+                return Err(Error::InvalidInput(format!(
+                    "{}: {f:?} needs a column",
+                    d.name
+                )))
+            }
+        };
+        types.push(a.func.result_type(ty));
+        let mut operand = SqlWriter::new(dialect).for_model(d);
+        if let Some(c) = a.column {
+            operand.column(c, None);
+        }
+        let operand = operand.finish().text;
+        let mut text = String::new();
+        dialect.aggregate(a.func, &operand, ty, &mut text);
+        w.push(&text).push(" FROM ").ident(d.table);
+        where_clause(&mut w, &filter, self.live(a.include_deleted))?;
+        if let Some(key) = a.group_by {
+            w.push(" GROUP BY ").column(key, None);
+            w.order_by(&[crate::query::expr::OrderTerm {
+                column: key,
+                descending: false,
+            }]);
+        }
+        let s = w.finish();
+        let r = db.with_conn(|c| {
+            c.query_rows(&s.text, &s.binds, &types, &mut |row| each(row))
+                .map_err(|e| e.for_model(d))
+        });
+        explain(db, d, r)
     }
 }

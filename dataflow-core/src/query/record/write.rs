@@ -1,4 +1,7 @@
-//! Writing rows: insert, update, delete and upsert, one row or many.
+//! Writing rows: insert, update, delete, restore and upsert, one row or many.
+//!
+//! Over 500 lines: one `impl Records` of the write operations, which share
+//! their checks and read-back helpers and read best side by side.
 
 use crate::backend::Connection;
 use crate::error::{Error, Result};
@@ -180,26 +183,50 @@ impl Records<'_> {
             if let Some(returning) = &sql.returning {
                 w.push(returning);
             }
-            let s = w.finish();
-            let update = |c: &mut dyn Connection| match sql.returning {
-                Some(_) => query_one(c, d, &s.text, &s.binds, &sql.types, decode),
-                None => {
-                    let read = ReadBack {
-                        sql: &sql.read_by_pk,
-                        key: Some(vec![key.clone()]),
-                    };
-                    write_then_read(db, c, d, None, &s.text, &s.binds, read, &sql.types, decode)
-                }
-            };
-            // A stored row that does not read back must not stay written.
-            let r = if needs_transaction(db, d, false) {
-                db.with_tx(update)
-            } else {
-                db.with_conn(update)
-            };
-            explain(db, d, r)?
+            write_one_by_key(db, d, sql, &w.finish(), &key, decode)?
         };
         found.ok_or_else(|| Error::NotFound {
+            model: d.name,
+            key: key_string(d, &key),
+        })
+    }
+
+    /// Brings back one soft-deleted row (`deleted_at` set to NULL, `updated_at`
+    /// to now) and returns it; `Error::NotFound` when no soft-deleted row has
+    /// this key (missing, or not deleted); `Error::InvalidInput` on a model
+    /// without soft delete.
+    pub fn restore(&self, key: Value) -> Result<Vec<Value>> {
+        key_fits(self.model, &key)?;
+        self.restore_as(key, &mut values)
+    }
+
+    pub(crate) fn restore_as<O>(&self, key: Value, decode: &mut impl Decode<O>) -> Result<O> {
+        let (db, d) = (self.db, self.model);
+        let Some(deleted_at) = d.managed(Managed::DeletedAt) else {
+            return Err(Error::InvalidInput(format!(
+                "{}: restore on a model without soft_delete",
+                d.name
+            )));
+        };
+        let dialect = db.dialect();
+        let sql = d.sql(dialect, db.capabilities());
+        let mut w = SqlWriter::new(dialect);
+        w.push("UPDATE ")
+            .ident(d.table)
+            .push(" SET ")
+            .ident(deleted_at.name)
+            .push(" = NULL");
+        if let Some(updated) = d.managed(Managed::UpdatedAt) {
+            w.push(", ").ident(updated.name).push(" = ");
+            w.bind(now());
+        }
+        w.push(" WHERE ").ident(d.pk().name).push(" = ");
+        w.bind(key.clone());
+        w.push(" AND ").ident(deleted_at.name).push(" IS NOT NULL");
+        if let Some(returning) = &sql.returning {
+            w.push(returning);
+        }
+        write_one_by_key(db, d, sql, &w.finish(), &key, decode)?.ok_or_else(|| Error::NotFound {
             model: d.name,
             key: key_string(d, &key),
         })
@@ -478,4 +505,34 @@ fn upsert_read_back(
         })
         .collect();
     Some((select_by(d, db.dialect(), conflict), Some(values)))
+}
+
+/// Runs an `UPDATE` of the row with key `key` (ending in `RETURNING` when the
+/// database has it) and returns the stored row, `None` when no row matched:
+/// without `RETURNING` the row is read back by key in the same transaction.
+fn write_one_by_key<O>(
+    db: &dyn QueryHandle,
+    d: &ModelDescriptor,
+    sql: &ModelSql,
+    s: &crate::query::dialect::Sql,
+    key: &Value,
+    decode: &mut impl Decode<O>,
+) -> Result<Option<O>> {
+    let write = |c: &mut dyn Connection| match sql.returning {
+        Some(_) => query_one(c, d, &s.text, &s.binds, &sql.types, decode),
+        None => {
+            let read = ReadBack {
+                sql: &sql.read_by_pk,
+                key: Some(vec![key.clone()]),
+            };
+            write_then_read(db, c, d, None, &s.text, &s.binds, read, &sql.types, decode)
+        }
+    };
+    // A stored row that does not read back must not stay written.
+    let r = if needs_transaction(db, d, false) {
+        db.with_tx(write)
+    } else {
+        db.with_conn(write)
+    };
+    explain(db, d, r)
 }
