@@ -211,6 +211,7 @@ macro_rules! __dataflow_conformance_scenarios {
                 a_data_migration_runs_forward_and_back_in_the_migration,
                 a_failing_data_step_leaves_no_row_changed_and_the_migration_unapplied,
                 a_data_step_writes_nothing_another_connection_sees_before_the_commit,
+                a_deleted_applied_migration_is_reported_missing_and_refused,
                 generated_files_are_deterministic_and_an_empty_diff_writes_nothing,
                 baseline_switches_an_auto_migrated_database_to_files,
             },

@@ -16,7 +16,9 @@ use dataflow_core::{FileMigrationState, FilesReport, GenerateOptions, LogicalTyp
 use crate::backends::TestBackend;
 
 mod data;
+mod missing;
 pub use data::*;
+pub use missing::*;
 
 fn high() -> MigrateOptions {
     MigrateOptions::default()

@@ -18,6 +18,7 @@ fn state(s: FileMigrationState) -> &'static str {
         FileMigrationState::Applied => "applied",
         FileMigrationState::Edited => "edited",
         FileMigrationState::Pending => "pending",
+        FileMigrationState::Missing => "missing",
     }
 }
 
@@ -153,7 +154,12 @@ pub(super) fn rollback(
     let applied: Vec<String> = db
         .migration_status(set)?
         .into_iter()
-        .filter(|s| s.state != FileMigrationState::Pending)
+        .filter(|s| {
+            matches!(
+                s.state,
+                FileMigrationState::Applied | FileMigrationState::Edited
+            )
+        })
         .map(|s| s.id)
         .collect();
     let t = target.unwrap_or("-1");
@@ -219,6 +225,17 @@ pub(super) fn status(db: &DataFlow, set: &Migrations, dir: &Path) -> Result<Outp
             edited.join(", ")
         ));
     }
+    let missing: Vec<&str> = files
+        .iter()
+        .filter(|f| f.state == FileMigrationState::Missing)
+        .map(|f| f.id.as_str())
+        .collect();
+    if !missing.is_empty() {
+        text.push_str(&format!(
+            "Applied, but their directories are gone: {} (restore them).\n",
+            missing.join(", ")
+        ));
+    }
     if let Some(p) = &ungenerated {
         text.push_str(&format!(
             "The models changed since the newest migration ({} step(s)): run `generate NAME` to write {}/<timestamp>_NAME/.\n",
@@ -270,6 +287,9 @@ pub(super) fn check(db: &DataFlow, set: &Migrations) -> Result<Output> {
             FileMigrationState::Pending => differences.push(format!("{} is not applied", f.id)),
             FileMigrationState::Edited => {
                 differences.push(format!("{} was edited after being applied", f.id))
+            }
+            FileMigrationState::Missing => {
+                differences.push(format!("{} is applied but its directory is gone", f.id))
             }
             FileMigrationState::Applied => {}
         }

@@ -3,7 +3,7 @@
 //! before anything else runs. Rows are keyed by the migration's id
 //! (`<version>_<name>`), as its history row is.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::backend::Connection;
 use crate::error::{Error, Result};
@@ -109,6 +109,20 @@ pub fn load(
         },
     )?;
     Ok(out)
+}
+
+/// The applied migrations (with recorded checksums) that are not among
+/// `known` (the migrations' ids and the ids their squashes replace): their
+/// directories were deleted after they ran.
+pub fn missing(
+    recorded: &BTreeMap<String, BTreeMap<String, String>>,
+    known: &BTreeSet<&str>,
+) -> Vec<String> {
+    recorded
+        .keys()
+        .filter(|id| !known.contains(id.as_str()))
+        .cloned()
+        .collect()
 }
 
 /// The files of applied migrations whose text differs from what was applied:

@@ -39,6 +39,10 @@ pub enum FileMigrationState {
     Edited,
     /// Not applied yet.
     Pending,
+    /// Recorded as applied, but its directory is not among the migrations
+    /// (deleted after it ran): applying and downgrading refuse until it is
+    /// restored.
+    Missing,
 }
 
 /// One migration file and its state, for `migration_status`.
@@ -137,6 +141,25 @@ fn refuse_failed(db: &dyn MigrateHandle, conn: &mut dyn Connection) -> Result<()
 fn verify(db: &dyn MigrateHandle, conn: &mut dyn Connection, all: &[Loaded<'_>]) -> Result<()> {
     let recorded = checksums::load(db, conn)?;
     let sources: Vec<&MigrationSource> = all.iter().map(|l| l.source).collect();
+    let known = all
+        .iter()
+        .flat_map(|l| {
+            l.plan
+                .replaces
+                .iter()
+                .map(String::as_str)
+                .chain([&*l.source.id])
+        })
+        .collect();
+    let missing = checksums::missing(&recorded, &known);
+    if !missing.is_empty() {
+        return Err(Error::InvalidInput(format!(
+            "applied migrations are missing from the migrations: {}. Their files were deleted \
+             after they ran; restore their directories (squash_migrations replaces old \
+             migrations safely)",
+            missing.join(", ")
+        )));
+    }
     checksums::verify(&recorded, &sources)
 }
 
@@ -582,7 +605,8 @@ fn graph_parent_schema(l: &Loaded<'_>) -> Schema {
     s
 }
 
-/// Behind `DataFlow::migration_status`: every migration file and its state.
+/// Behind `DataFlow::migration_status`: every migration file and its state,
+/// and every applied migration whose files are gone (`Missing`), by id.
 pub fn status(db: &dyn MigrateHandle, migrations: &Migrations) -> Result<Vec<FileStatus>> {
     let plans = migrations.plans()?;
     db.with_conn(|conn| {
@@ -607,6 +631,23 @@ pub fn status(db: &dyn MigrateHandle, migrations: &Migrations) -> Result<Vec<Fil
                 applied_at: record.map(|r| r.started_at),
             });
         }
+        let known = plans
+            .iter()
+            .flat_map(|p| p.replaces.iter().map(String::as_str))
+            .chain(migrations.sources().iter().map(|s| &*s.id))
+            .collect();
+        for id in checksums::missing(&recorded, &known) {
+            let record = records
+                .iter()
+                .find(|r| r.version == id && r.status == MigrationStatus::Applied);
+            out.push(FileStatus {
+                version: id.split_once('_').map_or(&*id, |(v, _)| v).to_owned(),
+                state: FileMigrationState::Missing,
+                applied_at: record.map(|r| r.started_at),
+                id,
+            });
+        }
+        out.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(out)
     })
 }
