@@ -77,6 +77,7 @@ fn column(name: String, ty: LogicalType, nullable: bool, pk: bool) -> ColumnDesc
         nullable,
         primary_key: pk,
         auto_increment: pk,
+        enum_type: None,
         unique: false,
         max_length: None,
         default: None,

@@ -257,6 +257,7 @@ fn descriptor(cols: &[Col]) -> &'static ModelDescriptor {
         nullable: false,
         primary_key: true,
         auto_increment: true,
+        enum_type: None,
         unique: false,
         max_length: None,
         default: None,
@@ -270,6 +271,7 @@ fn descriptor(cols: &[Col]) -> &'static ModelDescriptor {
         nullable: c.nullable,
         primary_key: false,
         auto_increment: false,
+        enum_type: None,
         unique: false,
         max_length: None,
         default: c.default.as_ref().map(Cell::default_value),
@@ -941,6 +943,7 @@ fn build(raw: &[RawTable]) -> Schema {
             max_length: None,
             default: None,
             auto_increment: true,
+            enum_values: None,
         }];
         for (cname, c) in COLS.iter().zip(&r.columns) {
             if !c.present {
@@ -958,6 +961,7 @@ fn build(raw: &[RawTable]) -> Schema {
                 },
                 default: c.default.clone(),
                 auto_increment: false,
+                enum_values: None,
             });
         }
         let own: Vec<String> = columns[1..].iter().map(|c| c.name.clone()).collect();
@@ -1569,6 +1573,7 @@ mod planned_keys {
             nullable,
             primary_key: false,
             auto_increment: false,
+            enum_type: None,
             unique: false,
             max_length: None,
             default: None,

@@ -62,6 +62,7 @@ pub use dataflow_macros::embed_migrations;
 /// `#[dataflow_core::test(models(..), fixtures(..), backends(..))]`: see `dataflow_macros::test`.
 pub use dataflow_macros::test;
 pub use dataflow_macros::Model;
+pub use dataflow_macros::ModelEnum;
 pub use error::{Error, Result};
 pub use migrate::api::CheckReport;
 pub use migrate::describe::Describe;
@@ -77,9 +78,10 @@ pub use migrate::{
     MigrateOptions, MigrationReport, MigrationStep, OnlineSql, Operation, RiskLevel,
 };
 pub use model::descriptor::{
-    ColumnDescriptor, DefaultValue, FkAction, ForeignKeyDescriptor, IndexDescriptor, IndexMethod,
-    Managed, ModelDescriptor,
+    ColumnDescriptor, DefaultValue, EnumDescriptor, FkAction, ForeignKeyDescriptor,
+    IndexDescriptor, IndexMethod, Managed, ModelDescriptor,
 };
+pub use model::enums::ModelEnum;
 pub use model::field::{FieldType, Operand, Scalar};
 pub use model::row::RowReader;
 pub use model::value::{LogicalType, Value};
@@ -99,13 +101,14 @@ pub mod prelude {
     pub use crate::migrate::files::{Generated, Migrations};
     pub use crate::migrate::history::{MigrationRecord, MigrationStatus};
     pub use crate::migrate::{MigrateOptions, MigrationReport, Operation, RiskLevel};
+    pub use crate::model::value::Value;
     pub use crate::model::Patch;
     pub use crate::models;
     pub use crate::nodes::workflow::{Workflow, WorkflowOutput};
     pub use crate::query::filter::{Column, Filter, Order};
-    // Both the trait and the derive macro.
-    pub use crate::model::value::Value;
+    // Both the traits and the derive macros.
     pub use crate::Model;
+    pub use crate::ModelEnum;
 }
 
 /// Descriptors of several models, for [`DataFlow::register_all`]:
@@ -123,6 +126,7 @@ pub mod __private {
     pub use crate::error::{Error, Result};
     pub use crate::migrate::files::{MigrationSource, Migrations};
     pub use crate::model::descriptor::*;
+    pub use crate::model::enums::{deserialize_stored, enum_default_fits, ModelEnum};
     pub use crate::model::field::FieldType;
     pub use crate::model::row::RowReader;
     pub use crate::model::value::{LogicalType, Value};

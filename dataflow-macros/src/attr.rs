@@ -30,6 +30,7 @@ const FIELD_ATTRS: &[&str] = &[
     "renamed_from",
     "column",
 ];
+const VARIANT_ATTRS: &[&str] = &["rename", "renamed_from"];
 const INDEX_ATTRS: &[&str] = &[
     "fields(\"a\", \"b\")",
     "name",
@@ -97,6 +98,13 @@ pub struct FieldAttrs {
     /// Some attribute of the field did not parse, so the field's role (e.g. its
     /// being the primary key) may be unknown: dependent errors are not reported.
     pub had_error: bool,
+}
+
+/// Attributes of a `#[derive(ModelEnum)]` variant.
+#[derive(Default)]
+pub struct VariantAttrs {
+    pub rename: Option<LitStr>,
+    pub renamed_from: Option<LitStr>,
 }
 
 /// Optimal-string-alignment distance (a transposition counts as one edit).
@@ -518,4 +526,40 @@ fn parse_default(meta: &ParseNestedMeta<'_>, errors: &mut Errors) -> syn::Result
     let found: syn::Expr = input.parse()?;
     errors.at(found, format!("`default` expects {WHAT}"));
     Ok(None)
+}
+
+/// Parses every `#[dataflow(...)]` on an enum variant.
+pub fn parse_variant_attrs(attrs: &[Attribute], errors: &mut Errors) -> VariantAttrs {
+    let mut out = VariantAttrs::default();
+    for attr in dataflow_attrs(attrs) {
+        let res = attr.parse_nested_meta(|meta| {
+            let (slot, what) = if meta.path.is_ident("rename") {
+                (&mut out.rename, "\"stored_name\"")
+            } else if meta.path.is_ident("renamed_from") {
+                (&mut out.renamed_from, "\"previous_stored_name\"")
+            } else {
+                errors.push(unknown(&meta, VARIANT_ATTRS));
+                return skip_value(&meta);
+            };
+            if let Some(v) = value::<LitStr>(&meta, what, errors)? {
+                set_once(slot, v, &meta, errors);
+            }
+            Ok(())
+        });
+        if let Err(e) = res {
+            errors.push(e);
+        }
+    }
+    out
+}
+
+/// Refuses any `#[dataflow(...)]` on a `#[derive(ModelEnum)]` enum itself:
+/// its options are per variant.
+pub fn refuse_enum_attrs(attrs: &[Attribute], errors: &mut Errors) {
+    for attr in dataflow_attrs(attrs) {
+        errors.at(
+            attr,
+            "#[derive(ModelEnum)] takes no dataflow attribute on the enum; put `rename` or `renamed_from` on a variant",
+        );
+    }
 }

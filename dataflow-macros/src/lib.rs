@@ -1,4 +1,4 @@
-//! `#[derive(Model)]` for dataflow.
+//! `#[derive(Model)]` and `#[derive(ModelEnum)]` for dataflow.
 //!
 //! Built as parse (`attr.rs`) → validated IR (`model.rs`) → expand (`expand/`).
 //! `embed_migrations!` (`embed.rs`) compiles migration files in.
@@ -14,6 +14,7 @@ mod embed;
 mod errors;
 mod expand;
 mod model;
+mod model_enum;
 mod serde_attrs;
 mod test_attr;
 #[cfg(test)]
@@ -32,6 +33,20 @@ fn derive(input: &DeriveInput) -> proc_macro2::TokenStream {
     match model::build(input) {
         Ok(ir) => expand::expand(&ir),
         Err(e) => e.to_compile_error(),
+    }
+}
+
+/// Derives a dataflow enum field type for a fieldless enum: stored as text,
+/// each variant under the snake_case of its name or `#[dataflow(rename =
+/// "...")]`; `#[dataflow(renamed_from = "...")]` on a variant makes the next
+/// migration rewrite rows holding the previous name. See
+/// `dataflow_core::model::enums`.
+#[proc_macro_derive(ModelEnum, attributes(dataflow))]
+pub fn derive_model_enum(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    match model_enum::build(&input) {
+        Ok(ir) => model_enum::expand(&ir).into(),
+        Err(e) => e.to_compile_error().into(),
     }
 }
 

@@ -46,6 +46,8 @@ pub struct ColumnIr {
     pub unique: bool,
     pub max_length: Option<u32>,
     pub default: Option<DefaultIr>,
+    /// Where the default is written (an enum's is checked there).
+    pub default_span: Option<Span>,
     pub renamed_from: Option<String>,
     pub managed: Option<Managed>,
 }
@@ -209,7 +211,7 @@ pub fn snake_case(name: &str) -> String {
 }
 
 /// A type as written, for messages: `Option<i32>`, `HashMap<String, i32>`.
-fn type_name(ty: &Type) -> String {
+pub(crate) fn type_name(ty: &Type) -> String {
     let s = ty.to_token_stream().to_string();
     s.replace(" < ", "<")
         .replace("< ", "<")
@@ -334,6 +336,9 @@ fn check_default(lit: &Lit, ty: FieldTy, ty_name: &str, errors: &mut Errors) -> 
         (Kind::Decimal, Lit::Int(i)) => Some(DefaultIr::Decimal(i.base10_digits().to_owned())),
         (Kind::Decimal, Lit::Float(f)) => Some(DefaultIr::Decimal(f.base10_digits().to_owned())),
         (Kind::Decimal, _) => wrong(errors, "a decimal number or a string like \"12.50\""),
+        // Checked against the enum's stored names when the model compiles.
+        (Kind::Other, Lit::Str(s)) => Some(DefaultIr::Text(s.value())),
+        (Kind::Other, _) => wrong(errors, "a string naming one of the enum's stored names"),
         (k, Lit::Str(s)) if k.is_datetime() && s.value() == "now" => Some(DefaultIr::Now),
         (k, _) if k.is_datetime() => wrong(errors, "\"now\""),
         (Kind::Bytes | Kind::Uuid, _) => {
@@ -365,6 +370,7 @@ fn hidden(column: &str, kind: Kind, nullable: bool, managed: Managed) -> ColumnI
         unique: false,
         max_length: None,
         default: None,
+        default_span: None,
         renamed_from: None,
         managed: Some(managed),
     }
@@ -463,7 +469,10 @@ pub fn build(input: &DeriveInput) -> syn::Result<ModelIr> {
                 field_name.clone()
             }
         };
-        let Some(ty) = classify(&field.ty) else {
+        // A generic parameter is no type the derive or the compiler can map.
+        let generic_param = matches!(&field.ty, Type::Path(p)
+            if p.qself.is_none() && input.generics.type_params().any(|g| p.path.is_ident(&g.ident)));
+        let Some(ty) = classify(&field.ty).filter(|_| !generic_param) else {
             errors.at(
                 &field.ty,
                 format!(
@@ -572,6 +581,7 @@ pub fn build(input: &DeriveInput) -> syn::Result<ModelIr> {
             unique: fa.unique.is_some(),
             max_length,
             default,
+            default_span: fa.default.as_ref().map(Lit::span),
             renamed_from,
             managed,
         });

@@ -229,3 +229,83 @@ fn suggests_the_attribute_that_was_meant() {
     assert_eq!(suggest("sql_type", field), None);
     assert_eq!(suggest("ix", field), None);
 }
+
+/// The enum derive's output for `src`, formatted as Rust source.
+fn expand_enum(src: &str) -> String {
+    let ir = crate::model_enum::build(&parse(src)).expect("a valid enum");
+    let file = syn::parse2::<syn::File>(crate::model_enum::expand(&ir))
+        .expect("the expansion is valid Rust");
+    prettyplease::unparse(&file)
+}
+
+/// Every error the enum derive reports for `src` (see [`errors`]).
+fn enum_errors(src: &str) -> String {
+    let Err(err) = crate::model_enum::build(&parse(src)) else {
+        panic!("expected errors for:\n{src}");
+    };
+    err.into_iter()
+        .map(|e| {
+            let span = e.span();
+            format!(
+                "{}:{}: {e}\n    at: {}\n",
+                span.start().line,
+                span.start().column + 1,
+                span.source_text().unwrap_or_default()
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn expands_an_enum_and_a_model_using_it() {
+    insta::assert_snapshot!(expand_enum(
+        r#"
+        #[derive(ModelEnum, Debug, Clone, Copy, PartialEq)]
+        pub enum Status {
+            Open,
+            #[dataflow(rename = "in-progress")]
+            InProgress,
+            #[dataflow(renamed_from = "done")]
+            ClosedForGood,
+        }
+        "#
+    ));
+    insta::assert_snapshot!(expand(
+        r#"
+        #[derive(Model, Debug, Clone, PartialEq)]
+        pub struct Issue {
+            pub id: i64,
+            #[dataflow(default = "open", index)]
+            pub status: Status,
+            pub priority: Option<Priority>,
+        }
+        "#
+    ));
+}
+
+#[test]
+fn reports_every_mistake_of_an_enum_at_its_token() {
+    insta::assert_snapshot!(enum_errors(
+        r#"
+        #[dataflow(rename_all = "kebab")]
+        enum Bad<T> {
+            Open,
+            #[dataflow(rename = "open")]
+            Reopened,
+            Closed(String),
+            #[dataflow(rename = "")]
+            Empty,
+            #[dataflow(renamed_from = "closed")]
+            Other,
+            #[dataflow(renamed_from = "gone", nme = "x")]
+            Last,
+            #[dataflow(renamed_from = "gone")]
+            Again,
+            #[dataflow(renamed_from = "selfish")]
+            Selfish,
+        }
+        "#
+    ));
+    insta::assert_snapshot!(enum_errors("enum Nothing {}"));
+    insta::assert_snapshot!(enum_errors("struct NotAnEnum { a: i32 }"));
+}

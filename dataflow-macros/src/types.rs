@@ -20,6 +20,10 @@ pub enum Kind {
     Uuid,
     Json,
     Decimal,
+    /// A type the derive does not know by name (`Status`): it must implement
+    /// `FieldType` itself, which `#[derive(ModelEnum)]` provides. Checked by
+    /// the compiler at the field's type.
+    Other,
 }
 
 /// A classified field type.
@@ -31,7 +35,14 @@ pub struct FieldTy {
 
 pub const SUPPORTED: &str = "i16, i32, i64, f32, f64, bool, String, Vec<u8>, chrono::NaiveDate, \
 chrono::NaiveDateTime, chrono::DateTime<Utc>, uuid::Uuid, serde_json::Value, rust_decimal::Decimal, \
-or Option<T> of one of these";
+a fieldless enum with #[derive(ModelEnum)], or Option<T> of one of these";
+
+/// Built-in types no field can have: refused by name, so the message lists
+/// what is supported instead of a missing trait.
+const REFUSED: &[&str] = &[
+    "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i128", "isize", "char", "str", "f16",
+    "f128", "Box", "Rc", "Arc", "Vec", "HashMap", "BTreeMap", "HashSet", "BTreeSet",
+];
 
 impl Kind {
     pub fn is_integer(self) -> bool {
@@ -102,6 +113,7 @@ pub fn classify(ty: &Type) -> Option<FieldTy> {
             }
             _ => return None,
         },
+        other if no_args && !REFUSED.contains(&other) => Kind::Other,
         _ => return None,
     };
     Some(FieldTy {
@@ -127,8 +139,17 @@ mod tests {
         );
         let t: Type = parse_quote!(Vec<u8>);
         assert_eq!(classify(&t).map(|f| f.kind), Some(Kind::Bytes));
+        let t: Type = parse_quote!(Option<crate::Status>);
+        assert_eq!(
+            classify(&t),
+            Some(FieldTy {
+                kind: Kind::Other,
+                nullable: true
+            })
+        );
         for bad in [
             parse_quote!(Vec<String>),
+            parse_quote!(Generic<i32>),
             parse_quote!(Option<Option<i32>>),
             parse_quote!(std::collections::HashMap<String, i32>),
             parse_quote!(u64),

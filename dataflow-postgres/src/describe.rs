@@ -1,10 +1,11 @@
 //! Describing the live PostgreSQL schema (the connection's `current_schema()`)
-//! from `pg_catalog`, in three queries whatever the number of tables.
+//! from `pg_catalog`, in four queries whatever the number of tables.
 
 use std::collections::BTreeMap;
 
 use dataflow_core::migrate::describe::{read_foreign_keys, LiveDetails};
-use dataflow_core::migrate::schema::{Column, Index, IndexKind, Schema, Table};
+use dataflow_core::migrate::dialect::enum_check_name;
+use dataflow_core::migrate::schema::{normalized_values, Column, Index, IndexKind, Schema, Table};
 use dataflow_core::model::descriptor::FkAction;
 use dataflow_core::{Connection, Describe, LogicalType, LogicalType as T, Result, Value};
 
@@ -123,6 +124,7 @@ fn describe(conn: &mut dyn Connection) -> Result<Schema> {
             max_length,
             default,
             auto_increment: identity,
+            enum_values: None,
         });
         Ok(())
     })?;
@@ -208,6 +210,31 @@ fn describe(conn: &mut dyn Connection) -> Result<Schema> {
          ORDER BY c.relname, con.conname"
     );
     read_foreign_keys(conn, &sql, &mut tables, action)?;
+
+    // Enum columns: dataflow's check of a column's values is named after the
+    // column (see `enum_check_name`); other checks are not dataflow's.
+    let sql = format!(
+        "SELECT c.relname::text, a.attname::text, con.conname::text, pg_get_constraintdef(con.oid) \
+         FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid \
+         JOIN pg_namespace n ON n.oid = c.relnamespace \
+         JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = con.conkey[1] \
+         WHERE con.contype = 'c' AND cardinality(con.conkey) = 1 AND {USER_TABLE} \
+         ORDER BY c.relname, con.conname"
+    );
+    conn.query(&sql, &[], &[T::Text; 4], &mut |row| {
+        let (table, column) = (text(&mut row[0]), text(&mut row[1]));
+        if text(&mut row[2]) != enum_check_name(&column) {
+            return Ok(());
+        }
+        let values = check_literals(&text(&mut row[3]));
+        if let Some(c) = tables
+            .get_mut(&table)
+            .and_then(|t| t.columns.iter_mut().find(|c| c.name == column))
+        {
+            c.enum_values = Some(normalized_values(values));
+        }
+        Ok(())
+    })?;
 
     for t in tables.values_mut() {
         t.indexes.sort_by(|a, b| a.name.cmp(&b.name));
@@ -389,6 +416,37 @@ fn reprint_predicates(
     Ok(printed)
 }
 
+/// The string literals of a check as `pg_get_constraintdef` prints it:
+/// `CHECK ((status = ANY (ARRAY['open'::text, 'it''s'::text])))`, or
+/// `CHECK ((status = 'open'::text))` for one value.
+pub(crate) fn check_literals(def: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut chars = def.chars().peekable();
+    while let Some(c) = chars.next() {
+        // A quoted column name may hold a `'`: skip it whole.
+        if c != '\'' && c != '"' {
+            continue;
+        }
+        let mut lit = String::new();
+        while let Some(ch) = chars.next() {
+            if ch == c {
+                if chars.peek() == Some(&c) {
+                    chars.next();
+                    lit.push(c);
+                } else {
+                    break;
+                }
+            } else {
+                lit.push(ch);
+            }
+        }
+        if c == '\'' {
+            out.push(lit);
+        }
+    }
+    out
+}
+
 /// Reads back dataflow's text-search expression,
 /// `to_tsvector('english'::regconfig, (COALESCE(title, ''::text) || ' '::text) || COALESCE(body, ''::text))`,
 /// as its language and columns.
@@ -431,7 +489,52 @@ pub(crate) fn parse_text_search(expr: &str) -> Option<(String, Vec<String>)> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_text_search;
+    use super::{check_literals, parse_text_search};
+
+    #[test]
+    fn check_values_read_back() {
+        assert_eq!(
+            check_literals(
+                "CHECK ((status = ANY (ARRAY['open'::text, 'it''s'::text, 'a, b'::text])))"
+            ),
+            ["open", "it's", "a, b"]
+        );
+        assert_eq!(check_literals("CHECK ((status = 'open'::text))"), ["open"]);
+        assert_eq!(check_literals("CHECK ((s = ''::text))"), [""]);
+        assert_eq!(
+            check_literals("CHECK ((\"it's \"\"x\"\"\" = 'a'::text))"),
+            ["a"]
+        );
+    }
+
+    proptest::proptest! {
+        /// Whatever the column's name and values, the values read back from
+        /// the check as PostgreSQL prints it are the values written.
+        #[test]
+        fn any_values_read_back(
+            column in "[^\\x00]{1,12}",
+            values in proptest::collection::vec("[^\\x00]{0,12}", 1..5),
+        ) {
+            use dataflow_core::{QueryDialect, SchemaDialect};
+            let d = &crate::dialect::POSTGRES;
+            let mut col = String::new();
+            d.quote_ident(&column, &mut col);
+            let lits: Vec<String> = values
+                .iter()
+                .map(|v| {
+                    let mut o = String::new();
+                    d.string_literal(v, &mut o);
+                    o + "::text"
+                })
+                .collect();
+            let def = if lits.len() == 1 {
+                format!("CHECK (({col} = {}))", lits[0])
+            } else {
+                format!("CHECK (({col} = ANY (ARRAY[{}])))", lits.join(", "))
+            };
+            proptest::prop_assert_eq!(check_literals(&def), values);
+        }
+    }
 
     #[test]
     fn text_search_expressions_read_back() {

@@ -5,7 +5,7 @@
 //! Over 500 lines with its unit tests (about 80); the rest is one `impl` of
 //! the two dialect traits, which reads as a whole.
 
-use dataflow_core::migrate::dialect::{create_index_head, foreign_key_name};
+use dataflow_core::migrate::dialect::{create_index_head, enum_check_name, foreign_key_name};
 use dataflow_core::migrate::schema::{Column, Index, IndexKind, Schema, SchemaDefault};
 use dataflow_core::{
     Change, LogicalType, OnlineRendering, OnlineSql, QueryDialect, SchemaDialect, Value,
@@ -186,6 +186,7 @@ impl QueryDialect for PgDialect {
                 max_length: None,
                 default: None,
                 auto_increment: false,
+                enum_values: None,
             };
             sql.push_str("::");
             sql.push_str(&self.column_type(&element));
@@ -250,6 +251,11 @@ impl SchemaDialect for PgDialect {
                 }
                 if from.nullable && !to.nullable {
                     notes.push("SET NOT NULL scans the whole table under an ACCESS EXCLUSIVE lock");
+                }
+                if from.enum_values != to.enum_values && to.enum_values.is_some() {
+                    notes.push(
+                        "the new check of allowed values scans the whole table under an ACCESS EXCLUSIVE lock",
+                    );
                 }
                 if notes.is_empty() {
                     return None;
@@ -384,6 +390,13 @@ impl SchemaDialect for PgDialect {
                         out.push(rename(table, &old, &new));
                     }
                 }
+                // An enum column's check is named after the column.
+                if t.column(from).is_some_and(|c| c.enum_values.is_some()) {
+                    let (old, new) = (enum_check_name(from), enum_check_name(to));
+                    if old != new {
+                        out.push(rename(table, &old, &new));
+                    }
+                }
             }
             _ => {}
         }
@@ -464,11 +477,17 @@ impl SchemaDialect for PgDialect {
                     note: "added NOT VALID (new rows checked at once), existing rows validated after the commit without blocking writes".into(),
                 })
             }
-            Change::AlterColumn { table, from, to }
-                if from.ty == to.ty
-                    && from.max_length == to.max_length
-                    && from.nullable
-                    && !to.nullable =>
+            Change::AlterColumn {
+                table,
+                from,
+                to,
+                renamed_values,
+            } if from.ty == to.ty
+                && from.max_length == to.max_length
+                && from.enum_values == to.enum_values
+                && renamed_values.is_empty()
+                && from.nullable
+                && !to.nullable =>
             {
                 let (t, c) = (q(table), q(&to.name));
                 let check = dataflow_core::migrate::dialect::generated_name(&format!(

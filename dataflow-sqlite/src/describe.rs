@@ -2,15 +2,17 @@
 //!
 //! Four queries whatever the number of tables: SQLite's table-valued pragma
 //! functions (`pragma_table_xinfo`, `pragma_index_list`, `pragma_index_info`,
-//! `pragma_foreign_key_list`) join against `sqlite_master`.
+//! `pragma_foreign_key_list`) join against `sqlite_master`. Enum columns'
+//! allowed values come from the `CREATE TABLE` text (see [`crate::checks`]).
 
 use std::collections::BTreeMap;
 
 use dataflow_core::migrate::describe::{read_foreign_keys, LiveDetails};
-use dataflow_core::migrate::schema::{Column, Index, Schema, Table, Trigger};
+use dataflow_core::migrate::schema::{normalized_values, Column, Index, Schema, Table, Trigger};
 use dataflow_core::model::descriptor::FkAction;
 use dataflow_core::{Connection, Describe, LogicalType as T, Result, Value};
 
+use crate::checks::enum_checks;
 use crate::dialect::{logical_type, parse_default};
 
 /// How SQLite's live schema is read.
@@ -82,6 +84,7 @@ fn describe(conn: &mut dyn Connection) -> Result<Schema> {
     // does not let the database assign `INTEGER NOT NULL`, without
     // AUTOINCREMENT.)
     let mut integer_columns: Vec<(String, String)> = Vec::new();
+    let mut create_sql: BTreeMap<String, String> = BTreeMap::new();
 
     let sql = format!(
         "SELECT m.name, m.sql, p.name, p.type, p.\"notnull\", p.dflt_value, p.pk \
@@ -102,7 +105,9 @@ fn describe(conn: &mut dyn Connection) -> Result<Schema> {
         ],
         &mut |row| {
             let table = text(&mut row[0]);
-            let autoincrement = text(&mut row[1])
+            let autoincrement = create_sql
+                .entry(table.clone())
+                .or_insert_with(|| text(&mut row[1]))
                 .to_ascii_uppercase()
                 .contains("AUTOINCREMENT");
             let name = text(&mut row[2]);
@@ -139,10 +144,22 @@ fn describe(conn: &mut dyn Connection) -> Result<Schema> {
                 max_length,
                 default,
                 auto_increment: false,
+                enum_values: None,
             });
             Ok(())
         },
     )?;
+    // Enum columns: the values their CHECK allows.
+    for (table, sql) in &create_sql {
+        let Some(t) = tables.get_mut(table) else {
+            continue;
+        };
+        for (column, values) in enum_checks(sql) {
+            if let Some(c) = t.columns.iter_mut().find(|c| c.name == column) {
+                c.enum_values = Some(normalized_values(values));
+            }
+        }
+    }
     for (table, mut cols) in pk_order {
         cols.sort();
         if let Some(t) = tables.get_mut(&table) {
@@ -282,6 +299,7 @@ fn describe_details(conn: &mut dyn Connection) -> Result<LiveDetails> {
                 max_length,
                 default: None,
                 auto_increment: false,
+                enum_values: None,
             });
             // INTEGER is what dataflow declares an i32 as, but SQLite stores
             // 64-bit values in it; as the key it is the rowid (an i64).

@@ -345,6 +345,7 @@ mod tests {
                     max_length,
                     default: None,
                     auto_increment: false,
+                    enum_values: None,
                 };
                 assert_eq!(logical_type(&SQLITE.column_type(&col)), (ty, max_length));
             }

@@ -19,6 +19,7 @@
 
 mod aggregate;
 mod backend;
+mod checks;
 mod collation;
 mod connection;
 mod decode;

@@ -13,6 +13,8 @@
 //! [`rebuild_table`] renders as one copy, so two altered columns copy the
 //! table once.
 
+use dataflow_core::migrate::dialect::renamed_values_expression;
+use dataflow_core::migrate::diff::ValueRename;
 use dataflow_core::migrate::schema::{Schema, SchemaDefault, Table};
 use dataflow_core::{Change, QueryDialect, SchemaDialect};
 
@@ -33,6 +35,15 @@ pub(crate) fn rebuild_reason(change: &Change, before: &Schema) -> Option<String>
         {
             "SQLite adds a column with a non-constant default only by rebuilding".into()
         }
+        Change::RenameColumn { table, from, .. }
+            if before
+                .tables
+                .get(table)
+                .and_then(|t| t.column(from))
+                .is_some_and(|c| c.enum_values.is_some()) =>
+        {
+            "SQLite keeps the name of an enum column's check when it renames the column".into()
+        }
         Change::DropColumn { table, column }
             if before.tables.get(table).is_some_and(|t| {
                 t.primary_key.contains(&column.name)
@@ -49,10 +60,11 @@ pub(crate) fn rebuild_reason(change: &Change, before: &Schema) -> Option<String>
 /// `after`, for `changes` (one change, or the parts of a
 /// `Change::RebuildTable`), run inside the migration's transaction with
 /// foreign keys off: create the new shape, copy every row once (each column
-/// converted from the column it comes from, following renames; NULLs of a
-/// newly NOT NULL column take its default), carry the AUTOINCREMENT counter
-/// over, drop the old table, rename the new one, recreate the indexes and the
-/// table's triggers (dropping the old table drops them). The executor runs
+/// converted from the column it comes from, following renames; renamed enum
+/// values rewritten; NULLs of a newly NOT NULL column take its default), carry
+/// the AUTOINCREMENT counter over, drop the old table, rename the new one,
+/// recreate the indexes and the table's triggers (dropping the old table drops
+/// them). The executor runs
 /// `foreign_key_check` before committing.
 ///
 /// The rename runs with `legacy_alter_table` on: views and other tables'
@@ -89,6 +101,7 @@ pub(crate) fn rebuild_table(
         if old.ty != col.ty || old.max_length != col.max_length {
             expr = d.cast_expression(&expr, old, col);
         }
+        expr = renamed_values_expression(d, &expr, &value_renames(changes, &col.name));
         if old.nullable && !col.nullable {
             if let Some(def) = &col.default {
                 expr = format!("coalesce({expr}, {})", d.default_literal(def, col.ty));
@@ -125,6 +138,35 @@ pub(crate) fn rebuild_table(
     out.push("PRAGMA legacy_alter_table = OFF".into());
     out.extend(after.indexes.iter().map(|i| d.create_index(&after.name, i)));
     out.extend(before.triggers.iter().map(|t| t.sql.clone()));
+    out
+}
+
+/// The enum values `changes` rename in the column `name` (as named after
+/// them), composed in order: one rename from each value the column held
+/// before to the value it holds after (a value renamed and renamed back
+/// drops out).
+fn value_renames(changes: &[Change], name: &str) -> Vec<ValueRename> {
+    let mut name = name.to_owned();
+    let mut steps: Vec<&[ValueRename]> = Vec::new();
+    for c in changes.iter().rev() {
+        match c {
+            Change::RenameColumn { from, to, .. } if *to == name => name = from.clone(),
+            Change::AlterColumn {
+                to, renamed_values, ..
+            } if to.name == name && !renamed_values.is_empty() => steps.push(renamed_values),
+            _ => {}
+        }
+    }
+    let mut out: Vec<ValueRename> = Vec::new();
+    for renames in steps.into_iter().rev() {
+        for r in renames {
+            match out.iter_mut().find(|o| o.to == r.from) {
+                Some(o) => o.to = r.to.clone(),
+                None => out.push(r.clone()),
+            }
+        }
+    }
+    out.retain(|r| r.from != r.to);
     out
 }
 

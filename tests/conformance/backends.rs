@@ -5,10 +5,11 @@ use std::ops::Deref;
 use dataflow_core::model::descriptor::ModelDescriptor;
 use dataflow_core::prelude::*;
 
-use crate::models::{Everything, Issue, Note, Post, Project, Tag, User};
+use crate::models::{Everything, Issue, Note, Post, Project, Tag, Ticket, User};
 
 /// Every model the scenarios use: each test's database has all their tables.
-pub const MODELS: &[&ModelDescriptor] = models![User, Post, Everything, Note, Tag, Project, Issue];
+pub const MODELS: &[&ModelDescriptor] =
+    models![User, Post, Everything, Note, Tag, Project, Issue, Ticket];
 
 /// What a backend crate hands the suite: how to make a fresh database with the
 /// tables of the given models (its `testing::TestDb`, so the suite dogfoods what

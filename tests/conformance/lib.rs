@@ -29,6 +29,7 @@ pub mod aggregates;
 mod backends;
 pub mod comparisons;
 pub mod crud;
+pub mod enums;
 pub mod errors;
 pub mod hostile;
 pub mod indexes;
@@ -321,6 +322,17 @@ macro_rules! __dataflow_conformance_scenarios {
             hostile::{
                 hostile_values_are_stored_verbatim_or_refused_whole,
                 hostile_fixtures_load_verbatim_or_not_at_all,
+            },
+            enums::{
+                crud_round_trips_enum_values,
+                filters_compare_enum_values,
+                nodes_and_fixtures_take_stored_names,
+                adding_a_value_is_safe_and_rolls_back,
+                removing_a_value_rows_hold_is_blocked_with_their_count,
+                removing_an_unused_value_applies_and_rolls_back,
+                renaming_a_value_rewrites_rows_and_rollback_restores_them,
+                a_text_column_becomes_an_enum_once_its_rows_fit,
+                renaming_an_enum_column_keeps_its_check,
             },
         }
     };

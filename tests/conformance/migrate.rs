@@ -6,12 +6,12 @@ use dataflow_core::prelude::*;
 
 use crate::backends::TestBackend;
 
-fn opted_in(risk: RiskLevel) -> MigrateOptions {
+pub(crate) fn opted_in(risk: RiskLevel) -> MigrateOptions {
     MigrateOptions::default().auto_confirm(true).max_risk(risk)
 }
 
 /// A handle with only `M` registered, migrated with default options.
-fn start<M: Model>(db: &TestBackend, rows: &[M]) -> DataFlow {
+pub(crate) fn start<M: Model>(db: &TestBackend, rows: &[M]) -> DataFlow {
     let h = db.reopen();
     h.register::<M>().unwrap();
     h.auto_migrate(MigrateOptions::default()).unwrap();
@@ -20,7 +20,7 @@ fn start<M: Model>(db: &TestBackend, rows: &[M]) -> DataFlow {
 }
 
 /// A second handle (a new deployment) with only `M` registered.
-fn next<M: Model>(db: &TestBackend) -> DataFlow {
+pub(crate) fn next<M: Model>(db: &TestBackend) -> DataFlow {
     let h = db.reopen();
     h.register::<M>().unwrap();
     h

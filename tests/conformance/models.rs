@@ -185,3 +185,39 @@ pub struct Issue {
     pub updated_at: DateTime<Utc>,
     pub deleted_at: Option<DateTime<Utc>>,
 }
+
+/// An enum field type: stored as text, one name per variant.
+#[derive(ModelEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Open,
+    #[dataflow(rename = "in-progress")]
+    InProgress,
+    Closed,
+}
+
+#[derive(ModelEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Priority {
+    Low,
+    High,
+}
+
+#[derive(Model, Debug, Clone, PartialEq)]
+#[dataflow(table = "tickets")]
+pub struct Ticket {
+    pub id: i64,
+    pub title: String,
+    #[dataflow(default = "open", index)]
+    pub status: Status,
+    pub priority: Option<Priority>,
+}
+
+impl Ticket {
+    pub fn new(title: &str, status: Status, priority: Option<Priority>) -> Ticket {
+        Ticket {
+            id: 0,
+            title: title.into(),
+            status,
+            priority,
+        }
+    }
+}

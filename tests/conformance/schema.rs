@@ -107,9 +107,15 @@ pub fn described_schema_equals_target(db: &DataFlow) {
     for (name, table) in &target.tables {
         assert_eq!(live.tables.get(name), Some(table), "table {name}");
     }
-    for name in ["users", "posts", "everything", "notes", "tags"] {
+    for name in ["users", "posts", "everything", "notes", "tags", "tickets"] {
         assert!(live.tables.contains_key(name), "{name}");
     }
+    // An enum column is described with the values its check allows.
+    let status = live.tables["tickets"].column("status").unwrap();
+    assert_eq!(
+        status.enum_values.as_deref(),
+        Some(&["closed".to_owned(), "in-progress".into(), "open".into()][..])
+    );
     let _ = (
         User::DESCRIPTOR,
         Post::DESCRIPTOR,

@@ -4,7 +4,7 @@
 //! database spells differently. [`Dialect`] is the whole of a backend's
 //! spelling: this and the query layer's [`QueryDialect`].
 
-use crate::migrate::diff::Change;
+use crate::migrate::diff::{Change, ValueRename};
 use crate::migrate::schema::{Column, ForeignKey, Index, Schema, SchemaDefault, Table};
 use crate::migrate::OnlineSql;
 use crate::model::value::LogicalType;
@@ -104,6 +104,31 @@ pub trait SchemaDialect: QueryDialect {
             out.push_str(" DEFAULT ");
             out.push_str(&self.default_literal(d, col.ty));
         }
+        if col.enum_values.is_some() {
+            out.push(' ');
+            self.enum_check(col, out);
+        }
+    }
+
+    /// `CONSTRAINT "ck_<column>" CHECK ("<column>" IN ('a', 'b'))`: the values
+    /// an enum column allows (named after the column, so a change drops it by
+    /// name; nothing for a column without them).
+    fn enum_check(&self, col: &Column, out: &mut String) {
+        let Some(values) = &col.enum_values else {
+            return;
+        };
+        out.push_str("CONSTRAINT ");
+        self.quote_ident(&enum_check_name(&col.name), out);
+        out.push_str(" CHECK (");
+        self.quote_ident(&col.name, out);
+        out.push_str(" IN (");
+        for (i, v) in values.iter().enumerate() {
+            if i > 0 {
+                out.push_str(", ");
+            }
+            self.string_literal(v, out);
+        }
+        out.push_str("))");
     }
 
     /// `CREATE [UNIQUE] INDEX … [WHERE …]`. Dialects with other index kinds
@@ -196,13 +221,27 @@ pub trait SchemaDialect: QueryDialect {
         None
     }
 
-    /// `ALTER COLUMN` statements for a type, nullability or default change.
-    fn alter_column(&self, table: &str, from: &Column, to: &Column) -> Vec<String> {
+    /// `ALTER COLUMN` statements for a type, nullability, default or enum
+    /// values change; rows holding a renamed enum value are rewritten between
+    /// dropping the old `CHECK` and adding the new one.
+    fn alter_column(
+        &self,
+        table: &str,
+        from: &Column,
+        to: &Column,
+        renamed_values: &[ValueRename],
+    ) -> Vec<String> {
         let mut t = String::new();
         self.quote_ident(table, &mut t);
         let mut c = String::new();
         self.quote_ident(&to.name, &mut c);
         let mut out = Vec::new();
+        let values_change = from.enum_values != to.enum_values;
+        if values_change && from.enum_values.is_some() {
+            let mut ck = String::new();
+            self.quote_ident(&enum_check_name(&from.name), &mut ck);
+            out.push(format!("ALTER TABLE {t} DROP CONSTRAINT {ck}"));
+        }
         if from.ty != to.ty || from.max_length != to.max_length {
             let ty = self.column_type(to);
             out.push(format!(
@@ -229,6 +268,24 @@ pub trait SchemaDialect: QueryDialect {
             out.push(format!("ALTER TABLE {t} ALTER COLUMN {c} SET NOT NULL"));
         } else if !from.nullable && to.nullable {
             out.push(format!("ALTER TABLE {t} ALTER COLUMN {c} DROP NOT NULL"));
+        }
+        if !renamed_values.is_empty() {
+            let mut olds = String::new();
+            for (i, r) in renamed_values.iter().enumerate() {
+                if i > 0 {
+                    olds.push_str(", ");
+                }
+                self.string_literal(&r.from, &mut olds);
+            }
+            out.push(format!(
+                "UPDATE {t} SET {c} = {} WHERE {c} IN ({olds})",
+                renamed_values_expression(self, &c, renamed_values)
+            ));
+        }
+        if values_change && to.enum_values.is_some() {
+            let mut check = format!("ALTER TABLE {t} ADD ");
+            self.enum_check(to, &mut check);
+            out.push(check);
         }
         out
     }
@@ -294,6 +351,35 @@ pub fn create_index_head<D: SchemaDialect + ?Sized>(d: &D, table: &str, index: &
 
 /// How many dialects the per-model statement cache has room for.
 pub const DIALECT_SLOTS: usize = 4;
+
+/// The constraint name dataflow gives an enum column's `CHECK`: one per
+/// column, unique within its table (where PostgreSQL wants `CHECK` names
+/// unique).
+pub fn enum_check_name(column: &str) -> String {
+    generated_name(&format!("ck_{column}"))
+}
+
+/// `expr` with each renamed enum value replaced by its new name:
+/// `CASE expr WHEN 'old' THEN 'new' … ELSE expr END` (`expr` itself when
+/// nothing is renamed).
+pub fn renamed_values_expression<D: SchemaDialect + ?Sized>(
+    d: &D,
+    expr: &str,
+    renamed_values: &[ValueRename],
+) -> String {
+    if renamed_values.is_empty() {
+        return expr.to_owned();
+    }
+    let mut out = format!("CASE {expr}");
+    for r in renamed_values {
+        out.push_str(" WHEN ");
+        d.string_literal(&r.from, &mut out);
+        out.push_str(" THEN ");
+        d.string_literal(&r.to, &mut out);
+    }
+    out.push_str(&format!(" ELSE {expr} END"));
+    out
+}
 
 /// The constraint name dataflow gives a foreign key.
 pub fn foreign_key_name(table: &str, fk: &ForeignKey) -> String {
@@ -370,7 +456,12 @@ pub fn render_standard<D: SchemaDialect + ?Sized>(
             q(from),
             q(to)
         )],
-        Change::AlterColumn { table, from, to } => d.alter_column(table, from, to),
+        Change::AlterColumn {
+            table,
+            from,
+            to,
+            renamed_values,
+        } => d.alter_column(table, from, to, renamed_values),
         Change::CreateIndex { table, index } => vec![d.create_index(table, index)],
         Change::DropIndex { index, .. } => vec![format!("DROP INDEX {}", q(&index.name))],
         Change::RenameIndex { from, to, .. } => {

@@ -59,7 +59,8 @@ pub enum Change {
         /// New name.
         to: String,
     },
-    /// Change a column's type, nullability, default or length.
+    /// Change a column's type, nullability, default, length or allowed
+    /// (enum) values.
     AlterColumn {
         /// Table name.
         table: String,
@@ -67,6 +68,11 @@ pub enum Change {
         from: Column,
         /// The column after (same name).
         to: Column,
+        /// Enum values renamed by hints: rows holding a `from` value are
+        /// rewritten to its `to` (each `from` is a value of `from` only, each
+        /// `to` of `to` only).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        renamed_values: Vec<ValueRename>,
     },
     /// Create an index.
     CreateIndex {
@@ -125,7 +131,39 @@ pub enum Change {
     },
 }
 
+/// A stored value of an enum column renamed by a migration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ValueRename {
+    /// The value rows hold before.
+    pub from: String,
+    /// The value they hold after.
+    pub to: String,
+}
+
+impl ValueRename {
+    /// The renames that undo `renames`.
+    pub fn inverted(renames: &[ValueRename]) -> Vec<ValueRename> {
+        renames
+            .iter()
+            .map(|r| ValueRename {
+                from: r.to.clone(),
+                to: r.from.clone(),
+            })
+            .collect()
+    }
+}
+
 impl Change {
+    /// An [`Change::AlterColumn`] that renames no enum value.
+    pub fn alter(table: impl Into<String>, from: Column, to: Column) -> Change {
+        Change::AlterColumn {
+            table: table.into(),
+            from,
+            to,
+            renamed_values: Vec::new(),
+        }
+    }
+
     /// The table the change touches (the new name for a rename).
     pub fn table(&self) -> &str {
         match self {
@@ -158,10 +196,16 @@ impl Change {
                 from: to,
                 to: from,
             },
-            Change::AlterColumn { table, from, to } => Change::AlterColumn {
+            Change::AlterColumn {
+                table,
+                from,
+                to,
+                renamed_values,
+            } => Change::AlterColumn {
                 table,
                 from: to,
                 to: from,
+                renamed_values: ValueRename::inverted(&renamed_values),
             },
             Change::CreateIndex { table, index } => Change::DropIndex { table, index },
             Change::DropIndex { table, index } => Change::CreateIndex { table, index },
@@ -218,6 +262,8 @@ pub struct Hints {
     pub tables: BTreeMap<String, String>,
     /// (table, new column name) → previous column name.
     pub columns: BTreeMap<(String, String), String>,
+    /// (table, column) → enum values renamed, previous name to current.
+    pub values: BTreeMap<(String, String), Vec<ValueRename>>,
 }
 
 impl Hints {
@@ -232,6 +278,18 @@ impl Hints {
                 if let Some(old) = c.renamed_from {
                     h.columns
                         .insert((m.table.to_owned(), c.name.to_owned()), old.to_owned());
+                }
+                if let Some(e) = c.enum_type.filter(|e| !e.renamed.is_empty()) {
+                    h.values.insert(
+                        (m.table.to_owned(), c.name.to_owned()),
+                        e.renamed
+                            .iter()
+                            .map(|(from, to)| ValueRename {
+                                from: (*from).to_owned(),
+                                to: (*to).to_owned(),
+                            })
+                            .collect(),
+                    );
                 }
             }
         }
@@ -387,6 +445,31 @@ fn column_renames(live: &Table, target: &Table, hints: &Hints) -> Vec<(String, S
     out
 }
 
+/// The hinted enum-value renames that apply from `live` to `target`: the
+/// previous value is allowed live and not in the target, the new one the
+/// reverse (a hint already carried out, or naming values the column never
+/// had, is ignored).
+fn value_renames(
+    live: &Column,
+    target: &Column,
+    hints: Option<&Vec<ValueRename>>,
+) -> Vec<ValueRename> {
+    let (Some(hints), Some(old), Some(new)) = (hints, &live.enum_values, &target.enum_values)
+    else {
+        return Vec::new();
+    };
+    hints
+        .iter()
+        .filter(|r| {
+            old.contains(&r.from)
+                && !new.contains(&r.from)
+                && new.contains(&r.to)
+                && !old.contains(&r.to)
+        })
+        .cloned()
+        .collect()
+}
+
 fn rename_column_references(t: &mut Table, table: &str, from: &str, to: &str) {
     for fk in &mut t.foreign_keys {
         if fk.references_table == table && fk.references_column == from {
@@ -442,6 +525,11 @@ fn diff_table(live: &Table, target: &Table, hints: &Hints, out: &mut Vec<Change>
                 table: name.clone(),
                 from: l.clone(),
                 to: c.clone(),
+                renamed_values: value_renames(
+                    l,
+                    c,
+                    hints.values.get(&(name.clone(), c.name.clone())),
+                ),
             }),
             Some(_) => {}
         }

@@ -218,6 +218,7 @@ mod tests {
             max_length: None,
             default: None,
             auto_increment: false,
+            enum_values: None,
         }
     }
 

@@ -17,8 +17,8 @@ use std::collections::BTreeMap;
 
 use crate::backend::Connection;
 use crate::error::Result;
-use crate::migrate::dialect::Dialect;
-use crate::migrate::diff::Change;
+use crate::migrate::dialect::{renamed_values_expression, Dialect};
+use crate::migrate::diff::{Change, ValueRename};
 use crate::migrate::risk::{Facts, UNCOUNTED};
 use crate::migrate::schema::{Column, ForeignKey, Schema, SchemaDefault};
 use crate::model::value::{LogicalType, Value};
@@ -42,7 +42,8 @@ pub enum Source {
     /// The same default in every row (a column added with a default).
     Default(SchemaDefault, Column),
     /// The values of `source` as an earlier step converted them, changing the
-    /// column from `from` to `to` (a cast; NULLs filled with the default).
+    /// column from `from` to `to` (a cast; NULLs filled with the default;
+    /// renamed enum values rewritten).
     Converted {
         /// The values before the conversion.
         source: Box<Source>,
@@ -50,6 +51,8 @@ pub enum Source {
         from: Column,
         /// The column after.
         to: Column,
+        /// Enum values the step renamed.
+        renamed_values: Vec<ValueRename>,
     },
 }
 
@@ -151,7 +154,12 @@ impl Projection {
                     }
                 }
             }
-            Change::AlterColumn { table, from, to } => {
+            Change::AlterColumn {
+                table,
+                from,
+                to,
+                renamed_values,
+            } => {
                 if let Some(s) = self
                     .tables
                     .get_mut(table)
@@ -159,12 +167,14 @@ impl Projection {
                 {
                     let rewrites = from.ty != to.ty
                         || from.max_length != to.max_length
-                        || (from.nullable && !to.nullable && to.default.is_some());
+                        || (from.nullable && !to.nullable && to.default.is_some())
+                        || !renamed_values.is_empty();
                     if rewrites && *s != Source::Null {
                         *s = Source::Converted {
                             source: Box::new(s.clone()),
                             from: from.clone(),
                             to: to.clone(),
+                            renamed_values: renamed_values.clone(),
                         };
                     } else if rewrites {
                         // NULLs stay NULL through a cast; only a fill changes them.
@@ -190,13 +200,19 @@ fn expression(d: &dyn Dialect, source: &Source) -> Option<String> {
         }
         Source::Null => None,
         Source::Default(v, col) => Some(d.default_literal(v, col.ty)),
-        Source::Converted { source, from, to } => {
+        Source::Converted {
+            source,
+            from,
+            to,
+            renamed_values,
+        } => {
             let inner = expression(d, source)?;
             let mut e = if from.ty != to.ty || from.max_length != to.max_length {
                 d.cast_expression(&inner, from, to)
             } else {
                 inner
             };
+            e = renamed_values_expression(d, &e, renamed_values);
             if from.nullable && !to.nullable {
                 if let Some(v) = &to.default {
                     e = format!("coalesce({e}, {})", d.default_literal(v, to.ty));
@@ -374,6 +390,33 @@ impl Facts for ProjectedFacts<'_> {
         }
     }
 
+    fn values_outside(&mut self, table: &str, column: &str, allowed: &[String]) -> Result<i64> {
+        let Rows::Live(live, t) = self.rows(table) else {
+            return Ok(0);
+        };
+        let Some(e) = expression(self.dialect, Self::source(t, column)) else {
+            return Ok(0);
+        };
+        let live = live.to_owned();
+        let mut w = SqlWriter::new(self.dialect);
+        w.push("SELECT COUNT(*) FROM ")
+            .ident(&live)
+            .push(" WHERE ")
+            .push(&e)
+            .push(" IS NOT NULL");
+        if !allowed.is_empty() {
+            w.push(" AND ").push(&e).push(" NOT IN (");
+            for (i, v) in allowed.iter().enumerate() {
+                if i > 0 {
+                    w.push(", ");
+                }
+                w.bind(Value::Text(v.clone()));
+            }
+            w.push(")");
+        }
+        self.count(w)
+    }
+
     fn orphans(&mut self, table: &str, fk: &ForeignKey) -> Result<i64> {
         let Rows::Live(live, t) = self.rows(table) else {
             return Ok(0);
@@ -482,6 +525,7 @@ mod tests {
             max_length: None,
             default,
             auto_increment: false,
+            enum_values: None,
         }
     }
 
@@ -522,11 +566,11 @@ mod tests {
                 table: "u".into(),
                 column: col("d", false, Some(SchemaDefault::Int(3))),
             },
-            Change::AlterColumn {
-                table: "u".into(),
-                from: col("n", true, None),
-                to: col("n", false, Some(SchemaDefault::Int(4))),
-            },
+            Change::alter(
+                "u",
+                col("n", true, None),
+                col("n", false, Some(SchemaDefault::Int(4))),
+            ),
         ] {
             p.advance(&c);
         }

@@ -30,6 +30,7 @@ fn col(name: &str, ty: T, nullable: bool) -> Column {
         max_length: None,
         default: None,
         auto_increment: false,
+        enum_values: None,
     }
 }
 

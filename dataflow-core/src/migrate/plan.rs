@@ -7,7 +7,7 @@
 use crate::backend::capabilities::Capabilities;
 use crate::error::Result;
 use crate::migrate::dialect::Dialect;
-use crate::migrate::diff::{self, Change, Droppable, Hints};
+use crate::migrate::diff::{self, Change, Droppable, Hints, ValueRename};
 use crate::migrate::facts::{LiveCounts, ProjectedFacts};
 use crate::migrate::rebuild;
 use crate::migrate::risk::{assess, classify_cast, Cast};
@@ -515,11 +515,7 @@ pub(crate) fn backup_sql(
                     down.extend(d.render_change(&add, after, &mid));
                     down.push(restore);
                     if !column.nullable {
-                        let tighten = Change::AlterColumn {
-                            table: table.clone(),
-                            from: relaxed,
-                            to: column.clone(),
-                        };
+                        let tighten = Change::alter(table.clone(), relaxed, column.clone());
                         down.extend(d.render_change(&tighten, &mid, before));
                     }
                     // Indexes the column had come back with the table's own steps.
@@ -530,20 +526,19 @@ pub(crate) fn backup_sql(
                 // a filled-in default, fits again once restored); otherwise
                 // after widening it back. NULLs go back only into a nullable
                 // column, so a column that was nullable is relaxed first.
-                Change::AlterColumn { from, to, .. }
-                    if classify_cast(from, to) == Cast::Widening =>
-                {
+                Change::AlterColumn {
+                    from,
+                    to,
+                    renamed_values,
+                    ..
+                } if classify_cast(from, to) == Cast::Widening => {
                     let relaxed = Column {
                         nullable: to.nullable || from.nullable,
                         ..to.clone()
                     };
                     let mut mid = after.clone();
                     if relaxed != *to {
-                        let relax = Change::AlterColumn {
-                            table: table.clone(),
-                            from: to.clone(),
-                            to: relaxed.clone(),
-                        };
+                        let relax = Change::alter(table.clone(), to.clone(), relaxed.clone());
                         diff::apply(&mut mid, &relax);
                         down.extend(d.render_change(&relax, after, &mid));
                     }
@@ -552,16 +547,14 @@ pub(crate) fn backup_sql(
                         table: table.clone(),
                         from: relaxed,
                         to: from.clone(),
+                        renamed_values: ValueRename::inverted(renamed_values),
                     };
                     down.extend(d.render_change(&back, &mid, before));
                 }
-                Change::AlterColumn { from, to, .. } => {
-                    let back = Change::AlterColumn {
-                        table: table.clone(),
-                        from: to.clone(),
-                        to: from.clone(),
-                    };
-                    down.extend(d.render_change(&back, after, before));
+                Change::AlterColumn { .. } => {
+                    if let Some(back) = change.inverse() {
+                        down.extend(d.render_change(&back, after, before));
+                    }
                     down.push(restore);
                 }
                 _ => {}

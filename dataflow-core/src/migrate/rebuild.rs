@@ -232,14 +232,11 @@ pub(crate) fn backup_and_down(
             };
             c.nullable = true;
             let from: Column = c.clone();
-            tighten.push(Change::AlterColumn {
-                table: table.clone(),
-                to: Column {
-                    nullable: false,
-                    ..from.clone()
-                },
-                from,
-            });
+            let to = Column {
+                nullable: false,
+                ..from.clone()
+            };
+            tighten.push(Change::alter(table.clone(), from, to));
         }
     }
     let mut down = group

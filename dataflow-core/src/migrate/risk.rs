@@ -5,7 +5,7 @@
 //! The rules, one row each, are justified in `docs/risk.md`.
 
 use crate::error::Result;
-use crate::migrate::diff::Change;
+use crate::migrate::diff::{Change, ValueRename};
 use crate::migrate::schema::Column;
 use crate::migrate::RiskLevel;
 use crate::model::value::LogicalType as T;
@@ -21,6 +21,9 @@ pub trait Facts {
     fn duplicate_groups(&mut self, table: &str, columns: &[String]) -> Result<i64>;
     /// Values of `from` that the type of `to` cannot hold.
     fn values_not_fitting(&mut self, table: &str, from: &Column, to: &Column) -> Result<i64>;
+    /// Non-NULL values of the column that are none of `allowed` (rows an
+    /// enum `CHECK` of those values would refuse).
+    fn values_outside(&mut self, table: &str, column: &str, allowed: &[String]) -> Result<i64>;
     /// Rows whose foreign-key value has no referenced row.
     fn orphans(&mut self, table: &str, fk: &crate::migrate::schema::ForeignKey) -> Result<i64>;
 }
@@ -227,7 +230,12 @@ pub fn assess(change: &Change, facts: &mut dyn Facts) -> Result<Assessment> {
                 }
             }
         }
-        Change::AlterColumn { table, from, to } => assess_alter(table, from, to, facts)?,
+        Change::AlterColumn {
+            table,
+            from,
+            to,
+            renamed_values,
+        } => assess_alter(table, from, to, renamed_values, facts)?,
         Change::CreateIndex { table, index } => {
             let rows = if index.unique {
                 facts.row_count(table)?
@@ -341,6 +349,7 @@ fn assess_alter(
     table: &str,
     from: &Column,
     to: &Column,
+    renamed_values: &[ValueRename],
     facts: &mut dyn Facts,
 ) -> Result<Assessment> {
     use RiskLevel::*;
@@ -457,6 +466,12 @@ fn assess_alter(
             None => "drops the default".to_owned(),
         });
     }
+    let values = assess_values(table, from, to, renamed_values, rows, facts)?;
+    risk = risk.max(values.risk);
+    parts.extend(values.parts);
+    if values.blocked.is_some() {
+        blocked = values.blocked;
+    }
     if from.auto_increment != to.auto_increment {
         risk = High;
         let why = format!("{table}.{name}: changing auto-increment is not supported");
@@ -469,6 +484,144 @@ fn assess_alter(
         blocked,
         destructive,
     })
+}
+
+/// The verdict on a change of an enum column's allowed values.
+struct ValuesVerdict {
+    risk: RiskLevel,
+    parts: Vec<String>,
+    blocked: Option<String>,
+}
+
+fn quoted(values: &[&String]) -> String {
+    values
+        .iter()
+        .map(|v| format!("{v:?}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Adding a value is SAFE (every row still fits). Removing one is judged on
+/// the rows: rows holding it block the step (with their count); with none,
+/// it is MEDIUM on a populated table (nothing changes, but a writer still
+/// using the value now fails) and SAFE on an empty one. A rename rewrites the
+/// rows holding the old value (undone by rollback, so nothing is lost) and is
+/// MEDIUM, as a renamed column is: code still writing or reading the old name
+/// breaks. Putting a `CHECK` on a plain text column is removing every other
+/// value; dropping it is SAFE.
+fn assess_values(
+    table: &str,
+    from: &Column,
+    to: &Column,
+    renamed_values: &[ValueRename],
+    rows: i64,
+    facts: &mut dyn Facts,
+) -> Result<ValuesVerdict> {
+    use RiskLevel::*;
+    let mut v = ValuesVerdict {
+        risk: Safe,
+        parts: Vec::new(),
+        blocked: None,
+    };
+    let name = &to.name;
+    let Some(new) = &to.enum_values else {
+        if from.enum_values.is_some() {
+            v.parts
+                .push("drops the check of allowed values: any text fits".to_owned());
+        }
+        return Ok(v);
+    };
+    let old: Vec<&String> = match &from.enum_values {
+        Some(old) => old.iter().collect(),
+        None => Vec::new(),
+    };
+    let renamed_from: Vec<&String> = renamed_values.iter().map(|r| &r.from).collect();
+    let added: Vec<&String> = new
+        .iter()
+        .filter(|n| !old.contains(n) && !renamed_values.iter().any(|r| &r.to == *n))
+        .collect();
+    if from.enum_values.is_some() && !added.is_empty() {
+        v.parts
+            .push(format!("allows {}: every row still fits", quoted(&added)));
+    }
+    if !renamed_values.is_empty() {
+        v.risk = Medium;
+        let renames = renamed_values
+            .iter()
+            .map(|r| format!("{:?} to {:?}", r.from, r.to))
+            .collect::<Vec<_>>()
+            .join(", ");
+        // Every row holds an allowed value: those outside the values kept
+        // hold a renamed one.
+        let kept: Vec<String> = old
+            .iter()
+            .filter(|o| !renamed_from.contains(o))
+            .map(|o| (*o).clone())
+            .collect();
+        let rewritten = if rows == 0 {
+            0
+        } else {
+            facts.values_outside(table, &from.name, &kept)?
+        };
+        v.parts.push(format!(
+            "renames {renames}: {rewritten} rows are rewritten (rollback renames them back); code still using the old names breaks"
+        ));
+    }
+    let removed: Vec<&String> = match &from.enum_values {
+        Some(_) => old
+            .iter()
+            .copied()
+            .filter(|o| !new.contains(o) && !renamed_from.contains(o))
+            .collect(),
+        None => Vec::new(),
+    };
+    if from.enum_values.is_some() && removed.is_empty() {
+        return Ok(v);
+    }
+    let what = if from.enum_values.is_some() {
+        format!("removes {}", quoted(&removed))
+    } else {
+        format!("allows only {}", quoted(&new.iter().collect::<Vec<_>>()))
+    };
+    if rows == 0 {
+        v.parts.push(format!("{what} on an empty table"));
+        return Ok(v);
+    }
+    let mut allowed: Vec<String> = new.clone();
+    allowed.extend(renamed_from.iter().map(|r| (*r).clone()));
+    let outside = facts.values_outside(table, &from.name, &allowed)?;
+    if outside == 0 {
+        v.risk = v.risk.max(Medium);
+        v.parts.push(format!(
+            "{what}; no row holds {} today; writes of {} fail from now on",
+            if from.enum_values.is_some() {
+                "them"
+            } else {
+                "another value"
+            },
+            if from.enum_values.is_some() {
+                "them"
+            } else {
+                "other values"
+            },
+        ));
+    } else {
+        v.risk = High;
+        let why = if from.enum_values.is_some() {
+            format!(
+                "{outside} rows of {table}.{name} hold removed values ({}): change or delete them first",
+                quoted(&removed)
+            )
+        } else {
+            format!(
+                "{outside} rows of {table}.{name} hold values outside {}: change or delete them first",
+                quoted(&new.iter().collect::<Vec<_>>())
+            )
+        };
+        v.parts.push(why.clone());
+        v.blocked = Some(why);
+    }
+    Ok(v)
 }
 
 // The rules over plain numbers, one case per row of `docs/risk.md`.

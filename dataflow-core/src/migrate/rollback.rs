@@ -370,7 +370,9 @@ impl dyn MigrateHandle + '_ {
             // still not fit.
             let widened: Vec<(&String, &Column, &Column, String, Option<usize>)> = match &fwd.change
             {
-                Change::AlterColumn { table, from, to } if !fwd.backup.is_empty() => {
+                Change::AlterColumn {
+                    table, from, to, ..
+                } if !fwd.backup.is_empty() => {
                     vec![(table, from, to, format!("_dataflow_backup_{v}_{at}"), None)]
                 }
                 // The rollback's parts undo the forward parts in reverse order.

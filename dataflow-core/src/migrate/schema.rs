@@ -62,6 +62,19 @@ pub struct Column {
     pub default: Option<SchemaDefault>,
     /// Database-assigned integer key.
     pub auto_increment: bool,
+    /// For an enum column: the values a `CHECK` allows, sorted (their order
+    /// in the Rust enum means nothing to the database). `None` for any other
+    /// column.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enum_values: Option<Vec<String>>,
+}
+
+/// Sorted, deduplicated allowed values: the one form both schemas hold.
+pub fn normalized_values<S: AsRef<str>>(values: impl IntoIterator<Item = S>) -> Vec<String> {
+    let mut v: Vec<String> = values.into_iter().map(|s| s.as_ref().to_owned()).collect();
+    v.sort();
+    v.dedup();
+    v
 }
 
 /// A column default in owned form.
@@ -205,6 +218,7 @@ impl Table {
                 max_length: c.max_length,
                 default: c.default.map(SchemaDefault::from),
                 auto_increment: c.auto_increment,
+                enum_values: c.enum_type.map(|e| normalized_values(e.values)),
             })
             .collect();
         let mut indexes: Vec<Index> = d

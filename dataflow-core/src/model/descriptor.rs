@@ -5,6 +5,7 @@
 //! used in SQL comes from here.
 
 use crate::model::cache::StatementCache;
+pub use crate::model::enums::EnumDescriptor;
 use crate::model::value::LogicalType;
 
 /// Describes one model (one table).
@@ -57,6 +58,9 @@ pub struct ColumnDescriptor {
     pub unique: bool,
     /// `max_length = N` for text columns.
     pub max_length: Option<u32>,
+    /// For an enum field (stored as text): the allowed stored names and the
+    /// renames of the next migration.
+    pub enum_type: Option<&'static EnumDescriptor>,
     /// The SQL default, if any.
     pub default: Option<DefaultValue>,
     /// A previous column name, from `renamed_from`; kept as long as the

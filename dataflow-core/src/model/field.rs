@@ -1,6 +1,7 @@
 //! Conversions between Rust field types and [`Value`]s.
 
 use crate::error::{Error, Result as DfResult};
+use crate::model::enums::EnumDescriptor;
 use crate::model::row::RowReader;
 use crate::model::value::{LogicalType, Value};
 
@@ -12,7 +13,7 @@ use crate::model::value::{LogicalType, Value};
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a supported dataflow field type",
     label = "unsupported field type",
-    note = "supported: i16, i32, i64, f32, f64, bool, String, Vec<u8>, chrono::NaiveDate, chrono::NaiveDateTime, chrono::DateTime<Utc>, uuid::Uuid, serde_json::Value, rust_decimal::Decimal, and Option<T> of each"
+    note = "supported: i16, i32, i64, f32, f64, bool, String, Vec<u8>, chrono::NaiveDate, chrono::NaiveDateTime, chrono::DateTime<Utc>, uuid::Uuid, serde_json::Value, rust_decimal::Decimal, a fieldless enum with #[derive(ModelEnum)], and Option<T> of each"
 )]
 pub trait FieldType: Sized {
     /// The non-null scalar type (`T` for both `T` and `Option<T>`).
@@ -21,6 +22,8 @@ pub trait FieldType: Sized {
     const NULLABLE: bool;
     /// The logical column type.
     const LOGICAL: LogicalType = <Self::Inner as Scalar>::LOGICAL;
+    /// The allowed stored names, for an enum field.
+    const ENUM: Option<&'static EnumDescriptor> = <Self::Inner as Scalar>::ENUM;
     /// Converts a borrowed field into a value (clones heap data).
     fn to_value(&self) -> Value;
     /// Converts an owned field into a value.
@@ -35,6 +38,8 @@ pub trait FieldType: Sized {
 pub trait Scalar: Sized + Clone {
     /// The logical column type.
     const LOGICAL: LogicalType;
+    /// The allowed stored names, for an enum (see [`crate::model::enums`]).
+    const ENUM: Option<&'static EnumDescriptor> = None;
     /// Converts into a value.
     fn into_scalar_value(self) -> Value;
     /// Converts a non-null value back.

@@ -2,6 +2,7 @@
 //!
 //! [`descriptor`] holds the static description the derive emits (table, columns,
 //! keys, indexes, foreign keys), [`field`] maps Rust field types to logical types,
+//! [`enums`] makes fieldless enums field types (stored as text),
 //! [`value`] is the one dynamic value every layer above binds and decodes,
 //! [`cache`] holds the per-model statement cache the query layer fills,
 //! [`row`] is how a result row is read (typed getters, or values), and
@@ -10,6 +11,7 @@
 
 pub mod cache;
 pub mod descriptor;
+pub mod enums;
 pub mod field;
 pub mod row;
 pub mod value;

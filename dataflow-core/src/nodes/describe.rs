@@ -23,9 +23,10 @@ fn value_schema(c: &ColumnDescriptor) -> Json {
             {"type": "number"}, {"enum": ["NaN", "Infinity", "-Infinity"]}
         ]}),
         LogicalType::Bool => json!({"type": "boolean"}),
-        LogicalType::Text => match c.max_length {
-            Some(n) => json!({"type": "string", "maxLength": n}),
-            None => json!({"type": "string"}),
+        LogicalType::Text => match (c.enum_type, c.max_length) {
+            (Some(e), _) => json!({"type": "string", "enum": e.values}),
+            (None, Some(n)) => json!({"type": "string", "maxLength": n}),
+            (None, None) => json!({"type": "string"}),
         },
         LogicalType::Bytes => json!({"type": "string", "contentEncoding": "base64"}),
         LogicalType::Date => json!({"type": "string", "format": "date"}),

@@ -244,7 +244,8 @@ fn operator(
             })
         }
         "$like" => {
-            if c.ty != LogicalType::Text {
+            // An enum column is compared with its values only, as in the typed API.
+            if c.ty != LogicalType::Text || c.enum_type.is_some() {
                 return Err(type_refuses(c, op, path));
             }
             let Json::String(pattern) = json else {
@@ -344,7 +345,10 @@ fn type_refuses(c: &ColumnDescriptor, op: &str, path: &str) -> Error {
         format!(
             "operator {op} does not apply to field {:?} of type {}",
             c.field.unwrap_or(c.name),
-            c.ty
+            match c.enum_type {
+                Some(e) => format!("{} (enum)", e.name),
+                None => c.ty.to_string(),
+            }
         ),
     )
 }

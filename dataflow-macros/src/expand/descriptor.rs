@@ -1,8 +1,9 @@
 //! The static `ModelDescriptor`.
 
 use proc_macro2::TokenStream;
-use quote::quote;
+use quote::{quote, quote_spanned};
 use syn::ext::IdentExt;
+use syn::spanned::Spanned;
 
 use crate::model::{ColumnIr, DefaultIr, Managed, MethodIr, ModelIr};
 use crate::types::Kind;
@@ -23,6 +24,7 @@ fn logical(kind: Kind) -> TokenStream {
         Kind::Uuid => quote!(Uuid),
         Kind::Json => quote!(Json),
         Kind::Decimal => quote!(Decimal),
+        Kind::Other => unreachable!("read from the type's FieldType impl"),
     };
     quote!(__df::LogicalType::#v)
 }
@@ -52,8 +54,27 @@ fn column(c: &ColumnIr) -> TokenStream {
     let name = &c.column;
     // `r#type` is the field `type`.
     let field = opt_str(&c.field.as_ref().map(|f| f.ident.unraw().to_string()));
-    let ty = logical(c.kind);
-    let nullable = c.nullable;
+    // A type known by name is spelled out; any other (an enum) tells its
+    // own, checked at the field's type.
+    let (ty, nullable, enum_type) = match (c.kind, &c.field) {
+        (Kind::Other, Some(f)) => {
+            let t = &f.ty;
+            let at = t.span();
+            (
+                quote_spanned!(at=> <#t as __df::FieldType>::LOGICAL),
+                quote_spanned!(at=> <#t as __df::FieldType>::NULLABLE),
+                quote_spanned!(at=> <#t as __df::FieldType>::ENUM),
+            )
+        }
+        _ => {
+            let nullable = c.nullable;
+            (
+                logical(c.kind),
+                quote!(#nullable),
+                quote!(::core::option::Option::None),
+            )
+        }
+    };
     let pk = c.primary_key;
     let auto = c.auto_increment;
     let unique = c.unique;
@@ -79,6 +100,7 @@ fn column(c: &ColumnIr) -> TokenStream {
             auto_increment: #auto,
             unique: #unique,
             max_length: #max_length,
+            enum_type: #enum_type,
             default: #default,
             renamed_from: #renamed,
             managed: #managed,
@@ -86,7 +108,32 @@ fn column(c: &ColumnIr) -> TokenStream {
     }
 }
 
+/// Compile-time checks that each enum field's default is one of the enum's
+/// stored names, reported at the default.
+fn enum_default_checks(ir: &ModelIr) -> TokenStream {
+    let checks = ir.columns.iter().filter_map(|c| {
+        let (Kind::Other, Some(f), Some(DefaultIr::Text(value))) = (c.kind, &c.field, &c.default)
+        else {
+            return None;
+        };
+        let t = &f.ty;
+        let message = format!(
+            "default \"{}\" is not a stored name of the field's enum `{}`",
+            value.escape_default(),
+            crate::model::type_name(t)
+        );
+        let at = c.default_span.unwrap_or_else(|| t.span());
+        Some(quote_spanned! {at=>
+            const _: () = if !__df::enum_default_fits(<#t as __df::FieldType>::ENUM, #value) {
+                ::core::panic!(#message)
+            };
+        })
+    });
+    quote!(#(#checks)*)
+}
+
 pub fn expand(ir: &ModelIr) -> TokenStream {
+    let checks = enum_default_checks(ir);
     let name = ir.ident.to_string();
     let table = &ir.table;
     let renamed = opt_str(&ir.table_renamed_from);
@@ -131,6 +178,7 @@ pub fn expand(ir: &ModelIr) -> TokenStream {
     let timestamps = ir.timestamps;
     let soft_delete = ir.soft_delete;
     quote! {
+        #checks
         static __DATAFLOW_DESCRIPTOR: __df::ModelDescriptor = __df::ModelDescriptor {
             name: #name,
             table: #table,

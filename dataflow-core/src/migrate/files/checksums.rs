@@ -26,6 +26,7 @@ fn table() -> Table {
         max_length: None,
         default: None,
         auto_increment: false,
+        enum_values: None,
     };
     Table {
         name: FILES_TABLE.into(),

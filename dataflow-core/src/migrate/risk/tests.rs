@@ -18,6 +18,8 @@ struct Numbers {
     duplicate_groups: i64,
     not_fitting: i64,
     orphans: i64,
+    /// Values outside an enum's allowed ones.
+    outside: i64,
     asked: Vec<&'static str>,
 }
 
@@ -45,6 +47,10 @@ impl Numbers {
         self.orphans = n;
         self
     }
+    fn outside(mut self, n: i64) -> Numbers {
+        self.outside = n;
+        self
+    }
 }
 
 impl Facts for Numbers {
@@ -68,6 +74,10 @@ impl Facts for Numbers {
         self.asked.push("orphans");
         Ok(self.orphans)
     }
+    fn values_outside(&mut self, _: &str, _: &str, _: &[String]) -> Result<i64> {
+        self.asked.push("outside");
+        Ok(self.outside)
+    }
 }
 
 fn col(ty: T) -> Column {
@@ -78,6 +88,7 @@ fn col(ty: T) -> Column {
         max_length: None,
         default: None,
         auto_increment: false,
+        enum_values: None,
     }
 }
 
@@ -138,10 +149,30 @@ fn drop_column(c: Column) -> Change {
 }
 
 fn alter(from: Column, to: Column) -> Change {
+    Change::alter("t", from, to)
+}
+
+/// A text column allowing `values` (an enum column).
+fn enum_col(values: &[&str]) -> Column {
+    Column {
+        enum_values: Some(values.iter().map(|v| (*v).to_owned()).collect()),
+        ..col(T::Text)
+    }
+}
+
+/// An alteration of enum values renaming `renames` (previous, new).
+fn alter_renaming(from: Column, to: Column, renames: &[(&str, &str)]) -> Change {
     Change::AlterColumn {
         table: "t".into(),
         from,
         to,
+        renamed_values: renames
+            .iter()
+            .map(|(f, t)| ValueRename {
+                from: (*f).to_owned(),
+                to: (*t).to_owned(),
+            })
+            .collect(),
     }
 }
 
@@ -600,6 +631,74 @@ fn cases() -> Vec<Case> {
             Blocked,
             "1 values of t.c do not fit in int",
         ),
+        // Enum values (a check of allowed values on a text column).
+        case(
+            "enum: add a value",
+            alter(enum_col(&["a", "b"]), enum_col(&["a", "b", "c"])),
+            Numbers::rows(5),
+            Safe,
+            "allows \"c\": every row still fits",
+        ),
+        case(
+            "enum: remove a value rows hold",
+            alter(enum_col(&["a", "b", "c"]), enum_col(&["a", "b"])),
+            Numbers::rows(5).outside(3),
+            Blocked,
+            "3 rows of t.c hold removed values (\"c\")",
+        ),
+        case(
+            "enum: remove a value no row holds",
+            alter(enum_col(&["a", "b", "c"]), enum_col(&["a"])),
+            Numbers::rows(5),
+            Medium,
+            "removes \"b\", \"c\"; no row holds them today",
+        ),
+        case(
+            "enum: remove a value, empty table",
+            alter(enum_col(&["a", "b"]), enum_col(&["a"])),
+            Numbers::rows(0),
+            Safe,
+            "removes \"b\" on an empty table",
+        ),
+        case(
+            "enum: rename a value",
+            alter_renaming(enum_col(&["a", "done"]), enum_col(&["a", "closed"]), &[("done", "closed")]),
+            Numbers::rows(5).outside(2),
+            Medium,
+            "renames \"done\" to \"closed\": 2 rows are rewritten",
+        ),
+        case(
+            "enum: rename one value, remove another that rows hold",
+            alter_renaming(
+                enum_col(&["a", "done", "x"]),
+                enum_col(&["a", "closed"]),
+                &[("done", "closed")],
+            ),
+            Numbers::rows(5).outside(1),
+            Blocked,
+            "1 rows of t.c hold removed values (\"x\")",
+        ),
+        case(
+            "enum: text becomes an enum over values outside it",
+            alter(text(None), enum_col(&["a"])),
+            Numbers::rows(5).outside(2),
+            Blocked,
+            "2 rows of t.c hold values outside \"a\"",
+        ),
+        case(
+            "enum: text becomes an enum its rows fit",
+            alter(text(None), enum_col(&["a"])),
+            Numbers::rows(5),
+            Medium,
+            "allows only \"a\"; no row holds another value today",
+        ),
+        case(
+            "enum: back to plain text",
+            alter(enum_col(&["a"]), text(None)),
+            Numbers::rows(5),
+            Safe,
+            "any text fits",
+        ),
         case(
             "widen and set NOT NULL without a default on NULLs",
             alter(nullable(col(T::Int)), col(T::BigInt)),
@@ -670,6 +769,28 @@ fn facts_are_asked_only_when_a_rule_needs_them() {
     assert_eq!(
         asked(alter(col(T::Int), col(T::BigInt)), Numbers::rows(3)),
         ["rows"]
+    );
+    // Nor does adding an enum value; removing one looks at populated tables only.
+    assert_eq!(
+        asked(
+            alter(enum_col(&["a"]), enum_col(&["a", "b"])),
+            Numbers::rows(3)
+        ),
+        ["rows"]
+    );
+    assert_eq!(
+        asked(
+            alter(enum_col(&["a", "b"]), enum_col(&["a"])),
+            Numbers::rows(0)
+        ),
+        ["rows"]
+    );
+    assert_eq!(
+        asked(
+            alter(enum_col(&["a", "b"]), enum_col(&["a"])),
+            Numbers::rows(3)
+        ),
+        ["rows", "outside"]
     );
 }
 
@@ -745,15 +866,23 @@ fn any_column() -> impl Strategy<Value = Column> {
         prop::option::of(1u32..64),
         prop::option::of(-3i64..3),
         prop::bool::weighted(0.1),
+        // An enum column: a subset of a few values.
+        prop::option::weighted(
+            0.3,
+            prop::sample::subsequence(&["a", "b", "c", "d"][..], 1..=4),
+        ),
     )
         .prop_map(
-            |(ty, nullable, max_length, default, auto_increment)| Column {
+            |(ty, nullable, max_length, default, auto_increment, values)| Column {
                 name: "c".into(),
                 ty,
                 nullable,
                 max_length: if ty == T::Text { max_length } else { None },
                 default: default.map(SchemaDefault::Int),
                 auto_increment,
+                enum_values: values
+                    .filter(|_| ty == T::Text)
+                    .map(|v| v.into_iter().map(str::to_owned).collect()),
             },
         )
 }
@@ -776,6 +905,27 @@ fn one_change() -> impl Strategy<Value = Change> {
         any_column().prop_map(add),
         any_column().prop_map(drop_column),
         (any_column(), any_column()).prop_map(|(from, to)| alter(from, to)),
+        // A hinted rename between two enum columns, when it applies.
+        (
+            any_column(),
+            any_column(),
+            prop::sample::select(&["a", "b", "c", "d"][..]),
+            prop::sample::select(&["a", "b", "c", "d"][..])
+        )
+            .prop_map(|(from, to, old, new)| {
+                let applies =
+                    from.enum_values
+                        .as_ref()
+                        .is_some_and(|v| v.iter().any(|x| x == old) && !v.iter().any(|x| x == new))
+                        && to.enum_values.as_ref().is_some_and(|v| {
+                            v.iter().any(|x| x == new) && !v.iter().any(|x| x == old)
+                        });
+                if applies {
+                    alter_renaming(from, to, &[(old, new)])
+                } else {
+                    alter(from, to)
+                }
+            }),
         any::<bool>().prop_map(create_index),
         Just(Change::AddForeignKey {
             table: "t".into(),
@@ -792,13 +942,14 @@ fn one_change() -> impl Strategy<Value = Change> {
 /// misfits or orphans than rows.
 fn any_facts() -> impl Strategy<Value = Numbers> {
     (0i64..1000).prop_flat_map(|rows| {
-        (0..=rows, 0..=rows / 2, 0..=rows, 0..=rows).prop_map(
-            move |(non_null, dups, bad, orphans)| {
+        (0..=rows, 0..=rows / 2, 0..=rows, 0..=rows, 0..=rows).prop_map(
+            move |(non_null, dups, bad, orphans, outside)| {
                 Numbers::rows(rows)
                     .non_null(non_null)
                     .duplicates(dups)
                     .not_fitting(bad.min(non_null))
                     .orphans(orphans.min(non_null))
+                    .outside(outside.min(non_null))
             },
         )
     })
@@ -811,6 +962,7 @@ fn same_facts_but(f: &Numbers, rows: i64) -> Numbers {
         duplicate_groups: f.duplicate_groups.min(rows / 2),
         not_fitting: f.not_fitting.min(rows),
         orphans: f.orphans.min(rows),
+        outside: f.outside.min(rows),
         asked: Vec::new(),
     }
 }

@@ -199,9 +199,10 @@ pub(crate) fn known_column(d: &ModelDescriptor, column: &str, what: &str) -> Res
 
 /// Refuses, before anything is written, values some backend would store or
 /// compare differently, or could not read back: text over `max_length` (SQLite
-/// does not enforce `VARCHAR(n)`), dates and times outside the range every
-/// backend orders alike ([`Value::check_portable`]), JSON nested too deeply
-/// ([`crate::limits`]).
+/// does not enforce `VARCHAR(n)`), text that is none of an enum column's
+/// values (the database's `CHECK` would refuse it less clearly), dates and
+/// times outside the range every backend orders alike
+/// ([`Value::check_portable`]), JSON nested too deeply ([`crate::limits`]).
 fn check_values<'v>(
     d: &ModelDescriptor,
     values: impl Iterator<Item = (usize, &'v Value)>,
@@ -217,6 +218,9 @@ fn check_values<'v>(
                 .check_portable()
                 .map_err(|why| Error::InvalidInput(format!("{}: {why}", path())))?,
             Value::Text(s) => {
+                if let Some(e) = c.enum_type.filter(|e| !e.contains(s)) {
+                    return Err(Error::InvalidInput(format!("{}: {}", path(), e.unknown(s))));
+                }
                 // A string holds at least as many bytes as characters.
                 if let Some(max) = c.max_length.filter(|&m| s.len() > m as usize) {
                     let len = s.chars().count();

@@ -1,0 +1,9 @@
+use dataflow_core::prelude::*;
+
+#[derive(ModelEnum, Clone)]
+pub enum Status {
+    Open,
+    Closed { reason: String },
+}
+
+fn main() {}
