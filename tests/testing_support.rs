@@ -196,3 +196,39 @@ fn a_changed_model_set_gets_its_own_template() {
     )
     .unwrap();
 }
+
+// Run by `a_failing_result_points_at_the_test`, not on its own.
+#[dataflow_core::test(models(Person))]
+#[ignore = "fails on purpose; called by a_failing_result_points_at_the_test"]
+fn fails_with_an_error(db: DataFlow) -> Result<(), Error> {
+    Person::list(&db).count()?;
+    Err(Error::InvalidInput("on purpose".into()))
+}
+
+/// The line of `fn fails_with_an_error` above.
+const FAILING_FN_LINE: u32 = line!() - 6;
+
+#[test]
+fn a_failing_result_points_at_the_test() {
+    use std::sync::{Arc, Mutex};
+    let seen: Arc<Mutex<Option<(String, u32, String)>>> = Arc::default();
+    let hook = std::panic::take_hook();
+    let s = seen.clone();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .cloned()
+            .unwrap_or_default();
+        *s.lock().unwrap() = info
+            .location()
+            .map(|l| (l.file().to_owned(), l.line(), message));
+    }));
+    let r = std::panic::catch_unwind(fails_with_an_error);
+    std::panic::set_hook(hook);
+    assert!(r.is_err(), "the test body's error fails the test");
+    let (file, line, message) = seen.lock().unwrap().clone().expect("a panic location");
+    assert!(file.ends_with("testing_support.rs"), "{file}:{line}");
+    assert_eq!(line, FAILING_FN_LINE, "{file}:{line}");
+    assert!(message.contains("on purpose"), "{message}");
+}

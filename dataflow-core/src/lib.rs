@@ -192,7 +192,8 @@ pub mod __private {
 
     /// What a `#[dataflow_core::test]` body may return.
     pub trait TestOutcome {
-        /// Panics (failing the test) on an error.
+        /// Panics (failing the test) on an error, at the caller's location.
+        #[track_caller]
         fn check(self);
     }
 
@@ -201,6 +202,9 @@ pub mod __private {
     }
 
     impl<E: std::fmt::Debug> TestOutcome for std::result::Result<(), E> {
+        // The panic points at the test function (the generated call carries
+        // its span), not at this line.
+        #[track_caller]
         fn check(self) {
             if let Err(e) = self {
                 panic!("test returned an error: {e:?}");

@@ -143,6 +143,20 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
         #[allow(clippy::needless_pass_by_value)]
         fn __dataflow_body(#inputs) #output #block
     };
+    // The call to `check` (a `#[track_caller]` panic on an error) is spanned at
+    // the test function, so a failing `Result` reports the user's fn, not the
+    // attribute's expansion; what it is called with keeps the macro's own
+    // spans, so its names resolve whatever macro the test sits in.
+    let check = {
+        let path =
+            quote::quote_spanned!(name.span()=> ::dataflow_core::__private::TestOutcome::check);
+        let mut args = proc_macro2::Group::new(
+            proc_macro2::Delimiter::Parenthesis,
+            quote!(__dataflow_body(__guard.handle())),
+        );
+        args.set_span(name.span());
+        quote!(#path #args;)
+    };
     let run = |backend: Backend| -> TokenStream {
         match backend {
             Backend::Sqlite => quote! {
@@ -150,7 +164,7 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
                     ::core::result::Result::Ok(g) => g,
                     ::core::result::Result::Err(e) => ::core::panic!("dataflow test setup failed (sqlite): {e}"),
                 };
-                ::dataflow_core::__private::TestOutcome::check(__dataflow_body(__guard.handle()));
+                #check
             },
             Backend::Postgres => {
                 let isolation = if args.transaction {
@@ -170,7 +184,7 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
                         ::core::result::Result::Ok(g) => g,
                         ::core::result::Result::Err(e) => ::core::panic!("dataflow test setup failed (postgres): {e}"),
                     };
-                    ::dataflow_core::__private::TestOutcome::check(__dataflow_body(__guard.handle()));
+                    #check
                 }
             }
         }

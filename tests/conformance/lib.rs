@@ -130,6 +130,7 @@ macro_rules! __dataflow_conformance_scenarios {
                 one_builder_gives_a_page_and_its_total,
                 drafts_leave_keys_and_timestamps_to_create,
                 a_migration_can_be_named,
+                a_foreign_key_to_a_table_nobody_declares_is_refused_naming_both,
             },
             crud::{
                 all_types_round_trip,

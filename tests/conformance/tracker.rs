@@ -151,3 +151,43 @@ pub fn a_migration_can_be_named(db: &TestBackend) {
         .iter()
         .all(|r| r.name != "add_probe"));
 }
+
+#[derive(Model, Debug, Clone, PartialEq)]
+#[dataflow(table = "milestone_tasks")]
+#[dataflow(foreign_key(field = "milestone_id", references = "milestones(id)"))]
+struct MilestoneTask {
+    id: i64,
+    milestone_id: i64,
+}
+
+#[derive(Model, Debug, Clone, PartialEq)]
+#[dataflow(table = "project_notes")]
+#[dataflow(foreign_key(field = "project_id", references = "projects(id)"))]
+struct ProjectNote {
+    id: i64,
+    project_id: i64,
+}
+
+pub fn a_foreign_key_to_a_table_nobody_declares_is_refused_naming_both(db: &TestBackend) {
+    let h = db.reopen();
+    h.register::<MilestoneTask>().unwrap();
+    for options in [
+        MigrateOptions::default().dry_run(true),
+        MigrateOptions::default(),
+    ] {
+        let r = h.auto_migrate(options);
+        assert!(
+            matches!(&r, Err(Error::InvalidInput(m))
+                if m.contains("MilestoneTask") && m.contains("milestone_id") && m.contains("milestones")),
+            "{r:?}"
+        );
+    }
+    assert!(
+        h.check().is_err(),
+        "nothing was created: milestone_tasks is still missing"
+    );
+    // A table the database has is enough, registered or not.
+    let h = db.reopen();
+    h.register::<ProjectNote>().unwrap();
+    assert!(h.auto_migrate(MigrateOptions::default()).unwrap().applied);
+}

@@ -13,9 +13,50 @@ use crate::migrate::policy::{self, Kind, Policy};
 use crate::migrate::{MigrateOptions, MigrationReport};
 
 impl dyn MigrateHandle + '_ {
+    /// Refuses, before anything is planned, a foreign key to a table that no
+    /// registered model declares and the database does not have (a model left
+    /// out of `register_all` or of `#[dataflow_core::test(models(..))]`),
+    /// naming the model, the key and the table.
+    fn check_references(&self, conn: &mut dyn crate::backend::Connection) -> Result<()> {
+        let models = self.models();
+        let mut missing = Vec::new();
+        for m in &models {
+            for fk in m.foreign_keys {
+                let table = fk.references_table;
+                if models.iter().any(|o| o.table == table)
+                    || missing.iter().any(|(t, _): &(&str, String)| *t == table)
+                {
+                    continue;
+                }
+                if !self.describer().has_table(conn, table)? {
+                    missing.push((
+                        table,
+                        format!(
+                            "model {} (table {}): foreign key {} references table {table}, which no \
+                             registered model declares and the database does not have; register \
+                             the model of {table} (in a test: add it to models(..))",
+                            m.name, m.table, fk.column
+                        ),
+                    ));
+                }
+            }
+        }
+        match missing.is_empty() {
+            true => Ok(()),
+            false => Err(Error::InvalidInput(
+                missing
+                    .into_iter()
+                    .map(|(_, m)| m)
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            )),
+        }
+    }
+
     /// Behind [`DataFlow::auto_migrate`](crate::DataFlow::auto_migrate).
     pub fn auto_migrate(&self, options: MigrateOptions) -> Result<MigrationReport> {
         options.check_name()?;
+        self.with_conn(|conn| self.check_references(conn))?;
         let backend = self.backend();
         if options.existing_schema {
             return self.verify_existing(&options);
