@@ -131,6 +131,7 @@ macro_rules! __dataflow_conformance_scenarios {
                 drafts_leave_keys_and_timestamps_to_create,
                 a_migration_can_be_named,
                 a_foreign_key_to_a_table_nobody_declares_is_refused_naming_both,
+                foreign_key_violations_name_the_table_and_the_key,
             },
             crud::{
                 all_types_round_trip,

@@ -191,3 +191,18 @@ pub fn a_foreign_key_to_a_table_nobody_declares_is_refused_naming_both(db: &Test
     h.register::<ProjectNote>().unwrap();
     assert!(h.auto_migrate(MigrateOptions::default()).unwrap().applied);
 }
+
+pub fn foreign_key_violations_name_the_table_and_the_key(db: &DataFlow) {
+    let p = project(db, "p");
+    let orphan = Issue::create(db, issue(db, 9_999, "orphan"));
+    match orphan {
+        Err(Error::ForeignKeyViolation { message }) => {
+            assert!(message.contains("issues"), "{message}");
+            assert!(message.contains("project_id"), "{message}");
+            assert!(message.contains("projects"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(Issue::list(db).with_deleted().count().unwrap(), 0);
+    let _ = p;
+}

@@ -128,6 +128,7 @@ pub(crate) fn explain<R>(
     d: &ModelDescriptor,
     result: Result<R>,
 ) -> Result<R> {
+    let result = name_foreign_keys(db, d, result);
     let Err(Error::Database(message)) = result else {
         return result;
     };
@@ -160,6 +161,67 @@ pub(crate) fn explain<R>(
     Err(Error::Drift {
         differences: vec![difference, format!("the database said: {message}")],
     })
+}
+
+/// Adds to a foreign-key violation that names nothing (SQLite's bare
+/// `FOREIGN KEY constraint failed`) the table written and the keys that can
+/// have failed: the model's own foreign keys (a row pointing at nothing) and
+/// those of registered models referencing its table (a row still pointed at).
+fn name_foreign_keys<R>(db: &dyn QueryHandle, d: &ModelDescriptor, result: Result<R>) -> Result<R> {
+    match result {
+        Err(Error::ForeignKeyViolation { message }) if !message.contains(d.table) => {
+            let own: Vec<String> = d
+                .foreign_keys
+                .iter()
+                .map(|f| {
+                    format!(
+                        "{}.{} -> {}({})",
+                        d.table, f.column, f.references_table, f.references_column
+                    )
+                })
+                .collect();
+            let referencing: Vec<String> = db
+                .models()
+                .iter()
+                .flat_map(|m| {
+                    m.foreign_keys
+                        .iter()
+                        .filter(|f| f.references_table == d.table)
+                        .map(|f| {
+                            format!(
+                                "{}.{} -> {}({})",
+                                m.table, f.column, f.references_table, f.references_column
+                            )
+                        })
+                })
+                .collect();
+            let mut parts = Vec::new();
+            if !own.is_empty() {
+                parts.push(format!(
+                    "a key of the row has no match ({})",
+                    own.join(", ")
+                ));
+            }
+            if !referencing.is_empty() {
+                parts.push(format!(
+                    "rows still reference it ({})",
+                    referencing.join(", ")
+                ));
+            }
+            Err(Error::ForeignKeyViolation {
+                message: format!(
+                    "{message} on table {}{}",
+                    d.table,
+                    if parts.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {}", parts.join(", or "))
+                    }
+                ),
+            })
+        }
+        other => other,
+    }
 }
 
 /// Whether any row carries an explicit key for an auto-increment key.
