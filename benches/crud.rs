@@ -51,6 +51,9 @@ use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool};
 use diesel::sql_types::{BigInt, Bool, Double, Integer, Nullable, Text};
 use diesel::sqlite::Sqlite;
 
+mod common;
+use common::{sample_user, users, User, UserPatch};
+
 /// Rows in the table before any workload runs.
 const PREFILL: i64 = 10_000;
 /// Rows per bulk insert.
@@ -62,37 +65,6 @@ const CHUNK: usize = 500;
 const POOL_SIZE: u32 = 8;
 /// Spreads primary keys over the pre-filled rows (coprime with `PREFILL`).
 const STRIDE: u64 = 7_919;
-
-/// The dataflow model.
-#[derive(Model, Debug, Clone, PartialEq)]
-#[dataflow(table = "users")]
-struct User {
-    id: i64,
-    name: String,
-    #[dataflow(unique, max_length = 255)]
-    email: String,
-    age: Option<i32>,
-    is_active: bool,
-    score: f64,
-}
-
-diesel::table! {
-    /// The table dataflow's `auto_migrate` creates for `User`, seen by diesel.
-    users (id) {
-        /// `INTEGER PRIMARY KEY AUTOINCREMENT`
-        id -> BigInt,
-        /// `TEXT NOT NULL`
-        name -> Text,
-        /// `VARCHAR(255) NOT NULL`, unique index
-        email -> Text,
-        /// `INTEGER`, nullable
-        age -> Nullable<Integer>,
-        /// `BOOLEAN NOT NULL`
-        is_active -> Bool,
-        /// `DOUBLE NOT NULL`
-        score -> Double,
-    }
-}
 
 /// The same row for diesel (typed DSL and `sql_query`).
 #[derive(Queryable, QueryableByName, Selectable, Debug, Clone, PartialEq)]
@@ -193,21 +165,6 @@ struct Env {
     /// Highest id after the pre-fill.
     max_id: i64,
     _dir: tempfile::TempDir,
-}
-
-fn sample_user(i: i64, prefix: &str) -> User {
-    User {
-        id: 0,
-        name: format!("name-{:05}", (i * 37) % 10_007),
-        email: format!("{prefix}-{i}@example.org"),
-        age: if i % 10 == 0 {
-            None
-        } else {
-            Some(18 + (i % 60) as i32)
-        },
-        is_active: i % 3 != 0,
-        score: ((i * 7_919) % 10_000) as f64 / 100.0,
-    }
 }
 
 fn setup() -> Env {

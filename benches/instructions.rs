@@ -30,36 +30,8 @@ use diesel::prelude::*;
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool};
 use diesel::PgConnection;
 
-/// The model of `benches/crud.rs`.
-#[derive(Model, Debug, Clone, PartialEq)]
-#[dataflow(table = "users")]
-struct User {
-    id: i64,
-    name: String,
-    #[dataflow(unique, max_length = 255)]
-    email: String,
-    age: Option<i32>,
-    is_active: bool,
-    score: f64,
-}
-
-diesel::table! {
-    /// The table `auto_migrate` creates for `User`.
-    users (id) {
-        /// key
-        id -> BigInt,
-        /// name
-        name -> Text,
-        /// email
-        email -> Text,
-        /// age
-        age -> Nullable<Integer>,
-        /// is_active
-        is_active -> Bool,
-        /// score
-        score -> Double,
-    }
-}
+mod common;
+use common::{users, User, UserPatch};
 
 /// The same row for diesel.
 #[derive(Queryable, Selectable, Debug, Clone, PartialEq)]

@@ -27,36 +27,11 @@ use criterion::Criterion;
 use dataflow_core::prelude::*;
 use serde_json::json;
 
+mod common;
+use common::{sample_user, User};
+
 /// Rows in the table before any workload runs.
 const PREFILL: i64 = 10_000;
-
-/// The benchmark's model (the same table as `benches/crud.rs`).
-#[derive(Model, Debug, Clone, PartialEq)]
-#[dataflow(table = "users")]
-struct User {
-    id: i64,
-    name: String,
-    #[dataflow(unique, max_length = 255)]
-    email: String,
-    age: Option<i32>,
-    is_active: bool,
-    score: f64,
-}
-
-fn sample_user(i: i64, prefix: &str) -> User {
-    User {
-        id: 0,
-        name: format!("name-{:05}", (i * 37) % 10_007),
-        email: format!("{prefix}-{i}@example.org"),
-        age: if i % 10 == 0 {
-            None
-        } else {
-            Some(18 + (i % 60) as i32)
-        },
-        is_active: i % 3 != 0,
-        score: ((i * 7_919) % 10_000) as f64 / 100.0,
-    }
-}
 
 fn setup() -> (DataFlow, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("temp dir");

@@ -2,6 +2,12 @@
 //! layers. It implements the traits through which the lower layers see a
 //! database ([`QueryHandle`] for queries, [`MigrateHandle`] for migrations and
 //! fixtures) and exposes the migration entry points of [`crate::migrate::api`].
+//!
+//! Kept whole (about 650 lines): it is the handle's whole public surface —
+//! registration, connections and transactions, nodes and workflows, the
+//! migration entry points — each a thin forward to the layer that owns it, so
+//! a reader finds every method of `DataFlow` in one place. Migration files
+//! live in the `versioned` submodule.
 
 mod versioned;
 

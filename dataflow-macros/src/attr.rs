@@ -1,5 +1,9 @@
 //! Parsing `#[dataflow(...)]` attributes into raw, span-carrying values.
 //! Nothing here checks meaning across attributes; `model.rs` validates.
+//!
+//! Kept whole (about 560 lines): one parser per attribute, all over the same
+//! `ParseNestedMeta` helpers; the list of accepted attributes is easiest to
+//! review in one file.
 
 use proc_macro2::Span;
 use quote::ToTokens;

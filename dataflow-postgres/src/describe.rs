@@ -1,5 +1,7 @@
 //! Describing the live PostgreSQL schema (the connection's `current_schema()`)
 //! from `pg_catalog`, in four queries whatever the number of tables.
+//!
+//! Over 500 lines only with its unit tests (about 60).
 
 use std::collections::BTreeMap;
 
