@@ -20,6 +20,8 @@
 //!   exactly like dataflow's (size 10, `min_idle` 1, 10 s timeout, r2d2's default
 //!   `SELECT 1` check on every checkout), or one connection held for the whole
 //!   benchmark.
+//! - `diesel_typed/pool_unchecked` (read and list): the same diesel pool with
+//!   `test_on_check_out(false)`, the like-for-like peer of `dataflow_unchecked`.
 //! - `raw_sql/pool` and `raw_sql/held`: `diesel::sql_query` with binds.
 //! - read only: `diesel_typed_no_limit/{pool,held}`: `find(id).get_result()`,
 //!   the same SQL as dataflow's read (no `LIMIT`), next to the idiomatic
@@ -169,6 +171,8 @@ struct Env {
     /// The same as `db` with `check_on_checkout(false)`: no `SELECT 1` per call.
     db_unchecked: DataFlow,
     pool: DieselPool,
+    /// The same pool without r2d2's test on checkout.
+    pool_unchecked: DieselPool,
     held: PgConnection,
     /// For cleanup between samples (never timed).
     admin: PgConnection,
@@ -252,6 +256,13 @@ fn setup() -> Env {
         .connection_timeout(Duration::from_secs(10))
         .build(ConnectionManager::<PgConnection>::new(&url))
         .expect("diesel pool");
+    let pool_unchecked = Pool::builder()
+        .max_size(POOL_SIZE)
+        .min_idle(Some(1))
+        .connection_timeout(Duration::from_secs(10))
+        .test_on_check_out(false)
+        .build(ConnectionManager::<PgConnection>::new(&url))
+        .expect("diesel pool without checkout test");
     let held = PgConnection::establish(&url).expect("held connection");
     let mut admin = PgConnection::establish(&url).expect("admin connection");
     exec(&mut admin, "VACUUM ANALYZE users");
@@ -267,6 +278,7 @@ fn setup() -> Env {
         db,
         db_unchecked,
         pool,
+        pool_unchecked,
         held,
         admin,
         max_id,
@@ -421,6 +433,7 @@ fn read_by_pk(c: &mut Criterion, env: &mut Env) {
         db,
         db_unchecked,
         pool,
+        pool_unchecked,
         held,
         ..
     } = env;
@@ -479,6 +492,16 @@ fn read_by_pk(c: &mut Criterion, env: &mut Env) {
         b.iter(|| {
             n += 1;
             black_box(typed_no_limit(&mut pool.get().expect("checkout"), n))
+        })
+    });
+    g.bench_function("diesel_typed_no_limit/pool_unchecked", |b| {
+        let mut n = 0u64;
+        b.iter(|| {
+            n += 1;
+            black_box(typed_no_limit(
+                &mut pool_unchecked.get().expect("checkout"),
+                n,
+            ))
         })
     });
     g.bench_function("diesel_typed_no_limit/held", |b| {
@@ -560,6 +583,7 @@ fn list_100(c: &mut Criterion, env: &mut Env, order: ListOrder) {
         db,
         db_unchecked,
         pool,
+        pool_unchecked,
         held,
         ..
     } = env;
@@ -590,6 +614,14 @@ fn list_100(c: &mut Criterion, env: &mut Env, order: ListOrder) {
     });
     g.bench_function("diesel_typed/pool", |b| {
         b.iter(|| black_box(list_typed(&mut pool.get().expect("checkout"), order)))
+    });
+    g.bench_function("diesel_typed/pool_unchecked", |b| {
+        b.iter(|| {
+            black_box(list_typed(
+                &mut pool_unchecked.get().expect("checkout"),
+                order,
+            ))
+        })
     });
     g.bench_function("diesel_typed/held", |b| {
         b.iter(|| black_box(list_typed(held, order)))
