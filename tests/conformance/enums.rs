@@ -8,20 +8,10 @@ use dataflow_core::prelude::*;
 use dataflow_core::{LogicalType, Records};
 use serde_json::{json, Value as Json};
 
+use crate::assert_invalid as invalid;
 use crate::backends::TestBackend;
 use crate::migrate::{next, opted_in, start};
 use crate::models::{Priority, Status, Ticket, TicketPatch};
-
-fn invalid<T: std::fmt::Debug>(r: Result<T>, needles: &[&str]) {
-    match r {
-        Err(Error::InvalidInput(m)) => {
-            for n in needles {
-                assert!(m.contains(n), "{m:?} lacks {n:?}");
-            }
-        }
-        other => panic!("expected InvalidInput containing {needles:?}, got {other:?}"),
-    }
-}
 
 /// The stored text of every row's `column` in table `evo_enum`, by key.
 fn stored(db: &DataFlow, column: &str) -> Vec<Option<String>> {

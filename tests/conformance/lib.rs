@@ -50,6 +50,19 @@ pub mod versioned;
 pub mod workflows;
 pub mod writes;
 
+/// Asserts `r` is `Error::InvalidInput` whose message holds every needle (the
+/// field path, the offending value, the allowed ones).
+pub(crate) fn assert_invalid<T: std::fmt::Debug>(r: dataflow_core::Result<T>, needles: &[&str]) {
+    match r {
+        Err(dataflow_core::Error::InvalidInput(m)) => {
+            for n in needles {
+                assert!(m.contains(n), "{m:?} lacks {n:?}");
+            }
+        }
+        other => panic!("expected InvalidInput containing {needles:?}, got {other:?}"),
+    }
+}
+
 pub use backends::{Hook, TestBackend, MODELS};
 
 /// A fresh database for one scenario from the backend's hook, with every model's

@@ -6,21 +6,11 @@
 use dataflow_core::prelude::*;
 use serde_json::{json, Value as Json};
 
+use crate::assert_invalid as invalid;
 use crate::models::{Note, User};
 
 fn run(db: &DataFlow, node: &str, params: Json) -> Result<Json> {
     db.node(node)?.run(params)
-}
-
-fn invalid(r: Result<Json>, needles: &[&str]) {
-    match r {
-        Err(Error::InvalidInput(m)) => {
-            for n in needles {
-                assert!(m.contains(n), "{m:?} lacks {n:?}");
-            }
-        }
-        other => panic!("expected InvalidInput containing {needles:?}, got {other:?}"),
-    }
 }
 
 fn id_of(record: &Json) -> i64 {

@@ -9,6 +9,7 @@ use dataflow_core::query::regex::{check_regex, PortableRegex, MAX_REGEX_BYTES};
 use dataflow_core::{Expr, Records};
 use serde_json::{json, Value as Json};
 
+use crate::assert_invalid as invalid;
 use crate::models::User;
 use crate::nodes::Rng;
 
@@ -227,17 +228,6 @@ pub fn regex_corpus_selects_the_same_rows_everywhere(db: &DataFlow) {
     // `$not` under the field.
     let none = node_names(db, json!({"name": {"$not": {"$regex": "^$"}}})).unwrap();
     assert_eq!(none.len(), NAMES.len() - 1);
-}
-
-fn invalid<T: std::fmt::Debug>(r: Result<T>, needles: &[&str]) {
-    match r {
-        Err(Error::InvalidInput(m)) => {
-            for n in needles {
-                assert!(m.contains(n), "{m:?} lacks {n:?}");
-            }
-        }
-        other => panic!("expected InvalidInput containing {needles:?}, got {other:?}"),
-    }
 }
 
 pub fn regex_outside_the_subset_is_refused_by_path(db: &DataFlow) {
