@@ -368,14 +368,22 @@ impl<B: TestHooks<Database = ServerDatabase>> TestDb<B> {
 /// printing why the test skips; under `CI=true` it panics instead, because a
 /// server test must never silently skip in CI.
 pub fn server_url() -> Option<String> {
-    match std::env::var("DATABASE_URL") {
-        Ok(url) => Some(url),
-        Err(_) => {
+    service_url("DATABASE_URL")
+}
+
+/// The URL in the environment variable `var`, for tests that need a service
+/// beside the database server (`.ci/run` exports `DATAFLOW_PGBOUNCER_URL`,
+/// `DATAFLOW_PG_PRIMARY_URL`, `DATAFLOW_PG_REPLICA_URL`). Without it, `None`
+/// after printing why the test skips; under `CI=true` it panics instead.
+pub fn service_url(var: &str) -> Option<String> {
+    match std::env::var(var) {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
             assert!(
                 std::env::var("CI").map_or(true, |v| v != "true"),
-                "CI=true but DATABASE_URL is not set: PostgreSQL tests must not skip in CI"
+                "CI=true but {var} is not set: server tests must not skip in CI"
             );
-            eprintln!("skipping PostgreSQL test: DATABASE_URL is not set");
+            eprintln!("skipping test: {var} is not set");
             None
         }
     }

@@ -18,7 +18,7 @@ use dataflow_core::{
 
 use crate::connection::{map_error, PgConn, Watched};
 use crate::opening::Opening;
-use crate::options::{conninfo, take_socket_timeout, PgOptions};
+use crate::options::{conninfo, take_url_options, PgOptions};
 use crate::relay::{waiting, Relay, Upstream};
 
 /// A PostgreSQL database behind an r2d2 pool of diesel connections.
@@ -28,6 +28,7 @@ pub struct PgBackend {
     url: String,
     opening: Arc<Opening>,
     connect_timeout: Duration,
+    prepared_statements: bool,
 }
 
 impl Drop for PgBackend {
@@ -46,6 +47,7 @@ pub(crate) struct Manager {
     url: String,
     relay: Option<RelayTo>,
     opening: Arc<Opening>,
+    prepared_statements: bool,
 }
 
 /// Where and how each pooled connection's socket-timeout relay connects.
@@ -75,7 +77,7 @@ impl ManageConnection for Manager {
 
     fn connect(&self) -> std::result::Result<Pooled, Self::Error> {
         let _opening = self.opening.start();
-        let (conn, relay) = match &self.relay {
+        let (mut conn, relay) = match &self.relay {
             None => (self.inner.connect()?, None),
             Some(to) => {
                 let relay = Relay::start(&to.upstream, to.connect_timeout, to.socket_timeout)
@@ -103,6 +105,7 @@ impl ManageConnection for Manager {
                 }
             }
         };
+        crate::connection::set_prepared_statements(&mut conn, self.prepared_statements);
         Ok(Pooled {
             conn,
             relay,
@@ -250,8 +253,11 @@ impl PgBackend {
                 options.url
             )));
         }
-        let (url, in_url) = take_socket_timeout(&options.url)?;
-        let socket_timeout = match in_url {
+        let (url, in_url) = take_url_options(&options.url)?;
+        let prepared_statements = in_url
+            .prepared_statements
+            .unwrap_or(options.prepared_statements);
+        let socket_timeout = match in_url.socket_timeout {
             Some(t) => Some(t).filter(|t| !t.is_zero()),
             None => options.socket_timeout,
         };
@@ -293,6 +299,7 @@ impl PgBackend {
                 url: url.clone(),
                 relay,
                 opening: Arc::clone(&opening),
+                prepared_statements,
             })
             .map_err(|e| Error::Connection(format!("cannot connect to PostgreSQL: {e}")))?;
         Ok(PgBackend {
@@ -301,14 +308,17 @@ impl PgBackend {
             url,
             opening,
             connect_timeout: options.connect_timeout,
+            prepared_statements,
         })
     }
 
     /// A connection of its own, outside the pool: a session-level lock it holds
     /// dies with it, whatever happens, instead of staying on a pooled connection.
     fn dedicated(&self) -> Result<PgConnection> {
-        PgConnection::establish(&self.url)
-            .map_err(|e| Error::Connection(format!("cannot connect to PostgreSQL: {e}")))
+        let mut conn = PgConnection::establish(&self.url)
+            .map_err(|e| Error::Connection(format!("cannot connect to PostgreSQL: {e}")))?;
+        crate::connection::set_prepared_statements(&mut conn, self.prepared_statements);
+        Ok(conn)
     }
 
     fn get(&self) -> Result<PooledConnection<Manager>> {

@@ -11,6 +11,16 @@ use crate::decode::{Decoder, PgRowReader};
 use crate::query::{BoundQuery, ColumnsQuery};
 use crate::relay::{waiting, Relay};
 
+/// Turns diesel's statement cache off for `conn` unless `prepared` (see
+/// `PgOptions::prepared_statements`): diesel then sends every statement unnamed,
+/// parsed, bound and run in one message, so a transaction pooler never meets a
+/// named statement.
+pub(crate) fn set_prepared_statements(conn: &mut PgConnection, prepared: bool) {
+    if !prepared {
+        conn.set_prepared_statement_cache_size(diesel::connection::CacheSize::Disabled);
+    }
+}
+
 /// A borrowed diesel connection seen through dataflow's `Connection` trait.
 pub struct PgConn<'c>(pub &'c mut PgConnection);
 

@@ -26,6 +26,7 @@ pub struct PgOptions {
     pub(crate) socket_timeout: Option<Duration>,
     pub(crate) test_transaction: bool,
     pub(crate) check_on_checkout: bool,
+    pub(crate) prepared_statements: bool,
 }
 
 /// TCP keepalive and user-timeout settings every connection gets unless the
@@ -81,7 +82,36 @@ impl PgOptions {
             socket_timeout: None,
             test_transaction: false,
             check_on_checkout: true,
+            prepared_statements: true,
         }
+    }
+
+    /// Whether statements are prepared once per connection and reused by name
+    /// (default: yes, as diesel does: the server plans a statement once).
+    ///
+    /// Off: every statement goes to the server as one unnamed
+    /// parse-bind-execute message (libpq's `PQsendQueryParams`), so no named
+    /// statement ever exists on a server connection. That is what a transaction
+    /// pooler (PgBouncer in `pool_mode = transaction`, before 1.21) needs: it
+    /// hands each transaction to any server connection, so a statement prepared
+    /// on one is missing, or is another client's, on the next. It applies to
+    /// every connection of the handle: the pool, the migration's own connection
+    /// and `TestDb`'s. The URL parameter `prepared_statements=false` (or
+    /// `true`) sets it too and takes precedence, like the other URL parameters.
+    /// The cost is a server-side parse and plan per statement; BENCHMARKS.md
+    /// measures it.
+    ///
+    /// ```no_run
+    /// let db = dataflow_postgres::PgOptions::new("postgres://app@pgbouncer:6432/app")
+    ///     .prepared_statements(false)
+    ///     .connect()?;
+    /// // the same:
+    /// let db = dataflow_postgres::connect("postgres://app@pgbouncer:6432/app?prepared_statements=false")?;
+    /// # Ok::<(), dataflow_core::Error>(())
+    /// ```
+    pub fn prepared_statements(mut self, yes: bool) -> Self {
+        self.prepared_statements = yes;
+        self
     }
 
     /// Whether a checkout first proves a pooled connection alive. On
@@ -168,29 +198,47 @@ impl PgOptions {
     }
 }
 
-/// `url` without its `socket_timeout` parameter (not libpq's), and that
-/// parameter's value (seconds).
-pub(crate) fn take_socket_timeout(url: &str) -> Result<(String, Option<Duration>)> {
+/// The URL parameters that are dataflow's, not libpq's (libpq refuses
+/// parameters it does not know), taken out of a URL.
+#[derive(Debug, Default, PartialEq)]
+pub(crate) struct UrlOptions {
+    /// `socket_timeout` (seconds; 0: no limit).
+    pub socket_timeout: Option<Duration>,
+    /// `prepared_statements` (`true` / `false`).
+    pub prepared_statements: Option<bool>,
+}
+
+/// `url` without dataflow's own parameters, and their values.
+pub(crate) fn take_url_options(url: &str) -> Result<(String, UrlOptions)> {
     let Some((base, query)) = url.split_once('?') else {
-        return Ok((url.to_owned(), None));
+        return Ok((url.to_owned(), UrlOptions::default()));
     };
-    let mut found = None;
+    let mut found = UrlOptions::default();
     let mut kept = Vec::new();
     for p in query.split('&') {
-        match p.strip_prefix("socket_timeout=") {
-            Some(v) => {
-                let t = v
-                    .parse::<f64>()
-                    .ok()
-                    .and_then(|s| Duration::try_from_secs_f64(s).ok())
-                    .ok_or_else(|| {
-                        Error::InvalidInput(format!(
-                            "socket_timeout must be a number of seconds (0: no limit), not {v:?}"
-                        ))
-                    })?;
-                found = Some(t);
-            }
-            None => kept.push(p),
+        if let Some(v) = p.strip_prefix("socket_timeout=") {
+            let t = v
+                .parse::<f64>()
+                .ok()
+                .and_then(|s| Duration::try_from_secs_f64(s).ok())
+                .ok_or_else(|| {
+                    Error::InvalidInput(format!(
+                        "socket_timeout must be a number of seconds (0: no limit), not {v:?}"
+                    ))
+                })?;
+            found.socket_timeout = Some(t);
+        } else if let Some(v) = p.strip_prefix("prepared_statements=") {
+            found.prepared_statements = Some(match v {
+                "true" | "1" | "on" => true,
+                "false" | "0" | "off" => false,
+                _ => {
+                    return Err(Error::InvalidInput(format!(
+                        "prepared_statements must be true or false, not {v:?}"
+                    )))
+                }
+            });
+        } else {
+            kept.push(p);
         }
     }
     let url = if kept.is_empty() {
@@ -203,8 +251,38 @@ pub(crate) fn take_socket_timeout(url: &str) -> Result<(String, Option<Duration>
 
 #[cfg(test)]
 mod conninfo_tests {
-    use super::{conninfo, take_socket_timeout};
+    use super::{conninfo, take_url_options};
     use std::time::Duration;
+
+    fn take_socket_timeout(url: &str) -> dataflow_core::Result<(String, Option<Duration>)> {
+        take_url_options(url).map(|(u, o)| (u, o.socket_timeout))
+    }
+
+    #[test]
+    fn prepared_statements_is_taken_out_of_the_url() {
+        let p = |url: &str| {
+            let (u, o) = take_url_options(url).unwrap();
+            (u, o.prepared_statements)
+        };
+        assert_eq!(p("postgres://u@h/db"), ("postgres://u@h/db".into(), None));
+        assert_eq!(
+            p("postgres://u@h/db?prepared_statements=false"),
+            ("postgres://u@h/db".into(), Some(false))
+        );
+        assert_eq!(
+            p("postgres://u@h/db?sslmode=require&prepared_statements=true&socket_timeout=3"),
+            ("postgres://u@h/db?sslmode=require".into(), Some(true))
+        );
+        for bad in ["", "no", "False "] {
+            let e = take_url_options(&format!("postgres://h/db?prepared_statements={bad}"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains("prepared_statements must be true or false"),
+                "{e}"
+            );
+        }
+    }
 
     #[test]
     fn socket_timeout_is_taken_out_of_the_url() {

@@ -31,7 +31,7 @@ use dataflow_core::{DataFlow, Error, LogicalType, Result, Value};
 
 use crate::PgOptions;
 
-pub use dataflow_core::testing::{server_url, Isolation};
+pub use dataflow_core::testing::{server_url, service_url, Isolation};
 
 /// Panics, showing the pending plan, when `models` need a migration the
 /// files of `dir` lack. Skipped (with a message) without `DATABASE_URL`,
@@ -226,14 +226,32 @@ fn tx_pool(
     if let Some(p) = map.get(url) {
         return Ok(p.clone());
     }
+    let (conn_url, options) = crate::options::take_url_options(url)?;
     let pool = Pool::builder()
         .max_size(32)
         .min_idle(Some(0))
         .test_on_check_out(false)
-        .build(ConnectionManager::<diesel::PgConnection>::new(url))
+        .connection_customizer(Box::new(Statements(
+            options.prepared_statements.unwrap_or(true),
+        )))
+        .build(ConnectionManager::<diesel::PgConnection>::new(conn_url))
         .map_err(|e| Error::Connection(format!("cannot connect to PostgreSQL: {e}")))?;
     map.insert(url.to_owned(), pool.clone());
     Ok(pool)
+}
+
+/// Applies the URL's `prepared_statements` to each connection of a test pool.
+#[derive(Debug)]
+struct Statements(bool);
+
+impl diesel::r2d2::CustomizeConnection<diesel::PgConnection, diesel::r2d2::Error> for Statements {
+    fn on_acquire(
+        &self,
+        conn: &mut diesel::PgConnection,
+    ) -> std::result::Result<(), diesel::r2d2::Error> {
+        crate::connection::set_prepared_statements(conn, self.0);
+        Ok(())
+    }
 }
 
 /// One maintenance handle per server URL and process.
