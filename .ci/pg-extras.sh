@@ -74,7 +74,17 @@ start_replica_pair() {
   local settings="-h 127.0.0.1 -k $dir -c fsync=off -c shared_buffers=16MB -c max_connections=60"
   as_postgres "$bin/pg_ctl" -D "$dir/primary" -l "$dir/primary.log" -o "-p $p1 $settings" -w start >/dev/null
   as_postgres "$bin/pg_basebackup" -h 127.0.0.1 -p "$p1" -U postgres -D "$dir/replica" -R -X stream
-  as_postgres "$bin/pg_ctl" -D "$dir/replica" -l "$dir/replica.log" -o "-p $p2 $settings" -w start >/dev/null
+  # The replica's settings live in its own configuration, so a test can stop
+  # it and start it again with `pg_ctl -D "$DATAFLOW_PG_REPLICA_DATA" start`.
+  cat >>"$dir/replica/postgresql.auto.conf" <<EOF
+port = $p2
+listen_addresses = '127.0.0.1'
+unix_socket_directories = '$dir'
+fsync = off
+shared_buffers = '16MB'
+max_connections = 60
+EOF
+  as_postgres "$bin/pg_ctl" -D "$dir/replica" -l "$dir/replica.log" -w start >/dev/null
   export DATAFLOW_PG_PRIMARY_URL="postgres://postgres@127.0.0.1:$p1/postgres"
   export DATAFLOW_PG_REPLICA_URL="postgres://postgres@127.0.0.1:$p2/postgres"
   export DATAFLOW_PG_REPLICA_DATA="$dir/replica"
