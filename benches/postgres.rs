@@ -15,6 +15,11 @@
 //! - `dataflow_unchecked` (the five single-row/list workloads): the same calls
 //!   on a second handle built with `.check_on_checkout(false)` (same pool size,
 //!   same model, same database): one round trip less per call.
+//! - `dataflow_unprepared` (the same four workloads): `dataflow_unchecked` with
+//!   `.prepared_statements(false)`: each statement goes unnamed, so the server
+//!   parses and plans it every time (what a transaction pooler needs).
+//! - `dataflow_unprepared/pgbouncer`: the same through PgBouncer in transaction
+//!   mode, when `DATAFLOW_PGBOUNCER_URL` names one (`.ci/pg-extras.sh start`).
 //! - `diesel_typed/pool` and `diesel_typed/held`: diesel's typed query DSL on a
 //!   `PgConnection`, checked out per operation from a diesel r2d2 pool built
 //!   exactly like dataflow's (size 10, `min_idle` 1, 10 s timeout, r2d2's default
@@ -170,6 +175,12 @@ struct Env {
     db: DataFlow,
     /// The same as `db` with `check_on_checkout(false)`: no `SELECT 1` per call.
     db_unchecked: DataFlow,
+    /// `db_unchecked` with `prepared_statements(false)`: every statement
+    /// parsed and planned by the server each time.
+    db_unprepared: DataFlow,
+    /// `db_unprepared` through PgBouncer in transaction mode, when
+    /// `DATAFLOW_PGBOUNCER_URL` names one.
+    db_pgbouncer: Option<DataFlow>,
     pool: DieselPool,
     /// The same pool without r2d2's test on checkout.
     pool_unchecked: DieselPool,
@@ -237,6 +248,20 @@ fn setup() -> Env {
     db_unchecked
         .register::<User>()
         .expect("register (unchecked)");
+    let unprepared = |url: &str| {
+        let db = dataflow_postgres::PgOptions::new(url)
+            .pool_size(POOL_SIZE)
+            .check_on_checkout(false)
+            .prepared_statements(false)
+            .connect()
+            .expect("connect dataflow (unprepared)");
+        db.register::<User>().expect("register (unprepared)");
+        db
+    };
+    let db_unprepared = unprepared(&url);
+    let db_pgbouncer = std::env::var("DATAFLOW_PGBOUNCER_URL")
+        .ok()
+        .map(|pooler| unprepared(&with_database(&pooler, &name)));
     let report = db
         .auto_migrate(MigrateOptions::default())
         .expect("auto_migrate");
@@ -277,6 +302,8 @@ fn setup() -> Env {
     Env {
         db,
         db_unchecked,
+        db_unprepared,
+        db_pgbouncer,
         pool,
         pool_unchecked,
         held,
@@ -337,6 +364,8 @@ fn insert_one(c: &mut Criterion, env: &mut Env) {
     let Env {
         db,
         db_unchecked,
+        db_unprepared,
+        db_pgbouncer,
         pool,
         held,
         admin,
@@ -375,6 +404,16 @@ fn insert_one(c: &mut Criterion, env: &mut Env) {
             timed_writes(admin, max_id, &mut n, iters, |i| create(db_unchecked, i))
         })
     });
+    g.bench_function("dataflow_unprepared", |b| {
+        b.iter_custom(|iters| {
+            timed_writes(admin, max_id, &mut n, iters, |i| create(db_unprepared, i))
+        })
+    });
+    if let Some(pooled) = db_pgbouncer.as_ref() {
+        g.bench_function("dataflow_unprepared/pgbouncer", |b| {
+            b.iter_custom(|iters| timed_writes(admin, max_id, &mut n, iters, |i| create(pooled, i)))
+        });
+    }
 
     let typed = |conn: &mut PgConnection, i: u64| {
         let email = format!("dt-{i}@example.org");
@@ -432,6 +471,8 @@ fn read_by_pk(c: &mut Criterion, env: &mut Env) {
     let Env {
         db,
         db_unchecked,
+        db_unprepared,
+        db_pgbouncer,
         pool,
         pool_unchecked,
         held,
@@ -455,6 +496,19 @@ fn read_by_pk(c: &mut Criterion, env: &mut Env) {
             black_box(User::read(db_unchecked, pk(n)).expect("read").expect("row"))
         })
     });
+    for (name, handle) in [
+        ("dataflow_unprepared", Some(&*db_unprepared)),
+        ("dataflow_unprepared/pgbouncer", db_pgbouncer.as_ref()),
+    ] {
+        let Some(handle) = handle else { continue };
+        g.bench_function(name, |b| {
+            let mut n = 0u64;
+            b.iter(|| {
+                n += 1;
+                black_box(User::read(handle, pk(n)).expect("read").expect("row"))
+            })
+        });
+    }
     // `find(id).first()`: `… WHERE id = $1 LIMIT $2`.
     let typed = |conn: &mut PgConnection, n: u64| -> DUser {
         users::table
@@ -582,6 +636,8 @@ fn list_100(c: &mut Criterion, env: &mut Env, order: ListOrder) {
     let Env {
         db,
         db_unchecked,
+        db_unprepared,
+        db_pgbouncer,
         pool,
         pool_unchecked,
         held,
@@ -612,6 +668,14 @@ fn list_100(c: &mut Criterion, env: &mut Env, order: ListOrder) {
     g.bench_function("dataflow_unchecked", |b| {
         b.iter(|| black_box(list_dataflow(db_unchecked, order)))
     });
+    for (name, handle) in [
+        ("dataflow_unprepared", Some(&*db_unprepared)),
+        ("dataflow_unprepared/pgbouncer", db_pgbouncer.as_ref()),
+    ] {
+        let Some(handle) = handle else { continue };
+        assert_eq!(list_dataflow(handle, order), expected);
+        g.bench_function(name, |b| b.iter(|| black_box(list_dataflow(handle, order))));
+    }
     g.bench_function("diesel_typed/pool", |b| {
         b.iter(|| black_box(list_typed(&mut pool.get().expect("checkout"), order)))
     });
@@ -641,6 +705,8 @@ fn update_by_pk(c: &mut Criterion, env: &mut Env) {
     let Env {
         db,
         db_unchecked,
+        db_unprepared,
+        db_pgbouncer,
         pool,
         held,
         admin,
@@ -672,6 +738,16 @@ fn update_by_pk(c: &mut Criterion, env: &mut Env) {
             timed_writes(admin, max_id, &mut n, iters, |i| update(db_unchecked, i))
         })
     });
+    g.bench_function("dataflow_unprepared", |b| {
+        b.iter_custom(|iters| {
+            timed_writes(admin, max_id, &mut n, iters, |i| update(db_unprepared, i))
+        })
+    });
+    if let Some(pooled) = db_pgbouncer.as_ref() {
+        g.bench_function("dataflow_unprepared/pgbouncer", |b| {
+            b.iter_custom(|iters| timed_writes(admin, max_id, &mut n, iters, |i| update(pooled, i)))
+        });
+    }
     let typed = |conn: &mut PgConnection, i: u64| {
         let u: DUser = diesel::update(users::table.find(pk(i)))
             .set((users::age.eq(Some(age(i))), users::score.eq(score(i))))
