@@ -31,6 +31,7 @@ const FIELD_ATTRS: &[&str] = &[
     "index",
     "max_length",
     "default",
+    "default_sql",
     "renamed_from",
     "column",
 ];
@@ -97,6 +98,9 @@ pub struct FieldAttrs {
     pub index: Option<Span>,
     pub max_length: Option<LitInt>,
     pub default: Option<Lit>,
+    /// `default_sql = "<SQL expression>"`: a database-side default written as
+    /// SQL (trusted code, like a migration).
+    pub default_sql: Option<LitStr>,
     pub renamed_from: Option<LitStr>,
     pub column: Option<LitStr>,
     /// Some attribute of the field did not parse, so the field's role (e.g. its
@@ -470,6 +474,10 @@ pub fn parse_field_attrs(attrs: &[Attribute], errors: &mut Errors) -> FieldAttrs
             } else if meta.path.is_ident("default") {
                 if let Some(v) = parse_default(&meta, errors)? {
                     set_once(&mut out.default, v, &meta, errors);
+                }
+            } else if meta.path.is_ident("default_sql") {
+                if let Some(v) = value::<LitStr>(&meta, "\"<SQL expression>\"", errors)? {
+                    set_once(&mut out.default_sql, v, &meta, errors);
                 }
             } else if meta.path.is_ident("renamed_from") {
                 if let Some(v) = value::<LitStr>(&meta, "\"previous_column_name\"", errors)? {

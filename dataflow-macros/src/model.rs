@@ -69,6 +69,8 @@ pub enum DefaultIr {
     Json(String),
     Decimal(String),
     Now,
+    /// `default_sql = "..."`: SQL the database evaluates, emitted verbatim.
+    Sql(String),
 }
 
 pub struct IndexIr {
@@ -266,6 +268,21 @@ fn fk_action(lit: &Option<LitStr>, errors: &mut Errors) -> &'static str {
             "NoAction"
         }
     }
+}
+
+/// `default_sql = "..."`: any non-empty text. The SQL is not parsed here:
+/// like a migration it is trusted code, and the database judges it when the
+/// table is created.
+fn check_default_sql(sql: &LitStr, errors: &mut Errors) -> Option<DefaultIr> {
+    let text = sql.value();
+    if text.trim().is_empty() {
+        errors.at(
+            sql,
+            "default_sql is empty: write the SQL expression the database evaluates, e.g. `default_sql = \"gen_random_uuid()\"`",
+        );
+        return None;
+    }
+    Some(DefaultIr::Sql(text))
 }
 
 fn check_default(lit: &Lit, ty: FieldTy, ty_name: &str, errors: &mut Errors) -> Option<DefaultIr> {
@@ -530,10 +547,19 @@ pub fn build(input: &DeriveInput) -> syn::Result<ModelIr> {
                 Ok(n) => Some(n),
             }
         });
-        let default = fa
-            .default
-            .as_ref()
-            .and_then(|lit| check_default(lit, ty, &type_name(&field.ty), &mut errors));
+        let default = match (&fa.default, &fa.default_sql) {
+            (Some(_), Some(sql)) => {
+                errors.at(
+                    sql,
+                    "`default_sql` and `default` both declare the column's default: keep one",
+                );
+                None
+            }
+            (None, Some(sql)) => check_default_sql(sql, &mut errors),
+            (lit, None) => lit
+                .as_ref()
+                .and_then(|lit| check_default(lit, ty, &type_name(&field.ty), &mut errors)),
+        };
         if let (Some(DefaultIr::Text(t)), Some(max)) = (&default, max_length) {
             if t.chars().count() > max as usize {
                 errors.at(
@@ -581,7 +607,11 @@ pub fn build(input: &DeriveInput) -> syn::Result<ModelIr> {
             unique: fa.unique.is_some(),
             max_length,
             default,
-            default_span: fa.default.as_ref().map(Lit::span),
+            default_span: fa
+                .default
+                .as_ref()
+                .map(Lit::span)
+                .or_else(|| fa.default_sql.as_ref().map(LitStr::span)),
             renamed_from,
             managed,
         });
@@ -712,7 +742,12 @@ pub fn build(input: &DeriveInput) -> syn::Result<ModelIr> {
                 None => c.kind.is_integer(),
             };
             if c.auto_increment && c.default.is_some() {
-                let at = fa.and_then(|fa| fa.default.as_ref());
+                let at = fa.and_then(|fa| {
+                    fa.default
+                        .as_ref()
+                        .map(ToTokens::to_token_stream)
+                        .or_else(|| fa.default_sql.as_ref().map(ToTokens::to_token_stream))
+                });
                 match at {
                     Some(lit) => {
                         errors.at(lit, "an auto-increment primary key cannot have a default")

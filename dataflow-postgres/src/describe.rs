@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 
 use dataflow_core::migrate::describe::{read_foreign_keys, LiveDetails};
 use dataflow_core::migrate::dialect::enum_check_name;
-use dataflow_core::migrate::schema::{normalized_values, Column, Index, IndexKind, Schema, Table};
+use dataflow_core::migrate::schema::{
+    normalized_values, Column, Index, IndexKind, Schema, SchemaDefault, Table,
+};
 use dataflow_core::model::descriptor::FkAction;
 use dataflow_core::{Connection, Describe, LogicalType, LogicalType as T, Result, Value};
 
@@ -84,6 +86,9 @@ fn action(code: &str) -> FkAction {
 
 fn describe(conn: &mut dyn Connection) -> Result<Schema> {
     let mut tables: BTreeMap<String, Table> = BTreeMap::new();
+    // Integer columns whose default takes the next value of a sequence, with
+    // that default: database-assigned keys once the keys are known.
+    let mut serial_defaults: Vec<(String, String, String)> = Vec::new();
     let sql = format!(
         "SELECT c.relname::text, a.attname::text, format_type(a.atttypid, a.atttypmod), a.attnotnull, \
                 pg_get_expr(d.adbin, d.adrelid), a.attidentity::text \
@@ -94,6 +99,7 @@ fn describe(conn: &mut dyn Connection) -> Result<Schema> {
     );
     conn.query(&sql, &[], &[T::Text; 6], &mut |row| {
         let table = text(&mut row[0]);
+        let name = text(&mut row[1]);
         let (ty, max_length) = logical_type(&text(&mut row[2]));
         let mut default = match &row[4] {
             Value::Null => None,
@@ -107,7 +113,9 @@ fn describe(conn: &mut dyn Connection) -> Result<Schema> {
                 .as_deref()
                 .is_some_and(|d| d.starts_with("nextval("));
         if serial {
-            default = None;
+            if let Some(d) = default.take() {
+                serial_defaults.push((table.clone(), name.clone(), d));
+            }
         }
         let default = default.map(|d| parse_default(&d, ty));
         let identity = !text(&mut row[5]).is_empty() || serial;
@@ -120,7 +128,7 @@ fn describe(conn: &mut dyn Connection) -> Result<Schema> {
             triggers: Vec::new(),
         });
         t.columns.push(Column {
-            name: text(&mut row[1]),
+            name,
             ty,
             nullable: !flag(&row[3]),
             max_length,
@@ -198,6 +206,20 @@ fn describe(conn: &mut dyn Connection) -> Result<Schema> {
     for (table, name) in foreign_expression {
         if let Some(t) = tables.get_mut(&table) {
             t.indexes.retain(|i| i.name != name);
+        }
+    }
+
+    // A sequence default on a column outside the key is an ordinary default
+    // a model declares with `default_sql`: only a model's key is assigned.
+    for (table, column, default) in serial_defaults {
+        if let Some(t) = tables.get_mut(&table) {
+            if t.primary_key.contains(&column) {
+                continue;
+            }
+            if let Some(c) = t.columns.iter_mut().find(|c| c.name == column) {
+                c.auto_increment = false;
+                c.default = Some(SchemaDefault::Sql(default));
+            }
         }
     }
 

@@ -6,6 +6,7 @@
 //! the two dialect traits, which reads as a whole.
 
 use dataflow_core::migrate::dialect::{create_index_head, enum_check_name, foreign_key_name};
+use dataflow_core::migrate::default_sql::quoted_literal;
 use dataflow_core::migrate::schema::{Column, Index, IndexKind, Schema, SchemaDefault};
 use dataflow_core::{
     Change, LogicalType, OnlineRendering, OnlineSql, QueryDialect, SchemaDialect, Value,
@@ -578,6 +579,11 @@ impl SchemaDialect for PgDialect {
     fn normalize(&self, schema: &mut Schema) {
         for table in schema.tables.values_mut() {
             for c in &mut table.columns {
+                // A model's `default_sql` reads as the database's printing of
+                // it would: a literal written as SQL is that literal.
+                if let Some(SchemaDefault::Sql(sql)) = &c.default {
+                    c.default = Some(parse_default(sql, c.ty));
+                }
                 // jsonb re-prints its constants: compare documents, not spellings.
                 if c.ty == LogicalType::Json {
                     if let Some(SchemaDefault::Text(t)) = &mut c.default {
@@ -623,9 +629,15 @@ pub(crate) fn logical_type(formatted: &str) -> (LogicalType, Option<u32>) {
 }
 
 /// Parses `pg_get_expr` of a column default (`'x'::text`, `'-7'::integer`,
-/// `true`, `CURRENT_TIMESTAMP`, …) for a column of type `ty`.
+/// `true`, `CURRENT_TIMESTAMP`, …) for a column of type `ty`. A default that
+/// is none of the literal kinds (`gen_random_uuid()`, `lower('X'::text)`,
+/// `CURRENT_DATE` on a timestamp column) is kept as
+/// [`SchemaDefault::Sql`], as PostgreSQL prints it. The same function reads
+/// a model's `default_sql` (see `normalize`), so a model's literal written as
+/// SQL and the database's printing of it are the same kind.
 pub(crate) fn parse_default(raw: &str, ty: LogicalType) -> SchemaDefault {
-    let mut s = raw.trim();
+    let raw = raw.trim();
+    let mut s = raw;
     // Strip casts: `'…'::character varying`, `(…)::numeric`.
     if let Some(i) = find_cast(s) {
         s = s[..i].trim();
@@ -634,15 +646,20 @@ pub(crate) fn parse_default(raw: &str, ty: LogicalType) -> SchemaDefault {
         .strip_prefix('(')
         .and_then(|r| r.strip_suffix(')'))
         .unwrap_or(s);
-    let unquoted = s
-        .strip_prefix('\'')
-        .and_then(|r| r.strip_suffix('\''))
-        .map(|r| r.replace("''", "'"));
     let upper = s.to_ascii_uppercase();
-    if upper == "CURRENT_TIMESTAMP" || upper == "CURRENT_DATE" || upper == "NOW()" {
+    let now = match ty {
+        // Each is today's date once stored in a date column.
+        LogicalType::Date => ["CURRENT_DATE", "CURRENT_TIMESTAMP", "NOW()"].contains(&upper.as_str()),
+        LogicalType::Timestamp | LogicalType::TimestampTz => {
+            ["CURRENT_TIMESTAMP", "NOW()"].contains(&upper.as_str())
+        }
+        _ => false,
+    };
+    if now {
         return SchemaDefault::CurrentTimestamp;
     }
-    let text = unquoted.clone().unwrap_or_else(|| s.to_owned());
+    let literal = quoted_literal(s);
+    let text = literal.clone().unwrap_or_else(|| s.to_owned());
     match ty {
         LogicalType::Bool => match text.as_str() {
             "true" => return SchemaDefault::Bool(true),
@@ -661,7 +678,12 @@ pub(crate) fn parse_default(raw: &str, ty: LogicalType) -> SchemaDefault {
         }
         _ => {}
     }
-    SchemaDefault::Text(text)
+    match literal {
+        Some(text) => SchemaDefault::Text(text),
+        // A bare number on a numeric or text column (`0` on `numeric(10,2)`).
+        None if s.parse::<f64>().is_ok_and(f64::is_finite) => SchemaDefault::Text(s.to_owned()),
+        None => SchemaDefault::Sql(raw.to_owned()),
+    }
 }
 
 /// Position of a trailing `::type` cast outside quotes.
@@ -813,6 +835,31 @@ mod tests {
             parse_default("'x::y'::character varying", T::Text),
             SchemaDefault::Text("x::y".into())
         );
+        assert_eq!(
+            parse_default("CURRENT_DATE", T::Date),
+            SchemaDefault::CurrentTimestamp
+        );
+    }
+
+    #[test]
+    fn expression_defaults_stay_sql() {
+        use LogicalType as T;
+        for (raw, ty) in [
+            ("gen_random_uuid()", T::Uuid),
+            ("lower('X'::text)", T::Text),
+            ("('a'::text || 'b'::text)", T::Text),
+            ("CURRENT_DATE", T::Timestamp),
+            ("now()", T::Text),
+            ("(now() + '1 day'::interval)", T::TimestampTz),
+            ("nextval('t_c_seq'::regclass)", T::BigInt),
+            ("NULL::text", T::Text),
+        ] {
+            assert_eq!(
+                parse_default(raw, ty),
+                SchemaDefault::Sql(raw.into()),
+                "{raw}"
+            );
+        }
     }
 
     #[test]

@@ -24,5 +24,6 @@ dataflow_conformance::adopt_corpus! { fresh;
     composite_fk;
     enums;
     sessions;
-    generated_keys explained("tokens", "lookups");
+    generated_keys explained("lookups");
+    expression_defaults;
 }

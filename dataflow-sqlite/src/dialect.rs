@@ -6,6 +6,7 @@
 //! turn the document `1e5` into the REAL `100000.0` — and (b) each logical type has
 //! a declared type of its own, so describing a table gives back the logical types.
 
+use dataflow_core::migrate::default_sql::{default_clause, quoted_literal};
 use dataflow_core::migrate::schema::{Column, Schema, SchemaDefault};
 use dataflow_core::{Change, LogicalType, QueryDialect, SchemaDialect};
 
@@ -191,16 +192,15 @@ impl SchemaDialect for SqliteDialect {
                 _ => "(strftime('%Y-%m-%dT%H:%M:%f000Z', 'now'))".into(),
             },
             SchemaDefault::Bool(b) => if *b { "1" } else { "0" }.into(),
-            other => {
+            SchemaDefault::Int(i) => i.to_string(),
+            SchemaDefault::Float(f) => format!("{f:?}"),
+            SchemaDefault::Text(t) => {
                 let mut out = String::new();
-                match other {
-                    SchemaDefault::Int(i) => out.push_str(&i.to_string()),
-                    SchemaDefault::Float(f) => out.push_str(&format!("{f:?}")),
-                    SchemaDefault::Text(t) => self.string_literal(t, &mut out),
-                    _ => unreachable!("handled above"),
-                }
+                self.string_literal(t, &mut out);
                 out
             }
+            // The author's SQL, verbatim: trusted like a migration.
+            SchemaDefault::Sql(sql) => default_clause(sql),
         }
     }
 
@@ -253,6 +253,11 @@ impl SchemaDialect for SqliteDialect {
                     c.ty = LogicalType::BigInt;
                     c.nullable = false;
                 }
+                // A model's `default_sql` reads as the database would report
+                // it: a literal written as SQL is that literal.
+                if let Some(SchemaDefault::Sql(sql)) = &c.default {
+                    c.default = Some(parse_default(sql, c.ty));
+                }
             }
         }
     }
@@ -297,13 +302,24 @@ pub(crate) fn logical_type(declared: &str) -> (LogicalType, Option<u32>) {
     (t, None)
 }
 
-/// Parses a default as the pragma reports it, for a column of type `ty`.
+/// Parses a default as the pragma reports it (the text as written in
+/// `CREATE TABLE`), for a column of type `ty`. A default that is none of the
+/// literal kinds (`(strftime('%s','now'))`, `CURRENT_DATE`,
+/// `(randomblob(16))`) is kept as [`SchemaDefault::Sql`], verbatim. The
+/// current time is [`SchemaDefault::CurrentTimestamp`] only in the exact form
+/// dataflow writes for the column's type: `CURRENT_TIMESTAMP` stores another
+/// text format, and reading it as dataflow's would let a rebuild change it.
+/// The same function reads a model's `default_sql` (see `normalize`).
 pub(crate) fn parse_default(raw: &str, ty: LogicalType) -> SchemaDefault {
     let raw = raw.trim();
-    if let Some(inner) = raw.strip_prefix('\'').and_then(|r| r.strip_suffix('\'')) {
-        return SchemaDefault::Text(inner.replace("''", "'"));
+    if let Some(text) = quoted_literal(raw) {
+        return SchemaDefault::Text(text);
     }
-    if raw.contains("'now'") || raw.eq_ignore_ascii_case("CURRENT_TIMESTAMP") {
+    if matches!(
+        ty,
+        LogicalType::Date | LogicalType::Timestamp | LogicalType::TimestampTz
+    ) && raw == SQLITE.default_literal(&SchemaDefault::CurrentTimestamp, ty)
+    {
         return SchemaDefault::CurrentTimestamp;
     }
     match ty {
@@ -324,7 +340,11 @@ pub(crate) fn parse_default(raw: &str, ty: LogicalType) -> SchemaDefault {
         }
         _ => {}
     }
-    SchemaDefault::Text(raw.to_owned())
+    if raw.parse::<f64>().is_ok_and(f64::is_finite) {
+        // A bare number on a text or decimal column (`0` on `NUMERIC(10,2)`).
+        return SchemaDefault::Text(raw.to_owned());
+    }
+    SchemaDefault::Sql(raw.to_owned())
 }
 
 #[cfg(test)]
@@ -365,5 +385,25 @@ mod tests {
         for (d, ty) in cases {
             assert_eq!(parse_default(&SQLITE.default_literal(&d, ty), ty), d);
         }
+    }
+
+    #[test]
+    fn expression_defaults_stay_sql() {
+        for (raw, ty) in [
+            ("(strftime('%s','now'))", LogicalType::BigInt),
+            ("CURRENT_DATE", LogicalType::Date),
+            ("CURRENT_TIMESTAMP", LogicalType::Timestamp),
+            ("(randomblob(16))", LogicalType::Bytes),
+            ("'a' || 'b'", LogicalType::Text),
+            ("(date('now'))", LogicalType::Timestamp),
+            ("NULL", LogicalType::Text),
+        ] {
+            assert_eq!(parse_default(raw, ty), SchemaDefault::Sql(raw.into()), "{raw}");
+        }
+        let sql = SchemaDefault::Sql("lower('X')".into());
+        assert_eq!(
+            parse_default(&SQLITE.default_literal(&sql, LogicalType::Text), LogicalType::Text),
+            sql
+        );
     }
 }

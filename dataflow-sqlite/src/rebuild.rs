@@ -31,7 +31,10 @@ pub(crate) fn rebuild_reason(change: &Change, before: &Schema) -> Option<String>
             "SQLite adds a NOT NULL column without a default only by rebuilding".into()
         }
         Change::AddColumn { column, .. }
-            if matches!(column.default, Some(SchemaDefault::CurrentTimestamp)) =>
+            if matches!(
+                column.default,
+                Some(SchemaDefault::CurrentTimestamp | SchemaDefault::Sql(_))
+            ) =>
         {
             "SQLite adds a column with a non-constant default only by rebuilding".into()
         }

@@ -22,6 +22,7 @@ dataflow_conformance::adopt_corpus! { fresh;
     enums;
     sessions;
     nullable_key explained("kv");
+    expression_defaults;
 }
 
 /// A model's integer key that the database does not assign keeps reading as

@@ -1,6 +1,8 @@
 //! Writing `#[derive(Model)]` structs for described tables: pure, from the
 //! live [`Schema`] and its [`LiveDetails`]. Whatever a model cannot declare is
-//! said in a comment where it applies, with what `plan()` will then show.
+//! said in a comment where it applies, with what `plan()` will then show. A
+//! default no `default = ` literal declares is written as `default_sql` with
+//! the database's own text, so the model keeps it.
 
 use std::collections::BTreeSet;
 
@@ -50,9 +52,25 @@ fn is_decimal(s: &str) -> bool {
         && frac.is_none_or(|f| !f.is_empty() && f.chars().all(|c| c.is_ascii_digit()))
 }
 
-/// `default = …` for a column's default, or why the derive cannot declare it.
-fn default_attr(c: &Column) -> std::result::Result<Option<TokenStream>, String> {
-    let Some(d) = &c.default else { return Ok(None) };
+/// The SQL text of a literal default, for `default_sql` where `default =`
+/// cannot declare it on the field's type: each backend reads this text back as
+/// the same literal, so the round trip stays without steps.
+fn literal_sql(d: &SchemaDefault) -> String {
+    match d {
+        SchemaDefault::Bool(b) => b.to_string(),
+        SchemaDefault::Int(i) => i.to_string(),
+        SchemaDefault::Float(f) if f.is_finite() => format!("{f:?}"),
+        SchemaDefault::Float(f) => format!("'{f}'").replace("inf", "Infinity"),
+        SchemaDefault::Text(t) => format!("'{}'", t.replace('\'', "''")),
+        SchemaDefault::CurrentTimestamp => "CURRENT_TIMESTAMP".to_owned(),
+        SchemaDefault::Sql(sql) => sql.clone(),
+    }
+}
+
+/// `default = …` for a column's default when the derive has a literal for it
+/// on the field's type, else `default_sql = "…"` with the database's text.
+fn default_attr(c: &Column) -> Option<TokenStream> {
+    let d = c.default.as_ref()?;
     let signed = |negative: bool, lit: Literal| {
         if negative {
             quote!(default = -#lit)
@@ -83,12 +101,10 @@ fn default_attr(c: &Column) -> std::result::Result<Option<TokenStream>, String> 
         (SchemaDefault::CurrentTimestamp, _) if datetime => Some(quote!(default = "now")),
         _ => None,
     };
-    declared.map(Some).ok_or_else(|| {
-        format!(
-            "The database default `{d}` cannot be declared on a {} field: the model leaves it out, so plan() proposes dropping it.",
-            rust_type_name(c.ty)
-        )
-    })
+    Some(declared.unwrap_or_else(|| {
+        let sql = literal_sql(d);
+        quote!(default_sql = #sql)
+    }))
 }
 
 /// PostgreSQL types whose values travel as text (`character(n)`,
@@ -198,11 +214,7 @@ pub(crate) fn table_model(
             attrs.push(quote!(max_length = #n));
         }
         if !(is_key && c.auto_increment) {
-            match default_attr(c) {
-                Ok(Some(d)) => attrs.push(d),
-                Ok(None) => {}
-                Err(why) => docs.push(why),
-            }
+            attrs.extend(default_attr(c));
         }
         if let Some(declared) = details.inexact_types.get(&c.name) {
             docs.push(format!(
@@ -417,4 +429,56 @@ pub(crate) fn models_source(
         pub const MODELS: &[&dataflow_core::ModelDescriptor] = dataflow_core::models![#(#idents),*];
     })?);
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn column(ty: T, default: SchemaDefault) -> Column {
+        Column {
+            name: "c".into(),
+            ty,
+            nullable: false,
+            max_length: None,
+            default: Some(default),
+            auto_increment: false,
+            enum_values: None,
+        }
+    }
+
+    fn attr(ty: T, default: SchemaDefault) -> String {
+        default_attr(&column(ty, default))
+            .map(|t| t.to_string())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn literal_defaults_stay_literals() {
+        assert_eq!(attr(T::Int, SchemaDefault::Int(-3)), "default = - 3");
+        assert_eq!(
+            attr(T::Date, SchemaDefault::CurrentTimestamp),
+            "default = \"now\""
+        );
+    }
+
+    #[test]
+    fn other_defaults_become_default_sql_with_the_database_text() {
+        assert_eq!(
+            attr(T::Uuid, SchemaDefault::Sql("gen_random_uuid()".into())),
+            "default_sql = \"gen_random_uuid()\""
+        );
+        assert_eq!(
+            attr(T::Uuid, SchemaDefault::Text("it's".into())),
+            "default_sql = \"'it''s'\""
+        );
+        assert_eq!(
+            attr(T::Double, SchemaDefault::Float(f64::NAN)),
+            "default_sql = \"'NaN'\""
+        );
+        assert_eq!(
+            attr(T::Text, SchemaDefault::CurrentTimestamp),
+            "default_sql = \"CURRENT_TIMESTAMP\""
+        );
+    }
 }

@@ -44,6 +44,10 @@ pub trait SchemaDialect: QueryDialect {
                 LogicalType::Date => "CURRENT_DATE",
                 _ => "CURRENT_TIMESTAMP",
             }),
+            // The author's SQL, verbatim: trusted like a migration.
+            SchemaDefault::Sql(sql) => {
+                out.push_str(&crate::migrate::default_sql::default_clause(sql))
+            }
         }
         out
     }

@@ -18,6 +18,8 @@
 //! and showing backfill progress go through [`crate::terminal::Interaction`].
 //! [`existing`] checks models against tables dataflow did not create
 //! (existing-schema mode) and hands such tables over (`adopt`).
+//! [`default_sql`] compares SQL-expression defaults with the database's
+//! printing of them.
 //! [`options`] holds `MigrateOptions`, [`report`] the `MigrationReport` and
 //! its preview, and this file the steps. [`files`] runs the same pipeline
 //! into versioned migration files (generate, embed, apply, downgrade, merge,
@@ -25,6 +27,7 @@
 
 pub mod api;
 pub mod apply;
+pub mod default_sql;
 pub mod describe;
 pub mod dialect;
 pub mod diff;

@@ -78,7 +78,11 @@ pub fn normalized_values<S: AsRef<str>>(values: impl IntoIterator<Item = S>) -> 
 }
 
 /// A column default in owned form.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// Equality is exact except for NaN floats (equal) and [`SchemaDefault::Sql`],
+/// whose texts are equal when their normal forms are (see [`crate::migrate::default_sql`]): a
+/// database that reprints an expression does not show its spelling as drift.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind", content = "value")]
 pub enum SchemaDefault {
     /// A boolean.
@@ -91,6 +95,28 @@ pub enum SchemaDefault {
     Text(String),
     /// The current date/time.
     CurrentTimestamp,
+    /// An SQL expression the database evaluates (`default_sql = "..."` on a
+    /// model; any live default that is none of the literal kinds above, as
+    /// the database reports it). Emitted verbatim in DDL. Serialised as
+    /// `{"kind": "sql", "value": "..."}`; snapshots written before it existed
+    /// hold only the other kinds and read unchanged.
+    Sql(String),
+}
+
+impl PartialEq for SchemaDefault {
+    fn eq(&self, other: &Self) -> bool {
+        use SchemaDefault as D;
+        match (self, other) {
+            (D::Bool(a), D::Bool(b)) => a == b,
+            (D::Int(a), D::Int(b)) => a == b,
+            // A NaN default (`'NaN'::double precision`) is the same default.
+            (D::Float(a), D::Float(b)) => a == b || (a.is_nan() && b.is_nan()),
+            (D::Text(a), D::Text(b)) => a == b,
+            (D::CurrentTimestamp, D::CurrentTimestamp) => true,
+            (D::Sql(a), D::Sql(b)) => crate::migrate::default_sql::same_default_sql(a, b),
+            _ => false,
+        }
+    }
 }
 
 impl std::fmt::Display for SchemaDefault {
@@ -101,6 +127,7 @@ impl std::fmt::Display for SchemaDefault {
             SchemaDefault::Float(x) => write!(f, "{x:?}"),
             SchemaDefault::Text(t) => write!(f, "{t:?}"),
             SchemaDefault::CurrentTimestamp => f.write_str("now"),
+            SchemaDefault::Sql(sql) => f.write_str(sql),
         }
     }
 }
@@ -115,6 +142,7 @@ impl From<DefaultValue> for SchemaDefault {
                 SchemaDefault::Text(t.to_owned())
             }
             DefaultValue::CurrentTimestamp => SchemaDefault::CurrentTimestamp,
+            DefaultValue::Sql(sql) => SchemaDefault::Sql(sql.to_owned()),
         }
     }
 }

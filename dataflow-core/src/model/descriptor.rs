@@ -107,6 +107,10 @@ pub enum DefaultValue {
     Decimal(&'static str),
     /// `default = "now"` on a date/time field: the current timestamp.
     CurrentTimestamp,
+    /// `default_sql = "..."`: an SQL expression the database evaluates,
+    /// emitted verbatim in DDL. Trusted code written by the model's author,
+    /// like a migration, never user input.
+    Sql(&'static str),
 }
 
 /// An index over one or more columns.

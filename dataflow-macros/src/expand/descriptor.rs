@@ -46,6 +46,7 @@ fn default(d: &Option<DefaultIr>) -> TokenStream {
         Some(DefaultIr::Json(t)) => quote!(Json(#t)),
         Some(DefaultIr::Decimal(t)) => quote!(Decimal(#t)),
         Some(DefaultIr::Now) => quote!(CurrentTimestamp),
+        Some(DefaultIr::Sql(t)) => quote!(Sql(#t)),
     };
     quote!(::core::option::Option::Some(__df::DefaultValue::#v))
 }

@@ -56,6 +56,7 @@ pub(crate) struct ApiKey {
     #[dataflow(column = "owner_email", unique)]
     pub owner: String,
     pub r#type: String,
+    #[dataflow(default_sql = "CURRENT_DATE")]
     pub expires_on: Option<chrono::NaiveDate>,
     pub secret: Vec<u8>,
     #[dataflow(default = "now")]

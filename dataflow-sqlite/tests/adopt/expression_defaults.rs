@@ -1,0 +1,1 @@
+pub const MODELS: &[&dataflow_core::ModelDescriptor] = &[];
