@@ -15,8 +15,7 @@ pub struct Lookup {
 #[derive(Model, Debug, Clone, PartialEq)]
 #[dataflow(table = "tokens")]
 pub struct Token {
-    /// The database default `"gen_random_uuid()"` cannot be declared on a uuid::Uuid field: the model leaves it out, so plan() proposes dropping it.
-    #[dataflow(primary_key)]
+    #[dataflow(primary_key, default_sql = "gen_random_uuid()")]
     pub id: uuid::Uuid,
     pub label: String,
 }

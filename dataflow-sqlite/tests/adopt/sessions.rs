@@ -9,7 +9,7 @@ pub struct Session {
     #[dataflow(primary_key)]
     pub token: String,
     pub user_id: i64,
-    #[dataflow(default = "now")]
+    #[dataflow(default_sql = "CURRENT_TIMESTAMP")]
     pub created: Option<chrono::NaiveDateTime>,
     /// The column's type `JSON` has no exact field type: read as `rust_decimal::Decimal`.
     pub payload: Option<rust_decimal::Decimal>,

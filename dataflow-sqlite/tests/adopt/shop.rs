@@ -12,7 +12,7 @@ pub struct Customer {
     pub email: String,
     #[dataflow(max_length = 100)]
     pub name: String,
-    #[dataflow(default = "now")]
+    #[dataflow(default_sql = "CURRENT_TIMESTAMP")]
     pub created_at: chrono::NaiveDateTime,
 }
 
