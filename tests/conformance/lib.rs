@@ -44,6 +44,7 @@ pub mod records;
 pub mod regex;
 pub mod rollback;
 pub mod schema;
+pub mod sql_defaults;
 pub mod tracker;
 pub mod transactions;
 pub mod versioned;
@@ -216,6 +217,11 @@ macro_rules! __dataflow_conformance_scenarios {
                 rollback_of_create_table_drops_it,
                 autoincrement_counter_survives_a_rebuild,
                 several_changes_on_one_table_in_one_migration,
+            },
+            sql_defaults::{
+                sql_defaults_fill_rows_and_plan_nothing_more,
+                a_changed_sql_default_is_one_safe_step,
+                an_added_column_with_a_sql_default_fills_existing_rows,
             },
             versioned::{
                 sixteen_evolutions_generate_apply_downgrade_and_apply_again,
