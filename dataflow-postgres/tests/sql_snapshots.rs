@@ -114,3 +114,35 @@ fn migration_preview() {
         "No changes: the database matches the models.\n"
     );
 }
+
+#[derive(Model, Debug, Clone, PartialEq)]
+#[dataflow(table = "tickets")]
+struct Ticket {
+    id: i64,
+    #[dataflow(default_sql = "lower('X')")]
+    code: String,
+    #[dataflow(default_sql = "(CURRENT_DATE)")]
+    opened: Option<chrono::NaiveDate>,
+}
+
+/// `default_sql` is emitted verbatim, in one pair of parentheses, when the
+/// table is created and when the expression changes.
+#[test]
+fn sql_default_ddl() {
+    let before = Schema::from_descriptors([Ticket::DESCRIPTOR]);
+    let mut after = before.clone();
+    let table = after.tables.get_mut("tickets").unwrap();
+    let from = table.column("code").unwrap().clone();
+    let mut to = from.clone();
+    to.default = Some(dataflow_core::migrate::schema::SchemaDefault::Sql(
+        "upper('y')".into(),
+    ));
+    table.columns[1] = to.clone();
+    let mut sql = POSTGRES.create_table(&before.tables["tickets"]);
+    sql.extend(POSTGRES.render_change(
+        &dataflow_core::Change::alter("tickets", from, to),
+        &before,
+        &after,
+    ));
+    insta::assert_snapshot!(sql.join(";\n"));
+}
