@@ -6,7 +6,7 @@
 //! turn the document `1e5` into the REAL `100000.0` — and (b) each logical type has
 //! a declared type of its own, so describing a table gives back the logical types.
 
-use dataflow_core::migrate::default_sql::{default_clause, quoted_literal};
+use dataflow_core::migrate::default_sql::{default_clause, quoted_literal, same_default_sql};
 use dataflow_core::migrate::schema::{Column, Schema, SchemaDefault};
 use dataflow_core::{Change, LogicalType, QueryDialect, SchemaDialect};
 
@@ -306,8 +306,9 @@ pub(crate) fn logical_type(declared: &str) -> (LogicalType, Option<u32>) {
 /// `CREATE TABLE`), for a column of type `ty`. A default that is none of the
 /// literal kinds (`(strftime('%s','now'))`, `CURRENT_DATE`,
 /// `(randomblob(16))`) is kept as [`SchemaDefault::Sql`], verbatim. The
-/// current time is [`SchemaDefault::CurrentTimestamp`] only in the exact form
-/// dataflow writes for the column's type: `CURRENT_TIMESTAMP` stores another
+/// current time is [`SchemaDefault::CurrentTimestamp`] only in the form
+/// dataflow writes for the column's type (the pragma drops its outer
+/// parentheses): `CURRENT_TIMESTAMP` stores another
 /// text format, and reading it as dataflow's would let a rebuild change it.
 /// The same function reads a model's `default_sql` (see `normalize`).
 pub(crate) fn parse_default(raw: &str, ty: LogicalType) -> SchemaDefault {
@@ -318,8 +319,10 @@ pub(crate) fn parse_default(raw: &str, ty: LogicalType) -> SchemaDefault {
     if matches!(
         ty,
         LogicalType::Date | LogicalType::Timestamp | LogicalType::TimestampTz
-    ) && raw == SQLITE.default_literal(&SchemaDefault::CurrentTimestamp, ty)
-    {
+    ) && same_default_sql(
+        raw,
+        &SQLITE.default_literal(&SchemaDefault::CurrentTimestamp, ty),
+    ) {
         return SchemaDefault::CurrentTimestamp;
     }
     match ty {
@@ -383,7 +386,13 @@ mod tests {
             (SchemaDefault::CurrentTimestamp, LogicalType::Date),
         ];
         for (d, ty) in cases {
-            assert_eq!(parse_default(&SQLITE.default_literal(&d, ty), ty), d);
+            let written = SQLITE.default_literal(&d, ty);
+            assert_eq!(parse_default(&written, ty), d);
+            // The pragma reports an expression without its outer parentheses.
+            let reported = written.strip_prefix('(').and_then(|w| w.strip_suffix(')'));
+            if let Some(reported) = reported {
+                assert_eq!(parse_default(reported, ty), d, "{reported}");
+            }
         }
     }
 
