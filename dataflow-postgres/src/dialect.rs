@@ -5,8 +5,8 @@
 //! Over 500 lines with its unit tests (about 80); the rest is one `impl` of
 //! the two dialect traits, which reads as a whole.
 
-use dataflow_core::migrate::dialect::{create_index_head, enum_check_name, foreign_key_name};
 use dataflow_core::migrate::default_sql::quoted_literal;
+use dataflow_core::migrate::dialect::{create_index_head, enum_check_name, foreign_key_name};
 use dataflow_core::migrate::schema::{Column, Index, IndexKind, Schema, SchemaDefault};
 use dataflow_core::{
     Change, LogicalType, OnlineRendering, OnlineSql, QueryDialect, SchemaDialect, Value,
@@ -230,6 +230,12 @@ impl SchemaDialect for PgDialect {
 
     fn risk_note(&self, change: &Change) -> Option<String> {
         Some(match change {
+            Change::AddColumn { column, .. }
+                if matches!(column.default, Some(SchemaDefault::Sql(_))) =>
+            {
+                "PostgreSQL 11+ adds a column with a non-volatile default without rewriting the table; a volatile default_sql (gen_random_uuid(), nextval, clock_timestamp()) rewrites it under an ACCESS EXCLUSIVE lock"
+                    .into()
+            }
             Change::AddColumn { column, .. } if column.default.is_some() => {
                 "PostgreSQL 11+ adds a column with a constant default without rewriting the table"
                     .into()
@@ -649,7 +655,9 @@ pub(crate) fn parse_default(raw: &str, ty: LogicalType) -> SchemaDefault {
     let upper = s.to_ascii_uppercase();
     let now = match ty {
         // Each is today's date once stored in a date column.
-        LogicalType::Date => ["CURRENT_DATE", "CURRENT_TIMESTAMP", "NOW()"].contains(&upper.as_str()),
+        LogicalType::Date => {
+            ["CURRENT_DATE", "CURRENT_TIMESTAMP", "NOW()"].contains(&upper.as_str())
+        }
         LogicalType::Timestamp | LogicalType::TimestampTz => {
             ["CURRENT_TIMESTAMP", "NOW()"].contains(&upper.as_str())
         }

@@ -407,11 +407,18 @@ mod tests {
             ("(date('now'))", LogicalType::Timestamp),
             ("NULL", LogicalType::Text),
         ] {
-            assert_eq!(parse_default(raw, ty), SchemaDefault::Sql(raw.into()), "{raw}");
+            assert_eq!(
+                parse_default(raw, ty),
+                SchemaDefault::Sql(raw.into()),
+                "{raw}"
+            );
         }
         let sql = SchemaDefault::Sql("lower('X')".into());
         assert_eq!(
-            parse_default(&SQLITE.default_literal(&sql, LogicalType::Text), LogicalType::Text),
+            parse_default(
+                &SQLITE.default_literal(&sql, LogicalType::Text),
+                LogicalType::Text
+            ),
             sql
         );
     }

@@ -80,7 +80,10 @@ pub fn sql_defaults_fill_rows_and_plan_nothing_more(db: &TestBackend) {
     )
     .unwrap();
     let stored = V1::read(&h, made.id).unwrap().unwrap();
-    assert_eq!((stored.code.as_str(), stored.n, stored.day), ("given", 7, None));
+    assert_eq!(
+        (stored.code.as_str(), stored.n, stored.day),
+        ("given", 7, None)
+    );
 }
 
 pub fn a_changed_sql_default_is_one_safe_step(db: &TestBackend) {
@@ -89,8 +92,17 @@ pub fn a_changed_sql_default_is_one_safe_step(db: &TestBackend) {
     let h = next::<V2>(db);
     let plan = h.plan().unwrap();
     let steps: Vec<_> = plan.steps.iter().map(|s| (s.operation, s.risk)).collect();
-    assert_eq!(steps, [(Operation::AlterColumn, RiskLevel::Safe)], "{:?}", plan.steps);
-    assert!(plan.steps[0].detail.contains("upper('y')"), "{}", plan.steps[0].detail);
+    assert_eq!(
+        steps,
+        [(Operation::AlterColumn, RiskLevel::Safe)],
+        "{:?}",
+        plan.steps
+    );
+    assert!(
+        plan.steps[0].detail.contains("upper('y')"),
+        "{}",
+        plan.steps[0].detail
+    );
     let r = h.auto_migrate(MigrateOptions::default()).unwrap();
     assert!(r.applied);
     assert_eq!(

@@ -93,7 +93,8 @@ fn tokens(sql: &str) -> Vec<Token> {
             out.push(Token::Quoted(quoted(&mut i, '"')));
         } else if c.is_alphanumeric() || c == '_' || c == '$' {
             let start = i;
-            while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_' || chars[i] == '$')
+            while i < chars.len()
+                && (chars[i].is_alphanumeric() || chars[i] == '_' || chars[i] == '$')
             {
                 i += 1;
             }
@@ -288,7 +289,10 @@ mod tests {
     #[test]
     fn default_clause_parenthesizes_once() {
         assert_eq!(default_clause("gen_random_uuid()"), "(gen_random_uuid())");
-        assert_eq!(default_clause(" (strftime('%s','now')) "), "(strftime('%s','now'))");
+        assert_eq!(
+            default_clause(" (strftime('%s','now')) "),
+            "(strftime('%s','now'))"
+        );
         assert_eq!(default_clause("(a) + (b)"), "((a) + (b))");
         assert_eq!(default_clause("')'"), "(')')");
     }
@@ -313,8 +317,23 @@ mod tests {
     /// Tokens of small default expressions, joined by arbitrary whitespace.
     fn token() -> impl Strategy<Value = &'static str> {
         prop::sample::select(vec![
-            "now", "(", ")", "+", "'1 day'", "::", "interval", "lower", "'X'", "CURRENT_DATE",
-            ",", "\"Name\"", "nextval", "text", "1", "||", "'it''s'",
+            "now",
+            "(",
+            ")",
+            "+",
+            "'1 day'",
+            "::",
+            "interval",
+            "lower",
+            "'X'",
+            "CURRENT_DATE",
+            ",",
+            "\"Name\"",
+            "nextval",
+            "text",
+            "1",
+            "||",
+            "'it''s'",
         ])
     }
 
