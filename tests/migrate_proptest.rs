@@ -881,6 +881,9 @@ fn raw_default() -> impl Strategy<Value = Option<SchemaDefault>> {
         (-5i64..5).prop_map(SchemaDefault::Int),
         (-5i32..5).prop_map(|i| SchemaDefault::Float(f64::from(i) / 2.0)),
         "[a-z]{0,3}".prop_map(SchemaDefault::Text),
+        // Spellings of one expression that compare equal (outer
+        // parentheses, spacing, case), and different expressions.
+        "(\\( ?)?(LOWER|lower)\\('[a-b]'(::text)?\\)( ?\\))?".prop_map(SchemaDefault::Sql),
     ])
 }
 
