@@ -275,6 +275,34 @@ impl DataFlow {
         crate::backend::with_conn(self.backend(), f)
     }
 
+    /// Runs read-only raw SQL `f` where the typed reads run: on a read
+    /// replica when the backend has some and the staleness rule allows
+    /// (PostgreSQL's `PgOptions::read_urls`), otherwise like
+    /// [`DataFlow::with_conn`]; on a handle bound to a transaction, with the
+    /// transaction's connection. [`DataFlow::with_conn`] always uses the
+    /// primary and counts as a write, since its SQL may be one.
+    ///
+    /// `f` must not write (a replica refuses: "cannot execute … in a read-only
+    /// transaction") and may run more than once: when a replica's connection
+    /// is lost before `f` ends, `f` runs again on the primary, and the result
+    /// is that of its last run.
+    ///
+    /// ```ignore
+    /// let n: i64 = db.with_read_conn(|c| {
+    ///     let mut n = 0;
+    ///     c.query("SELECT count(*) FROM users", &[], &[LogicalType::BigInt], &mut |row| {
+    ///         if let Value::I64(v) = row[0] {
+    ///             n = v;
+    ///         }
+    ///         Ok(())
+    ///     })?;
+    ///     Ok(n)
+    /// })?;
+    /// ```
+    pub fn with_read_conn<R>(&self, f: impl FnMut(&mut dyn Connection) -> Result<R>) -> Result<R> {
+        crate::backend::with_read_conn(self.backend(), f)
+    }
+
     /// Raw SQL in a transaction: `self.transaction(|tx| tx.with_conn(f))`.
     /// Prefer [`DataFlow::transaction`], whose handle the typed functions and
     /// nodes can join; calls on `self` inside `f` would not be in the

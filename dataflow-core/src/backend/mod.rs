@@ -105,6 +105,28 @@ pub trait Backend: Send + Sync + 'static {
     /// Runs `f` with a connection from the pool.
     fn with_connection(&self, f: &mut dyn FnMut(&mut dyn Connection) -> Result<()>) -> Result<()>;
 
+    /// Runs `f` with a connection for a read that is certainly read-only and
+    /// outside any transaction: typed reads, lists, counts and aggregates,
+    /// record and node reads, fixture dumps, and raw SQL the caller declares
+    /// read-only ([`DataFlow::with_read_conn`](crate::DataFlow::with_read_conn)).
+    /// Everything else, raw SQL of unknown kind included, goes through
+    /// [`Backend::with_connection`].
+    ///
+    /// A backend with read replicas may run `f` on one; the default runs it
+    /// as `with_connection` does. `f` may be called more than once: a backend
+    /// whose replica fails before `f` has finished (the connection is lost)
+    /// calls it again on another server, so `f` must start over each time
+    /// (collect into what it clears first, never write). A backend retries
+    /// only failures that come before any row was handed to `f`'s row
+    /// callbacks (PostgreSQL's rows are handed out once the whole result has
+    /// arrived), so a callback `f` merely forwards to never sees a row twice.
+    fn with_read_connection(
+        &self,
+        f: &mut dyn FnMut(&mut dyn Connection) -> Result<()>,
+    ) -> Result<()> {
+        self.with_connection(f)
+    }
+
     /// Runs `f` inside a write transaction, committed when `f` returns `Ok` and
     /// rolled back otherwise.
     fn with_transaction(&self, f: &mut dyn FnMut(&mut dyn Connection) -> Result<()>) -> Result<()>;
@@ -186,6 +208,22 @@ pub fn with_conn<R>(
         if let Some(f) = f.take() {
             out = Some(f(c)?);
         }
+        Ok(())
+    })?;
+    out.ok_or_else(|| crate::error::Error::Database("connection callback did not run".into()))
+}
+
+/// Runs the read-only `f` through `backend`'s read path
+/// ([`Backend::with_read_connection`]), returning its last result: `f` may run
+/// more than once (again on another server when a replica fails), so it must
+/// start over each time.
+pub fn with_read_conn<R>(
+    backend: &dyn Backend,
+    mut f: impl FnMut(&mut dyn Connection) -> Result<R>,
+) -> Result<R> {
+    let mut out = None;
+    backend.with_read_connection(&mut |c| {
+        out = Some(f(c)?);
         Ok(())
     })?;
     out.ok_or_else(|| crate::error::Error::Database("connection callback did not run".into()))

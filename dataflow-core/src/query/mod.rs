@@ -60,6 +60,16 @@ impl dyn QueryHandle + '_ {
         crate::backend::with_conn(self.backend(), f)
     }
 
+    /// Runs the read-only `f` through the backend's read path (a replica when
+    /// there are some); `f` may run again, see
+    /// [`Backend::with_read_connection`].
+    pub(crate) fn with_read_conn<R>(
+        &self,
+        f: impl FnMut(&mut dyn Connection) -> Result<R>,
+    ) -> Result<R> {
+        crate::backend::with_read_conn(self.backend(), f)
+    }
+
     /// Runs `f` in a write transaction: committed on `Ok`, rolled back on
     /// `Err`. On a handle bound to a user transaction, a savepoint of it.
     pub(crate) fn with_tx<R>(&self, f: impl FnOnce(&mut dyn Connection) -> Result<R>) -> Result<R> {

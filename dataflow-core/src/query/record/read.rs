@@ -168,7 +168,7 @@ impl Records<'_> {
         explain(
             db,
             d,
-            db.with_conn(|c| query_one(c, d, &sql.read_by_pk, &binds, &sql.types, decode)),
+            db.with_read_conn(|c| query_one(c, d, &sql.read_by_pk, &binds, &sql.types, decode)),
         )
     }
 
@@ -200,7 +200,10 @@ impl Records<'_> {
         );
         let s = w.finish();
         out.reserve(select.limit.map_or(16, |l| l.min(1024) as usize));
-        let r = db.with_conn(|c| {
+        let start = out.len();
+        let r = db.with_read_conn(|c| {
+            // A read retried on another server starts over.
+            out.truncate(start);
             c.query_rows(&s.text, &s.binds, &sql.types, &mut |row| {
                 out.push(decode(row)?);
                 Ok(())
@@ -219,7 +222,7 @@ impl Records<'_> {
         where_clause(&mut w, &filter, self.live(include_deleted))?;
         let s = w.finish();
         let mut n = 0;
-        let r = db.with_conn(|c| {
+        let r = db.with_read_conn(|c| {
             c.query(&s.text, &s.binds, &[LogicalType::BigInt], &mut |row| {
                 if let Value::I64(v) = row[0] {
                     n = v;
@@ -290,7 +293,10 @@ impl Records<'_> {
             }]);
         }
         let s = w.finish();
-        let r = db.with_conn(|c| {
+        // `each` cannot start over, but a backend retries a read only when
+        // its connection failed before any row was handed out (see
+        // `Backend::with_read_connection`), so it never sees a row twice.
+        let r = db.with_read_conn(|c| {
             c.query_rows(&s.text, &s.binds, &types, &mut |row| each(row))
                 .map_err(|e| e.for_model(d))
         });
