@@ -20,10 +20,15 @@ use crate::connection::{map_error, PgConn, Watched};
 use crate::opening::Opening;
 use crate::options::{conninfo, take_url_options, PgOptions};
 use crate::relay::{waiting, Relay, Upstream};
+use crate::replicas::{Replicas, Wrote};
 
-/// A PostgreSQL database behind an r2d2 pool of diesel connections.
+/// A PostgreSQL database behind an r2d2 pool of diesel connections, and,
+/// with [`PgOptions::read_urls`], a pool per read replica.
 pub struct PgBackend {
     pool: Pool<Manager>,
+    /// `None` without read replicas: every call then takes the same path as
+    /// with none configured, one branch more.
+    replicas: Option<Box<Replicas>>,
     test_transaction: bool,
     url: String,
     opening: Arc<Opening>,
@@ -155,6 +160,18 @@ impl ManageConnection for Manager {
 }
 
 impl Pooled {
+    /// Runs `f` on the connection as it is (no transaction), its statements
+    /// watched by the socket-timeout relay if there is one.
+    pub(crate) fn run_plain(
+        &mut self,
+        f: &mut dyn FnMut(&mut dyn Connection) -> Result<()>,
+    ) -> Result<()> {
+        self.run(|c, relay| match relay {
+            None => f(&mut PgConn(c)),
+            Some(relay) => f(&mut Watched { conn: c, relay }),
+        })
+    }
+
     /// Runs `f` (given the connection's socket-timeout relay, if any),
     /// remembering when it found the connection lost.
     fn run<R>(
@@ -190,9 +207,9 @@ impl Pooled {
 /// Sets up each new pooled connection: its statement timeout, and for a test
 /// handle the never-committed transaction.
 #[derive(Debug)]
-struct OnAcquire {
-    statement_timeout: Option<Duration>,
-    test_transaction: bool,
+pub(crate) struct OnAcquire {
+    pub(crate) statement_timeout: Option<Duration>,
+    pub(crate) test_transaction: bool,
 }
 
 impl diesel::r2d2::CustomizeConnection<Pooled, diesel::r2d2::Error> for OnAcquire {
@@ -247,41 +264,24 @@ const LOCK_CLASS: i32 = 0x6466;
 impl PgBackend {
     /// Connects with `options`.
     pub fn connect(options: PgOptions) -> Result<Self> {
-        if !(options.url.starts_with("postgres://") || options.url.starts_with("postgresql://")) {
-            return Err(Error::InvalidInput(format!(
-                "not a PostgreSQL URL (expected postgres://…): {:?}",
-                options.url
-            )));
-        }
-        let (url, in_url) = take_url_options(&options.url)?;
-        let prepared_statements = in_url
-            .prepared_statements
-            .unwrap_or(options.prepared_statements);
-        let socket_timeout = match in_url.socket_timeout {
-            Some(t) => Some(t).filter(|t| !t.is_zero()),
-            None => options.socket_timeout,
-        };
-        let url = conninfo(&url, options.connect_timeout);
-        let relay = match socket_timeout {
-            None => None,
-            Some(socket_timeout) => Some(RelayTo {
-                upstream: Upstream::from_url(&url).map_err(Error::InvalidInput)?,
-                connect_timeout: options.connect_timeout,
-                socket_timeout,
-            }),
+        let opening = Arc::new(Opening::default());
+        let manager = Manager::for_url(&options.url, &options, &opening)?;
+        let (url, prepared_statements) = (manager.url.clone(), manager.prepared_statements);
+        // Checked before the primary is reached: a wrong replica URL is a
+        // mistake to report now, a replica that is down only sends its reads
+        // to the primary.
+        let replicas = if options.read_urls.is_empty() || options.test_transaction {
+            None
+        } else {
+            Some(Box::new(Replicas::new(&options, &opening)?))
         };
         // Connect once up front for a clear error instead of the pool's retries.
         PgConnection::establish(&url)
             .map_err(|e| Error::Connection(format!("cannot connect to PostgreSQL: {e}")))?;
-        let builder = Pool::builder()
-            .max_size(options.pool_size)
-            .min_idle(Some(1))
-            .connection_timeout(options.connect_timeout)
-            .test_on_check_out(options.check_on_checkout)
-            .connection_customizer(Box::new(OnAcquire {
-                statement_timeout: options.statement_timeout,
-                test_transaction: options.test_transaction,
-            }));
+        let builder = pool_builder(&options).connection_customizer(Box::new(OnAcquire {
+            statement_timeout: options.statement_timeout,
+            test_transaction: options.test_transaction,
+        }));
         // A test transaction lives exactly as long as its one connection.
         let builder = if options.test_transaction {
             builder
@@ -292,18 +292,12 @@ impl PgBackend {
         } else {
             builder
         };
-        let opening = Arc::new(Opening::default());
         let pool = builder
-            .build(Manager {
-                inner: ConnectionManager::<PgConnection>::new(&url),
-                url: url.clone(),
-                relay,
-                opening: Arc::clone(&opening),
-                prepared_statements,
-            })
+            .build(manager)
             .map_err(|e| Error::Connection(format!("cannot connect to PostgreSQL: {e}")))?;
         Ok(PgBackend {
             pool,
+            replicas,
             test_transaction: options.test_transaction,
             url,
             opening,
@@ -326,6 +320,81 @@ impl PgBackend {
             .get()
             .map_err(|e| Error::Connection(format!("no PostgreSQL connection available: {e}")))
     }
+
+    /// Runs `f` with a connection of the primary's pool: what
+    /// `with_connection` does, and where a read goes that a replica cannot
+    /// serve. Not counted as a write.
+    pub(crate) fn on_primary(
+        &self,
+        f: &mut dyn FnMut(&mut dyn Connection) -> Result<()>,
+    ) -> Result<()> {
+        let mut conn = self.get()?;
+        if self.test_transaction {
+            // A savepoint per call: an error rolls back to it instead of aborting
+            // the test's whole transaction.
+            return conn.run(|c, relay| in_transaction(c, relay, f));
+        }
+        conn.run_plain(f)
+    }
+
+    /// Runs `write`, which may write: with read replicas, reads right after
+    /// it go to the primary (see [`PgOptions::read_your_writes`]).
+    fn writing<R>(&self, write: impl FnOnce() -> R) -> R {
+        match &self.replicas {
+            None => write(),
+            Some(replicas) => {
+                // Marked when dropped, so also when `write` panics.
+                let _wrote = replicas.wrote();
+                write()
+            }
+        }
+    }
+}
+
+impl Manager {
+    /// The manager of the server at `url`, with `options` and the URL's own
+    /// parameters (which take precedence); `opening` counts the connections
+    /// being opened, for the backend's drop.
+    pub(crate) fn for_url(url: &str, options: &PgOptions, opening: &Arc<Opening>) -> Result<Self> {
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(Error::InvalidInput(format!(
+                "not a PostgreSQL URL (expected postgres://…): {url:?}"
+            )));
+        }
+        let (url, in_url) = take_url_options(url)?;
+        let prepared_statements = in_url
+            .prepared_statements
+            .unwrap_or(options.prepared_statements);
+        let socket_timeout = match in_url.socket_timeout {
+            Some(t) => Some(t).filter(|t| !t.is_zero()),
+            None => options.socket_timeout,
+        };
+        let url = conninfo(&url, options.connect_timeout);
+        let relay = match socket_timeout {
+            None => None,
+            Some(socket_timeout) => Some(RelayTo {
+                upstream: Upstream::from_url(&url).map_err(Error::InvalidInput)?,
+                connect_timeout: options.connect_timeout,
+                socket_timeout,
+            }),
+        };
+        Ok(Manager {
+            inner: ConnectionManager::<PgConnection>::new(&url),
+            url,
+            relay,
+            opening: Arc::clone(opening),
+            prepared_statements,
+        })
+    }
+}
+
+/// A pool's settings from `options`, its connection customizer aside.
+pub(crate) fn pool_builder(options: &PgOptions) -> diesel::r2d2::Builder<Manager> {
+    Pool::builder()
+        .max_size(options.pool_size)
+        .min_idle(Some(1))
+        .connection_timeout(options.connect_timeout)
+        .test_on_check_out(options.check_on_checkout)
 }
 
 /// What PostgreSQL supports, as the core reads it.
@@ -351,25 +420,38 @@ impl Backend for PgBackend {
     }
 
     fn with_connection(&self, f: &mut dyn FnMut(&mut dyn Connection) -> Result<()>) -> Result<()> {
-        let mut conn = self.get()?;
-        if self.test_transaction {
-            // A savepoint per call: an error rolls back to it instead of aborting
-            // the test's whole transaction.
-            return conn.run(|c, relay| in_transaction(c, relay, f));
+        // Raw SQL and describe: unknown, so counted as a write.
+        self.writing(|| self.on_primary(f))
+    }
+
+    /// On a read replica when there are some, no write through this handle
+    /// is recent and one is up; on the primary otherwise, and when the
+    /// replica fails (see [`PgOptions::read_urls`]).
+    fn with_read_connection(
+        &self,
+        f: &mut dyn FnMut(&mut dyn Connection) -> Result<()>,
+    ) -> Result<()> {
+        match &self.replicas {
+            None => self.on_primary(f),
+            Some(replicas) => replicas.read(self, f),
         }
-        conn.run(|c, relay| match relay {
-            None => f(&mut PgConn(c)),
-            Some(relay) => f(&mut Watched { conn: c, relay }),
-        })
     }
 
     fn with_transaction(&self, f: &mut dyn FnMut(&mut dyn Connection) -> Result<()>) -> Result<()> {
-        let mut conn = self.get()?;
-        conn.run(|c, relay| in_transaction(c, relay, f))
+        self.writing(|| {
+            let mut conn = self.get()?;
+            conn.run(|c, relay| in_transaction(c, relay, f))
+        })
     }
 
     fn hold(&self) -> Result<Box<dyn HeldConnection>> {
-        Ok(Box::new(Held(self.get()?)))
+        // The transaction's writes are marked when it ends (the held
+        // connection is dropped right after its commit or rollback).
+        let wrote = self.replicas.as_ref().map(|r| r.wrote());
+        Ok(Box::new(Held {
+            conn: self.get()?,
+            _wrote: wrote,
+        }))
     }
 
     /// The migration lock is waited for on a dedicated connection outside any
@@ -382,6 +464,8 @@ impl Backend for PgBackend {
         lock_timeout: Duration,
         f: &mut dyn FnMut(&mut dyn Connection) -> Result<()>,
     ) -> Result<()> {
+        // DDL and data steps: reads right after them go to the primary.
+        let _wrote = self.replicas.as_ref().map(|r| r.wrote());
         if self.test_transaction {
             // Everything already runs inside the test's one transaction: there
             // is no outside to wait in.
@@ -404,6 +488,8 @@ impl Backend for PgBackend {
         tx: &mut dyn FnMut(&mut dyn Connection) -> Result<bool>,
         after: &mut dyn FnMut(&mut dyn Connection) -> Result<()>,
     ) -> Result<bool> {
+        // DDL and data steps: reads right after them go to the primary.
+        let _wrote = self.replicas.as_ref().map(|r| r.wrote());
         if self.test_transaction {
             let mut online = false;
             self.with_migration(lock_timeout, &mut |c| {
@@ -439,6 +525,8 @@ impl Backend for PgBackend {
         wait: bool,
         f: &mut dyn FnMut(&mut dyn Connection) -> Result<()>,
     ) -> Result<bool> {
+        // DDL and data steps: reads right after them go to the primary.
+        let _wrote = self.replicas.as_ref().map(|r| r.wrote());
         let mut conn = self.dedicated()?;
         if wait {
             lock_session(&mut conn, lock_timeout, None)?;
@@ -452,7 +540,12 @@ impl Backend for PgBackend {
 
 /// A pooled connection held for a user transaction. On a test handle its
 /// transaction is a savepoint inside the test's.
-struct Held(PooledConnection<Manager>);
+struct Held {
+    conn: PooledConnection<Manager>,
+    /// With read replicas, the mark of the transaction's writes, set when
+    /// this is dropped.
+    _wrote: Option<Wrote>,
+}
 
 type DieselManager = <PgConnection as diesel::Connection>::TransactionManager;
 
@@ -460,17 +553,14 @@ impl Held {
     /// Runs one of diesel's transaction statements, marked as waiting for the
     /// server on the socket-timeout relay.
     fn manage(&mut self, f: fn(&mut PgConnection) -> diesel::QueryResult<()>) -> Result<()> {
-        self.0
+        self.conn
             .run(|c, relay| waiting(relay, || f(c)).map_err(map_error))
     }
 }
 
 impl HeldConnection for Held {
     fn run(&mut self, f: &mut dyn FnMut(&mut dyn Connection) -> Result<()>) -> Result<()> {
-        self.0.run(|c, relay| match relay {
-            None => f(&mut PgConn(c)),
-            Some(relay) => f(&mut Watched { conn: c, relay }),
-        })
+        self.conn.run_plain(f)
     }
 
     fn begin(&mut self) -> Result<()> {

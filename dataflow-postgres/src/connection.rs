@@ -177,6 +177,12 @@ pub(crate) fn map_error(e: DieselError) -> Error {
                 DatabaseErrorKind::ClosedConnection => {
                     Error::Connection(format!("PostgreSQL connection lost: {message}"))
                 }
+                // 57P01-57P05 (admin_shutdown, crash_shutdown, idle timeouts,
+                // a conflict with recovery on a replica): the server ended the
+                // session, so the connection is lost, not merely failed.
+                _ if message.starts_with("terminating connection") => {
+                    Error::Connection(format!("PostgreSQL connection lost: {message}"))
+                }
                 // 40001
                 DatabaseErrorKind::SerializationFailure => Error::Busy {
                     message: format!("serialization failure, retry the transaction: {message}"),

@@ -27,7 +27,16 @@ pub struct PgOptions {
     pub(crate) test_transaction: bool,
     pub(crate) check_on_checkout: bool,
     pub(crate) prepared_statements: bool,
+    pub(crate) read_urls: Vec<String>,
+    pub(crate) read_your_writes: Duration,
 }
+
+/// How long after a write through a handle its reads stay on the primary
+/// unless [`PgOptions::read_your_writes`] says otherwise: 2 s, Rails' default
+/// for the same rule (`ActiveRecord::Middleware::DatabaseSelector`'s `delay`).
+/// Streaming replicas on a healthy network replay within milliseconds; one
+/// seconds behind is overloaded or cut off, and its reads are stale anyway.
+pub const READ_YOUR_WRITES: Duration = Duration::from_secs(2);
 
 /// TCP keepalive and user-timeout settings every connection gets unless the
 /// URL sets them itself (libpq parameter, value). A server that vanishes
@@ -83,7 +92,108 @@ impl PgOptions {
             test_transaction: false,
             check_on_checkout: true,
             prepared_statements: true,
+            read_urls: Vec::new(),
+            read_your_writes: READ_YOUR_WRITES,
         }
+    }
+
+    /// Read replicas (streaming standbys of the primary at the handle's URL):
+    /// reads outside a transaction go to them, round robin over those that
+    /// answer; everything else stays on the primary. Default: none, and then
+    /// nothing changes, not even the cost of a call.
+    ///
+    /// **What is a read**: typed reads, lists, counts and aggregates
+    /// (`User::read`, `User::list(..).all()`, `.count()`, `.sum(..)`), the
+    /// record layer's `get`/`select`/`count`/`aggregate`, the nodes' Read,
+    /// List and Count, fixture dumps, and raw SQL run through
+    /// [`DataFlow::with_read_conn`]. Everything else goes to the primary:
+    /// writes, everything inside [`DataFlow::transaction`] (reads too, so a
+    /// transaction sees its own writes and one snapshot), migrations, describe,
+    /// and raw SQL through [`DataFlow::with_conn`], whose kind is unknown.
+    ///
+    /// **Staleness**: replicas are asynchronous. A commit on the primary
+    /// returns before a replica has replayed it, so a replica can answer with
+    /// data from a moment ago: a row just created may be missing, one just
+    /// deleted still there. Two rules bound what a caller sees. Within
+    /// [`PgOptions::read_your_writes`] (default [`READ_YOUR_WRITES`], 2 s)
+    /// after any call through this handle (or its clones) that is not a known
+    /// read, reads go to the primary, so a handle reads its own writes. To be
+    /// sure of the primary regardless of time, read inside
+    /// [`DataFlow::transaction`]. Writes made through other handles or other
+    /// processes reach a replica when it has replayed them, usually within
+    /// milliseconds; ask `pg_stat_replication` on the primary for the lag.
+    ///
+    /// **A replica that is down**: a read that cannot get a connection to it,
+    /// or whose connection is lost before the result arrives, runs again on the
+    /// primary (a read is safe to repeat) and the caller sees no error. The
+    /// replica is then skipped, and a `tracing` warning says so once per
+    /// outage; its pool keeps reconnecting in the background, and reads return
+    /// to it as soon as a connection succeeds (or, at the latest, after a
+    /// back-off of 1 s, doubled per failure up to 30 s, when a read tries it
+    /// again). Opening a connection is bounded by
+    /// [`PgOptions::connect_timeout`]; a replica that refuses connections
+    /// costs the first read after its failure about 50 ms. A replica
+    /// cancelling a read for a conflict with recovery (`40001`) also sends
+    /// that read to the primary.
+    ///
+    /// **Connections**: each replica gets a pool of its own, with the same
+    /// options as the primary's (its size [`PgOptions::pool_size`], since one
+    /// replica may have to serve every read when the others are down); a
+    /// replica URL's own parameters (`prepared_statements`, `socket_timeout`,
+    /// libpq's) apply to it. The URLs are not reached when connecting: a
+    /// replica that is down then does not keep the application from starting.
+    /// A [`PgOptions::test_transaction`] handle ignores them (its one
+    /// transaction is on the primary).
+    ///
+    /// There is no URL parameter for this: a URL inside a URL would need
+    /// escaping, and libpq's list of hosts (`host=a,b`) already means
+    /// failover to the first that answers, not read routing.
+    ///
+    /// Which server served a read is logged at `trace` level (target
+    /// `dataflow_postgres::replicas`, fields `route`, `reason` and `replica`).
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// let db = dataflow_postgres::PgOptions::new("postgres://app@primary:5432/app")
+    ///     .read_urls([
+    ///         "postgres://app@replica-1:5432/app",
+    ///         "postgres://app@replica-2:5432/app",
+    ///     ])
+    ///     .read_your_writes(Duration::from_secs(1))
+    ///     .connect()?;
+    /// // On a replica (or the primary within 1 s of a write through `db`):
+    /// // let open = Issue::list(&db).filter(Issue::STATE.eq("open")).all()?;
+    /// // Always on the primary: inside a transaction.
+    /// db.transaction(|tx| {
+    ///     // let fresh = Issue::read(tx, id)?;
+    ///     Ok(())
+    /// })?;
+    /// # Ok::<(), dataflow_core::Error>(())
+    /// ```
+    ///
+    /// [`DataFlow::transaction`]: dataflow_core::DataFlow::transaction
+    /// [`DataFlow::with_conn`]: dataflow_core::DataFlow::with_conn
+    /// [`DataFlow::with_read_conn`]: dataflow_core::DataFlow::with_read_conn
+    pub fn read_urls<I, S>(mut self, urls: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.read_urls = urls.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// How long after a write through this handle its reads stay on the
+    /// primary when there are read replicas (default [`READ_YOUR_WRITES`],
+    /// 2 s), so that the handle reads its own writes although replicas lag.
+    /// Any call that is not a known read counts as a write (see
+    /// [`PgOptions::read_urls`]), and the window starts when it ends (for a
+    /// transaction: when it commits or rolls back). Set it above the
+    /// replication lag you accept; `Duration::ZERO` sends every read outside a
+    /// transaction to a replica, right after a write too.
+    pub fn read_your_writes(mut self, window: Duration) -> Self {
+        self.read_your_writes = window;
+        self
     }
 
     /// Whether statements are prepared once per connection and reused by name
