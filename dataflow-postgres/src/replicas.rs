@@ -92,15 +92,7 @@ impl Replicas {
         let mut servers = Vec::with_capacity(options.read_urls.len());
         for url in &options.read_urls {
             let manager = Manager::for_url(url, options, opening)?;
-            let health = Arc::new(Health {
-                name: server_name(url),
-                clock,
-                down: AtomicBool::new(false),
-                retry_at: AtomicU64::new(0),
-                down_since: AtomicU64::new(0),
-                failures: AtomicU64::new(0),
-                in_a_row: AtomicU32::new(0),
-            });
+            let health = Arc::new(Health::new(server_name(url), clock));
             let pool = pool_builder(options)
                 .connection_customizer(Box::new(ReplicaAcquire {
                     inner: OnAcquire {
@@ -270,6 +262,19 @@ struct Health {
 }
 
 impl Health {
+    /// A replica not known to be down: tried by the first read.
+    fn new(name: String, clock: Clock) -> Self {
+        Health {
+            name,
+            clock,
+            down: AtomicBool::new(false),
+            retry_at: AtomicU64::new(0),
+            down_since: AtomicU64::new(0),
+            failures: AtomicU64::new(0),
+            in_a_row: AtomicU32::new(0),
+        }
+    }
+
     fn usable(&self, now: u64) -> bool {
         !self.down.load(Ordering::Acquire) || now >= self.retry_at.load(Ordering::Acquire)
     }
@@ -370,15 +375,7 @@ mod tests {
     #[test]
     fn a_failed_replica_is_skipped_for_a_growing_back_off_until_it_answers() {
         let clock = Clock(Instant::now());
-        let h = Health {
-            name: "r".into(),
-            clock,
-            down: AtomicBool::new(false),
-            retry_at: AtomicU64::new(0),
-            down_since: AtomicU64::new(0),
-            failures: AtomicU64::new(0),
-            in_a_row: AtomicU32::new(0),
-        };
+        let h = Health::new("r".into(), clock);
         let now = clock.now();
         assert!(h.usable(now));
         h.failed("connection refused");

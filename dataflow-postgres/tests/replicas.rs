@@ -187,22 +187,20 @@ fn typed_read(db: &DataFlow) -> (bool, i32) {
     (w.standby, w.port)
 }
 
+/// The one boolean `sql` selects on `c`: whether it ran on a standby.
+fn standby(c: &mut dyn dataflow_core::Connection, sql: &str) -> dataflow_core::Result<bool> {
+    let mut standby = None;
+    c.query(sql, &[], &[LogicalType::Bool], &mut |row| {
+        standby = Some(row[0] == Value::Bool(true));
+        Ok(())
+    })?;
+    Ok(standby.expect("one row"))
+}
+
 /// Whether raw SQL through `with_read_conn` ran on a standby.
 fn raw_read_on_standby(db: &DataFlow) -> bool {
-    db.with_read_conn(|c| {
-        let mut standby = None;
-        c.query(
-            "SELECT pg_is_in_recovery()",
-            &[],
-            &[LogicalType::Bool],
-            &mut |row| {
-                standby = Some(row[0] == Value::Bool(true));
-                Ok(())
-            },
-        )?;
-        Ok(standby.expect("one row"))
-    })
-    .unwrap()
+    db.with_read_conn(|c| standby(c, "SELECT pg_is_in_recovery()"))
+        .unwrap()
 }
 
 #[test]
@@ -265,20 +263,10 @@ fn reads_go_to_the_replica_and_a_write_keeps_them_on_the_primary_for_the_window(
     );
 
     // Raw SQL of unknown kind goes to the primary and counts as a write.
-    let mut standby = Value::Null;
-    db.with_conn(|c| {
-        c.query(
-            "SELECT pg_is_in_recovery()",
-            &[],
-            &[LogicalType::Bool],
-            &mut |row| {
-                standby = std::mem::take(&mut row[0]);
-                Ok(())
-            },
-        )
-    })
-    .unwrap();
-    assert_eq!(standby, Value::Bool(false));
+    let on_standby = db
+        .with_conn(|c| standby(c, "SELECT pg_is_in_recovery()"))
+        .unwrap();
+    assert!(!on_standby);
     assert_eq!(typed_read(&db), (false, primary_port));
 
     // Inside a transaction every read is on the primary, whatever the time.
@@ -466,17 +454,7 @@ fn a_read_whose_replica_stops_under_it_is_answered_by_the_primary() {
         let reader = s.spawn(|| {
             db.with_read_conn(|c| {
                 runs.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                let mut standby = None;
-                c.query(
-                    "SELECT pg_is_in_recovery() FROM pg_sleep(3)",
-                    &[],
-                    &[LogicalType::Bool],
-                    &mut |row| {
-                        standby = Some(row[0] == Value::Bool(true));
-                        Ok(())
-                    },
-                )?;
-                Ok(standby.expect("one row"))
+                standby(c, "SELECT pg_is_in_recovery() FROM pg_sleep(3)")
             })
         });
         // The read is under way on the replica when it stops.
