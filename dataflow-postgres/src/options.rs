@@ -123,9 +123,10 @@ impl PgOptions {
     /// processes reach a replica when it has replayed them, usually within
     /// milliseconds; ask `pg_stat_replication` on the primary for the lag.
     ///
-    /// **A replica that is down**: a read that cannot get a connection to it,
-    /// or whose connection is lost before the result arrives, runs again on the
-    /// primary (a read is safe to repeat) and the caller sees no error. The
+    /// **A replica that is down**: a read that cannot get a connection to it
+    /// tries the next replica, then the primary; a read whose connection is
+    /// lost before the result arrives runs again on the primary (a read is
+    /// safe to repeat). Either way the caller sees no error. The
     /// replica is then skipped, and a `tracing` warning says so once per
     /// outage; its pool keeps reconnecting in the background, and reads return
     /// to it as soon as a connection succeeds (or, at the latest, after a

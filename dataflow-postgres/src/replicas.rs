@@ -126,8 +126,9 @@ impl Replicas {
     }
 
     /// Runs the read `f` on a replica, or on `primary` within the
-    /// read-your-writes window, when every replica is down, and again when
-    /// the replica fails before answering.
+    /// read-your-writes window, when no replica gives a connection, and again
+    /// when the replica fails before answering (a read already under way is
+    /// not moved to another replica: the primary surely answers).
     pub(crate) fn read(
         &self,
         primary: &PgBackend,
@@ -139,16 +140,8 @@ impl Replicas {
             trace_route("primary", "read_your_writes", None);
             return primary.on_primary(f);
         }
-        let Some(replica) = self.pick(now) else {
-            trace_route("primary", "replicas_down", None);
-            return primary.on_primary(f);
-        };
-        let Some(mut conn) = replica.checkout(self.wait) else {
-            trace_route(
-                "primary",
-                "no_replica_connection",
-                Some(&replica.health.name),
-            );
+        let Some((replica, mut conn)) = self.connection(now) else {
+            trace_route("primary", "no_replica", None);
             return primary.on_primary(f);
         };
         trace_route("replica", "read", Some(&replica.health.name));
@@ -173,8 +166,10 @@ impl Replicas {
         }
     }
 
-    /// The next replica in turn that is up or due to be tried again.
-    fn pick(&self, now: u64) -> Option<&Replica> {
+    /// A connection to the next replica in turn that is up (or due to be
+    /// tried again) and gives one; the others after it, in turn, when it
+    /// does not. `None` when none does.
+    fn connection(&self, now: u64) -> Option<(&Replica, PooledConnection<Manager>)> {
         let n = self.servers.len();
         let start = if n == 1 {
             0
@@ -183,7 +178,14 @@ impl Replicas {
         };
         (0..n)
             .map(|i| &self.servers[(start + i) % n])
-            .find(|r| r.health.usable(now))
+            .filter(|r| r.health.usable(now))
+            .find_map(|r| {
+                let conn = r.checkout(self.wait);
+                if conn.is_none() {
+                    trace_route("skip", "no_replica_connection", Some(&r.health.name));
+                }
+                Some(r).zip(conn)
+            })
     }
 }
 

@@ -470,3 +470,43 @@ fn a_read_whose_replica_stops_under_it_is_answered_by_the_primary() {
         "run on the replica, then again on the primary"
     );
 }
+
+#[test]
+fn a_replica_that_refuses_connections_is_passed_over_for_the_next_one() {
+    let Some(pair) = pair() else { return };
+    let _serial = serial();
+    let scratch = Scratch::new(&pair, "passover");
+    // A port nothing listens on: connections are refused.
+    let dead_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let dead = format!("postgres://postgres@127.0.0.1:{dead_port}/{}", scratch.name);
+    let db = PgOptions::new(scratch.primary.as_str())
+        .read_urls([dead.as_str(), scratch.replica.as_str()])
+        .read_your_writes(Duration::ZERO)
+        .connect_timeout(Duration::from_secs(2))
+        .connect()
+        .unwrap();
+    db.register::<Whereami>().unwrap();
+    let replica_port = port_of(&pair.replica);
+    // Round robin starts at each replica in turn: every read, whichever it
+    // tries first, is answered by the live one.
+    for _ in 0..20 {
+        let t = Instant::now();
+        assert_eq!(typed_read(&db), (true, replica_port));
+        assert!(t.elapsed() < Duration::from_secs(1), "{:?}", t.elapsed());
+    }
+}
+
+#[test]
+fn a_replica_url_that_is_not_postgres_is_refused_when_connecting() {
+    let err = PgOptions::new("postgres://postgres@127.0.0.1:1/db")
+        .read_urls(["mysql://replica/db"])
+        .connect()
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidInput(m) if m.contains("mysql://replica/db")),
+        "{err:?}"
+    );
+}
