@@ -1,9 +1,10 @@
 //! The pooled PostgreSQL backend.
 //!
-//! Kept whole (about 590 lines): the pool's connection manager, the checkout
+//! Kept whole (about 700 lines): the pool's connection manager, the checkout
 //! check, held transactions and the session lock all act on the same pooled
 //! connection type, and their invariants (a lost connection is never reused,
 //! a lock is released on the connection that took it) read best together.
+//! Where reads go when there are read replicas is `replicas.rs`.
 
 use std::sync::Arc;
 use std::time::Duration;

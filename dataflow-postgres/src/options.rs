@@ -100,7 +100,7 @@ impl PgOptions {
     /// Read replicas (streaming standbys of the primary at the handle's URL):
     /// reads outside a transaction go to them, round robin over those that
     /// answer; everything else stays on the primary. Default: none, and then
-    /// nothing changes, not even the cost of a call.
+    /// a call costs what it did before, one branch more.
     ///
     /// **What is a read**: typed reads, lists, counts and aggregates
     /// (`User::read`, `User::list(..).all()`, `.count()`, `.sum(..)`), the
@@ -192,6 +192,14 @@ impl PgOptions {
     /// transaction: when it commits or rolls back). Set it above the
     /// replication lag you accept; `Duration::ZERO` sends every read outside a
     /// transaction to a replica, right after a write too.
+    ///
+    /// Since raw SQL through [`DataFlow::with_conn`] counts as a write, a
+    /// frequent one (a `SELECT 1` health check every second) would keep
+    /// every read on the primary: run read-only raw SQL through
+    /// [`DataFlow::with_read_conn`].
+    ///
+    /// [`DataFlow::with_conn`]: dataflow_core::DataFlow::with_conn
+    /// [`DataFlow::with_read_conn`]: dataflow_core::DataFlow::with_read_conn
     pub fn read_your_writes(mut self, window: Duration) -> Self {
         self.read_your_writes = window;
         self
