@@ -193,6 +193,12 @@ impl PgOptions {
     /// replication lag you accept; `Duration::ZERO` sends every read outside a
     /// transaction to a replica, right after a write too.
     ///
+    /// The window belongs to the handle, shared by its clones and threads: a
+    /// server that writes through one handle more often than the window
+    /// sends every read to the primary. Give such a handle a shorter window
+    /// (or none), and read inside a transaction where a request must see its
+    /// own writes.
+    ///
     /// Since raw SQL through [`DataFlow::with_conn`] counts as a write, a
     /// frequent one (a `SELECT 1` health check every second) would keep
     /// every read on the primary: run read-only raw SQL through

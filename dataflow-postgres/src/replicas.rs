@@ -398,6 +398,52 @@ mod tests {
         assert_eq!(h.in_a_row.load(Ordering::Acquire), 0);
     }
 
+    /// Counts the events of this module, per level.
+    #[derive(Default)]
+    struct Levels(std::sync::Mutex<Vec<tracing::Level>>);
+
+    impl tracing::Subscriber for Levels {
+        fn enabled(&self, metadata: &tracing::Metadata<'_>) -> bool {
+            metadata.target() == "dataflow_postgres::replicas"
+        }
+        fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+            tracing::span::Id::from_u64(1)
+        }
+        fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+        fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+        fn event(&self, event: &tracing::Event<'_>) {
+            self.0.lock().unwrap().push(*event.metadata().level());
+        }
+        fn enter(&self, _: &tracing::span::Id) {}
+        fn exit(&self, _: &tracing::span::Id) {}
+    }
+
+    #[test]
+    fn an_outage_is_warned_about_once_and_its_end_said() {
+        let levels = Arc::new(Levels::default());
+        let h = Health::new("r".into(), Clock(Instant::now()));
+        tracing::subscriber::with_default(Arc::clone(&levels), || {
+            for _ in 0..3 {
+                h.failed("connection refused");
+            }
+            h.answered();
+            h.answered();
+            h.failed("connection refused");
+        });
+        let seen = levels.0.lock().unwrap().clone();
+        use tracing::Level;
+        assert_eq!(
+            seen,
+            [
+                Level::WARN,
+                Level::DEBUG,
+                Level::DEBUG,
+                Level::INFO,
+                Level::WARN
+            ]
+        );
+    }
+
     #[test]
     fn only_lost_connections_and_recovery_conflicts_move_a_read() {
         assert!(lost(&Error::Connection(
