@@ -187,19 +187,19 @@ fn typed_read(db: &DataFlow) -> (bool, i32) {
     (w.standby, w.port)
 }
 
-/// The one boolean `sql` selects on `c`: whether it ran on a standby.
-fn standby(c: &mut dyn dataflow_core::Connection, sql: &str) -> dataflow_core::Result<bool> {
-    let mut standby = None;
+/// The one boolean `sql` selects on `c`.
+fn one_bool(c: &mut dyn dataflow_core::Connection, sql: &str) -> dataflow_core::Result<bool> {
+    let mut found = None;
     c.query(sql, &[], &[LogicalType::Bool], &mut |row| {
-        standby = Some(row[0] == Value::Bool(true));
+        found = Some(row[0] == Value::Bool(true));
         Ok(())
     })?;
-    Ok(standby.expect("one row"))
+    Ok(found.expect("one row"))
 }
 
 /// Whether raw SQL through `with_read_conn` ran on a standby.
 fn raw_read_on_standby(db: &DataFlow) -> bool {
-    db.with_read_conn(|c| standby(c, "SELECT pg_is_in_recovery()"))
+    db.with_read_conn(|c| one_bool(c, "SELECT pg_is_in_recovery()"))
         .unwrap()
 }
 
@@ -264,7 +264,7 @@ fn reads_go_to_the_replica_and_a_write_keeps_them_on_the_primary_for_the_window(
 
     // Raw SQL of unknown kind goes to the primary and counts as a write.
     let on_standby = db
-        .with_conn(|c| standby(c, "SELECT pg_is_in_recovery()"))
+        .with_conn(|c| one_bool(c, "SELECT pg_is_in_recovery()"))
         .unwrap();
     assert!(!on_standby);
     assert_eq!(typed_read(&db), (false, primary_port));
@@ -441,6 +441,31 @@ fn a_stopped_replica_sends_reads_to_the_primary_without_an_error_and_they_return
     assert_eq!(Note::list(&db).count().unwrap(), 1);
 }
 
+/// Waits (bounded) until a session on the replica at `url` runs `pg_sleep`.
+fn wait_for_sleeper(url: &str) {
+    let watcher = PgOptions::new(url).pool_size(1).connect().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let on = watcher
+            .with_conn(|c| {
+                one_bool(
+                    c,
+                    "SELECT count(*) > 0 FROM pg_stat_activity \
+                     WHERE query LIKE '%FROM pg_sleep(3)%' AND pid <> pg_backend_pid()",
+                )
+            })
+            .unwrap();
+        if on {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the read never started on the replica"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 #[test]
 fn a_read_whose_replica_stops_under_it_is_answered_by_the_primary() {
     let Some(pair) = pair() else { return };
@@ -454,11 +479,11 @@ fn a_read_whose_replica_stops_under_it_is_answered_by_the_primary() {
         let reader = s.spawn(|| {
             db.with_read_conn(|c| {
                 runs.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                standby(c, "SELECT pg_is_in_recovery() FROM pg_sleep(3)")
+                one_bool(c, "SELECT pg_is_in_recovery() FROM pg_sleep(3)")
             })
         });
         // The read is under way on the replica when it stops.
-        std::thread::sleep(Duration::from_millis(1_000));
+        wait_for_sleeper(&scratch.replica);
         let stopped = Stopped::stop(&pair.data);
         (reader.join().expect("the reader"), stopped)
     });
