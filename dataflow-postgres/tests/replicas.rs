@@ -131,24 +131,16 @@ impl Scratch {
                 .pool_size(1)
                 .connect()
                 .and_then(|r| {
-                    let mut n = 0;
                     r.with_conn(|c| {
-                        c.query(
-                            "SELECT count(*) FROM pg_class WHERE relname IN ('whereami', 'notes')",
-                            &[],
-                            &[LogicalType::BigInt],
-                            &mut |row| {
-                                if let Value::I64(v) = row[0] {
-                                    n = v;
-                                }
-                                Ok(())
-                            },
+                        one_bool(
+                            c,
+                            "SELECT count(*) = 2 FROM pg_class \
+                             WHERE relname IN ('whereami', 'notes')",
                         )
-                    })?;
-                    Ok(n)
+                    })
                 });
             match seen {
-                Ok(2) => return,
+                Ok(true) => return,
                 _ if Instant::now() > deadline => {
                     panic!("the replica did not replay database {} in 30 s", self.name)
                 }
