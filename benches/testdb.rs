@@ -122,7 +122,7 @@ fn models(n: usize, cols: usize) -> Vec<&'static ModelDescriptor> {
                 table,
                 renamed_from: None,
                 columns: leak(columns),
-                primary_key: 0,
+                primary_key: &[0],
                 indexes: leak(indexes),
                 foreign_keys: &[],
                 timestamps: false,

@@ -83,6 +83,7 @@ pub use model::descriptor::{
 };
 pub use model::enums::ModelEnum;
 pub use model::field::{FieldType, Operand, Scalar};
+pub use model::key::{KeyValues, ModelKey};
 pub use model::row::RowReader;
 pub use model::value::{LogicalType, Value};
 pub use model::{Model, Patch};

@@ -8,6 +8,7 @@
 use proc_macro2::Span;
 use quote::ToTokens;
 use syn::meta::ParseNestedMeta;
+use syn::parse::Parse;
 use syn::spanned::Spanned;
 use syn::{Attribute, Lit, LitBool, LitInt, LitStr};
 
@@ -15,6 +16,7 @@ use crate::errors::Errors;
 
 const MODEL_ATTRS: &[&str] = &[
     "table",
+    "primary_key(...)",
     "renamed_from",
     "timestamps",
     "soft_delete",
@@ -57,6 +59,16 @@ pub struct ModelAttrs {
     pub gin_indexes: Vec<LitStr>,
     pub text_search: Vec<TextSearchAttr>,
     pub foreign_keys: Vec<ForeignKeyAttr>,
+    /// `primary_key("a", "b")`: the key's fields, in key order.
+    pub primary_key: Option<KeyAttr>,
+}
+
+/// `primary_key("order_id", "line_no")` on the struct.
+pub struct KeyAttr {
+    pub span: Span,
+    pub fields: Vec<LitStr>,
+    /// Some entry was not a string (already reported).
+    pub had_error: bool,
 }
 
 /// `text_search(fields("title", "body"), language = "english", name = "...")`
@@ -302,6 +314,10 @@ pub fn parse_model_attrs(attrs: &[Attribute], errors: &mut Errors) -> ModelAttrs
                 out.text_search.extend(parse_text_search(&meta, errors)?);
             } else if meta.path.is_ident("foreign_key") {
                 out.foreign_keys.extend(parse_foreign_key(&meta, errors)?);
+            } else if meta.path.is_ident("primary_key") {
+                if let Some(key) = parse_key(&meta, errors)? {
+                    set_once(&mut out.primary_key, key, &meta, errors);
+                }
             } else {
                 errors.push(unknown(&meta, MODEL_ATTRS));
                 skip_value(&meta)?;
@@ -321,6 +337,52 @@ fn string_list(meta: &ParseNestedMeta<'_>) -> syn::Result<Vec<LitStr>> {
     syn::parenthesized!(content in meta.input);
     let list = content.parse_terminated(|p| p.parse::<LitStr>(), syn::Token![,])?;
     Ok(list.into_iter().collect())
+}
+
+/// `primary_key("a", "b")`: field names as strings, as in `index(fields(...))`;
+/// a bare field name is reported at it with the spelling to use.
+fn parse_key(meta: &ParseNestedMeta<'_>, errors: &mut Errors) -> syn::Result<Option<KeyAttr>> {
+    if !meta.input.peek(syn::token::Paren) {
+        errors.push(meta.error(
+            "`primary_key` on the struct needs the key's fields: `primary_key(\"order_id\", \"line_no\")`; to make one field the key, put #[dataflow(primary_key)] on it",
+        ));
+        skip_value(meta)?;
+        return Ok(None);
+    }
+    let content;
+    syn::parenthesized!(content in meta.input);
+    let items = content.parse_terminated(syn::Expr::parse, syn::Token![,])?;
+    let mut fields = Vec::new();
+    let mut had_error = false;
+    for item in items {
+        had_error |= !matches!(
+            &item,
+            syn::Expr::Lit(syn::ExprLit {
+                lit: Lit::Str(_),
+                ..
+            })
+        );
+        match item {
+            syn::Expr::Lit(syn::ExprLit {
+                lit: Lit::Str(s), ..
+            }) => fields.push(s),
+            syn::Expr::Path(p) if p.path.get_ident().is_some() => {
+                let name = p.path.to_token_stream().to_string();
+                errors.at(
+                    &p,
+                    format!(
+                        "write the field name as a string, as in `index(fields(...))`: \"{name}\""
+                    ),
+                );
+            }
+            other => errors.at(other, "expected a field name as a string: \"order_id\""),
+        }
+    }
+    Ok(Some(KeyAttr {
+        span: meta.path.span(),
+        fields,
+        had_error,
+    }))
 }
 
 fn parse_text_search(

@@ -21,13 +21,37 @@ pub struct ModelIr {
     pub table: String,
     pub table_renamed_from: Option<String>,
     pub columns: Vec<ColumnIr>,
-    pub pk: usize,
+    /// Indexes into `columns` of the key's columns, in key order (one, or
+    /// several for a composite key).
+    pub pk: Vec<usize>,
     pub indexes: Vec<IndexIr>,
     pub foreign_keys: Vec<ForeignKeyIr>,
     pub timestamps: bool,
     pub soft_delete: bool,
     /// The model's serde names, which its patch's serde follows.
     pub serde: crate::serde_attrs::SerdeIr,
+}
+
+impl ModelIr {
+    /// The key's fields, in key order.
+    pub fn key_fields(&self) -> impl Iterator<Item = &FieldRef> {
+        self.pk.iter().map(|&i| {
+            self.columns[i]
+                .field
+                .as_ref()
+                .expect("validated: the key is fields")
+        })
+    }
+
+    /// `Model::Key`: the key field's type, or a tuple of the key fields'
+    /// types in key order.
+    pub fn key_type(&self) -> proc_macro2::TokenStream {
+        let tys: Vec<&Type> = self.key_fields().map(|f| &f.ty).collect();
+        match tys.as_slice() {
+            [one] => one.to_token_stream(),
+            many => quote::quote!((#(#many),*)),
+        }
+    }
 }
 
 pub struct FieldRef {
@@ -393,6 +417,65 @@ fn hidden(column: &str, kind: Kind, nullable: bool, managed: Managed) -> ColumnI
     }
 }
 
+/// The most fields a composite key has: the tuples `ModelKey` is implemented for.
+const MAX_KEY_FIELDS: usize = 6;
+
+/// The columns of `primary_key("a", "b")`, in key order, each error at the
+/// field name that causes it: an unknown field, a field named twice, too many
+/// fields. A field whose type was refused is already reported, so naming it
+/// is not a second error.
+fn key_fields(
+    key: &crate::attr::KeyAttr,
+    columns: &[ColumnIr],
+    refused: &[String],
+    errors: &mut Errors,
+) -> Vec<usize> {
+    if key.fields.is_empty() {
+        if key.had_error {
+            return Vec::new();
+        }
+        errors.at_span(
+            key.span,
+            "primary_key(...) needs the key's fields: `primary_key(\"order_id\", \"line_no\")`",
+        );
+        return Vec::new();
+    }
+    let mut out: Vec<usize> = Vec::new();
+    let mut named: Vec<String> = Vec::new();
+    for (n, lit) in key.fields.iter().enumerate() {
+        let name = lit.value();
+        if n == MAX_KEY_FIELDS {
+            errors.at(
+                lit,
+                format!("a primary key has at most {MAX_KEY_FIELDS} fields"),
+            );
+        }
+        if named.contains(&name) {
+            errors.at(
+                lit,
+                format!("field `{name}` appears twice in the primary key"),
+            );
+            continue;
+        }
+        named.push(name.clone());
+        match columns
+            .iter()
+            .position(|c| c.field.as_ref().is_some_and(|f| f.ident.unraw() == name))
+        {
+            Some(i) => out.push(i),
+            None if refused.contains(&name) => {}
+            None => errors.at(
+                lit,
+                format!(
+                    "primary_key names field `{name}`, which the struct does not have; expected one of: {}",
+                    field_names(columns)
+                ),
+            ),
+        }
+    }
+    out
+}
+
 pub fn build(input: &DeriveInput) -> syn::Result<ModelIr> {
     let mut errors = Errors::default();
     let fields = match &input.data {
@@ -688,85 +771,118 @@ pub fn build(input: &DeriveInput) -> syn::Result<ModelIr> {
         }
     }
 
-    // Primary key: one explicit, or a field named `id`.
-    let pk = match explicit_pk.as_slice() {
-        [] => columns
-            .iter()
-            .position(|c| c.column == "id" && c.field.is_some()),
-        [(i, _, _)] => Some(*i),
-        [(first, _, first_name), rest @ ..] => {
-            for (_, span, _) in rest {
+    // Primary key: the struct's `primary_key("a", "b")`, one field marked
+    // #[dataflow(primary_key)], or a field named `id`.
+    let key_maybe_refused = refused_pk || field_attrs.iter().any(|fa| fa.had_error);
+    let pk: Vec<usize> = match &attrs.primary_key {
+        Some(key) => {
+            for (_, span, name) in &explicit_pk {
                 errors.at_span(
                     *span,
-                    format!("second primary key: `{first_name}` is already the primary key; a model has exactly one (composite keys are not supported yet; use a unique index)"),
+                    format!("`{name}` is marked primary_key, but the struct declares its key with primary_key(...): keep one of them"),
                 );
             }
-            Some(*first)
+            key_fields(key, &columns, &refused, &mut errors)
         }
+        None => match explicit_pk.as_slice() {
+            [] => columns
+                .iter()
+                .position(|c| c.column == "id" && c.field.is_some())
+                .into_iter()
+                .collect(),
+            [(i, _, _)] => vec![*i],
+            [(first, _, first_name), rest @ ..] => {
+                for (_, span, name) in rest {
+                    errors.at_span(
+                        *span,
+                        format!("second primary key: `{first_name}` is already the primary key; for a key over several fields declare it on the struct: #[dataflow(primary_key(\"{first_name}\", \"{name}\"))]"),
+                    );
+                }
+                vec![*first]
+            }
+        },
     };
-    // A key whose type or attributes were refused is already reported.
-    let key_maybe_refused = refused_pk || field_attrs.iter().any(|fa| fa.had_error);
-    if pk.is_none() && !key_maybe_refused {
+    // A key whose type or attributes were refused is already reported, and
+    // so is a `primary_key(...)` that names no usable field.
+    if pk.is_empty() && !key_maybe_refused && attrs.primary_key.is_none() {
         errors.at(
             &input.ident,
-            "no primary key: add a field named `id` or mark one field #[dataflow(primary_key)]",
+            "no primary key: add a field named `id`, mark one field #[dataflow(primary_key)], or declare a composite key on the struct: #[dataflow(primary_key(\"a\", \"b\"))]",
         );
     }
-    if let Some(c) = pk.and_then(|i| columns.get_mut(i)) {
-        if let Some(f) = &c.field {
-            let fa = fields
-                .iter()
-                .zip(&field_attrs)
-                .find(|(fl, _)| fl.ident.as_ref() == Some(&f.ident))
-                .map(|(_, fa)| fa);
-            if c.nullable {
-                errors.at(
-                    &f.ty,
-                    "the primary key cannot be an `Option`: use the inner type (an auto-increment key of 0 is assigned by the database)",
-                );
+    let composite = pk.len() > 1;
+    for &i in &pk {
+        let Some(c) = columns.get_mut(i) else {
+            continue;
+        };
+        let Some(f) = &c.field else {
+            continue;
+        };
+        let fa = fields
+            .iter()
+            .zip(&field_attrs)
+            .find(|(fl, _)| fl.ident.as_ref() == Some(&f.ident))
+            .map(|(_, fa)| fa);
+        if c.nullable {
+            errors.at(
+                &f.ty,
+                if composite {
+                    "a part of the primary key cannot be an `Option`: use the inner type"
+                } else {
+                    "the primary key cannot be an `Option`: use the inner type (an auto-increment key of 0 is assigned by the database)"
+                },
+            );
+        }
+        if !matches!(
+            c.kind,
+            Kind::I16 | Kind::I32 | Kind::I64 | Kind::String | Kind::Uuid
+        ) {
+            errors.at(&f.ty, "the primary key must be an integer, String or Uuid");
+        }
+        let requested = fa.and_then(|fa| fa.auto_increment.as_ref());
+        c.primary_key = true;
+        c.auto_increment = match requested {
+            // The database generates a whole key, never one part of it.
+            Some(lit) if lit.value && composite => {
+                errors.at(lit, "auto_increment does not apply to a part of a composite key: the database generates whole keys only; set the part's value yourself");
+                false
             }
-            if !matches!(
-                c.kind,
-                Kind::I16 | Kind::I32 | Kind::I64 | Kind::String | Kind::Uuid
-            ) {
-                errors.at(&f.ty, "the primary key must be an integer, String or Uuid");
+            Some(lit) if lit.value && !c.kind.is_integer() => {
+                errors.at(lit, "auto_increment needs an integer primary key");
+                false
             }
-            let requested = fa.and_then(|fa| fa.auto_increment.as_ref());
-            c.primary_key = true;
-            c.auto_increment = match requested {
-                Some(lit) if lit.value && !c.kind.is_integer() => {
-                    errors.at(lit, "auto_increment needs an integer primary key");
-                    false
-                }
-                Some(lit) => lit.value,
-                None => c.kind.is_integer(),
-            };
-            if c.auto_increment && c.default.is_some() {
-                let at = fa.and_then(|fa| {
-                    fa.default
-                        .as_ref()
-                        .map(ToTokens::to_token_stream)
-                        .or_else(|| fa.default_sql.as_ref().map(ToTokens::to_token_stream))
-                });
-                match at {
-                    Some(lit) => {
-                        errors.at(lit, "an auto-increment primary key cannot have a default")
-                    }
-                    None => errors.at(
-                        &f.ident,
-                        "an auto-increment primary key cannot have a default",
-                    ),
-                }
+            Some(lit) => lit.value,
+            None => !composite && c.kind.is_integer(),
+        };
+        if c.auto_increment && c.default.is_some() {
+            let at = fa.and_then(|fa| {
+                fa.default
+                    .as_ref()
+                    .map(ToTokens::to_token_stream)
+                    .or_else(|| fa.default_sql.as_ref().map(ToTokens::to_token_stream))
+            });
+            match at {
+                Some(lit) => errors.at(lit, "an auto-increment primary key cannot have a default"),
+                None => errors.at(
+                    &f.ident,
+                    "an auto-increment primary key cannot have a default",
+                ),
             }
         }
     }
-    let pk_ident = pk
-        .and_then(|i| columns.get(i))
-        .and_then(|c| c.field.as_ref())
-        .map(|f| f.ident.clone());
+    let key_idents: Vec<&Ident> = pk
+        .iter()
+        .filter_map(|&i| columns.get(i))
+        .filter_map(|c| c.field.as_ref())
+        .map(|f| &f.ident)
+        .collect();
     for (field, fa) in fields.iter().zip(&field_attrs) {
         if let Some(lit) = &fa.auto_increment {
-            if field.ident != pk_ident {
+            if !field
+                .ident
+                .as_ref()
+                .is_some_and(|i| key_idents.contains(&i))
+            {
                 errors.at(lit, "auto_increment applies only to the primary key");
             }
         }
@@ -1060,7 +1176,7 @@ pub fn build(input: &DeriveInput) -> syn::Result<ModelIr> {
         table_renamed_from,
         columns,
         // Without a key there is an error, so this IR is never expanded.
-        pk: pk.unwrap_or(0),
+        pk,
         indexes,
         foreign_keys,
         timestamps,

@@ -127,6 +127,24 @@ fn expands_a_uuid_key_and_renamed_columns() {
     ));
 }
 
+/// A key over two fields, in the attribute's order (not the fields'): the
+/// descriptor lists both columns, `Key` is the tuple, neither part is
+/// auto-increment (so both are in the draft) and neither is in the patch.
+#[test]
+fn expands_a_composite_key() {
+    insta::assert_snapshot!(expand(
+        r#"
+        #[derive(Model, Debug, Clone, PartialEq)]
+        #[dataflow(table = "post_tags", primary_key("tag", "post_id"))]
+        pub struct PostTag {
+            pub post_id: i64,
+            pub tag: String,
+            pub note: Option<String>,
+        }
+        "#
+    ));
+}
+
 #[test]
 fn reports_every_mistake_of_a_struct_at_its_token() {
     insta::assert_snapshot!(errors(

@@ -225,7 +225,8 @@ fn describe(conn: &mut dyn Connection) -> Result<Schema> {
         }
     }
 
-    // Keys over several columns are left out (a model's key has one column).
+    // Foreign keys over several columns are left out (a model's foreign key
+    // has one column).
     let sql = format!(
         "SELECT m.name, fk.\"from\", fk.\"table\", fk.\"to\", fk.on_delete, fk.on_update \
          FROM sqlite_master m JOIN pragma_foreign_key_list(m.name) fk \
@@ -275,7 +276,9 @@ fn describe_details(conn: &mut dyn Connection) -> Result<LiveDetails> {
         },
     )?;
     let sql = format!(
-        "SELECT m.name, m.sql, p.name, p.type, p.pk FROM sqlite_master m \
+        "SELECT m.name, m.sql, p.name, p.type, \
+         p.pk = 1 AND NOT EXISTS (SELECT 1 FROM pragma_table_xinfo(m.name) o WHERE o.pk > 1) \
+         FROM sqlite_master m \
          JOIN pragma_table_xinfo(m.name) p WHERE {USER_TABLES} AND p.hidden = 0 \
          ORDER BY m.name, p.cid"
     );
@@ -302,7 +305,9 @@ fn describe_details(conn: &mut dyn Connection) -> Result<LiveDetails> {
                 enum_values: None,
             });
             // INTEGER is what dataflow declares an i32 as, but SQLite stores
-            // 64-bit values in it; as the key it is the rowid (an i64).
+            // 64-bit values in it; as the lone key column (the last value
+            // selected) it is the rowid (an i64). A part of a composite key is
+            // not.
             // REAL is SQLite's own name for the 8-byte float dataflow declares
             // DOUBLE.
             let exact = (declared.trim().eq_ignore_ascii_case(&spelled)

@@ -28,6 +28,7 @@ pub mod adopt;
 pub mod aggregates;
 mod backends;
 pub mod comparisons;
+pub mod composite_keys;
 pub mod crud;
 pub mod enums;
 pub mod errors;
@@ -255,6 +256,11 @@ macro_rules! __dataflow_conformance_scenarios {
                 rollback_to_a_version_undoes_what_came_after_it,
                 resolve_failed_refuses_unknown_and_applied_versions,
                 resolve_failed_resolves_a_failed_migration,
+            },
+            composite_keys::{
+                composite_key_migrates_and_crud_by_tuple_works,
+                composite_key_duplicates_and_missing_keys_are_typed_errors,
+                changing_the_key_columns_is_refused,
             },
             comparisons::{
                 decimals_compare_and_order_as_numbers,

@@ -123,23 +123,31 @@ fn action_name(a: FkAction) -> &'static str {
     }
 }
 
+/// The most columns of a key a model declares (`primary_key("a", …)`).
+const MAX_KEY_COLUMNS: usize = 6;
+
 /// Why a table cannot be a model, if it cannot.
 fn unmodelable(t: &Table) -> Option<String> {
-    match t.primary_key.as_slice() {
-        [] => Some("it has no primary key, and a model needs one".to_owned()),
-        [_, _, ..] => Some(format!(
-            "its primary key has several columns ({}), and a model's key has one (composite keys are not supported yet)",
+    if t.primary_key.is_empty() {
+        return Some("it has no primary key, and a model needs one".to_owned());
+    }
+    if t.primary_key.len() > MAX_KEY_COLUMNS {
+        return Some(format!(
+            "its primary key has {} columns ({}), and a model's key has at most {MAX_KEY_COLUMNS}",
+            t.primary_key.len(),
             t.primary_key.join(", ")
-        )),
-        [key] => match t.column(key).map(|c| c.ty) {
+        ));
+    }
+    t.primary_key
+        .iter()
+        .find_map(|key| match t.column(key).map(|c| c.ty) {
             Some(T::SmallInt | T::Int | T::BigInt | T::Text | T::Uuid) => None,
             Some(ty) => Some(format!(
-                "its primary key `{key}` is a {} column, and a model's key is an integer, String or Uuid",
+                "its primary key column `{key}` is a {} column, and a model's key is made of integers, Strings and Uuids",
                 ty.name()
             )),
             None => Some(format!("its primary key `{key}` is not among its columns")),
-        },
-    }
+        })
 }
 
 /// One table as a model: the struct's items, or a comment saying why not.
@@ -167,7 +175,7 @@ pub(crate) fn table_model(
     }
     let name = struct_name(&t.name, taken);
     let ident = format_ident!("{name}");
-    let key = &t.primary_key[0];
+    let composite = t.primary_key.len() > 1;
     let mut notes: Vec<String> = Vec::new();
     let mut fields_taken = BTreeSet::new();
     let names: Vec<FieldName> = t
@@ -185,8 +193,21 @@ pub(crate) fn table_model(
     for (c, n) in t.columns.iter().zip(&names) {
         let mut attrs: Vec<TokenStream> = Vec::new();
         let mut docs: Vec<String> = Vec::new();
-        let is_key = &c.name == key;
-        if is_key {
+        let is_key = t.primary_key.contains(&c.name);
+        if is_key && composite {
+            // Declared on the struct (`primary_key("a", "b")`), below.
+            if c.nullable {
+                docs.push(format!(
+                    "The database lets this key column hold NULL; a model's key cannot: plan() proposes making it NOT NULL ({backend} allows NULL in a key it does not enforce)."
+                ));
+            }
+            if c.auto_increment {
+                docs.push(
+                    "The database assigns this column's values from a sequence; a part of a composite key cannot be auto-increment, so plan() proposes a plain column."
+                        .to_owned(),
+                );
+            }
+        } else if is_key {
             let default_key = n.written == "id" && c.ty.is_integer();
             if !default_key || !c.auto_increment {
                 attrs.push(quote!(primary_key));
@@ -261,6 +282,10 @@ pub(crate) fn table_model(
     let mut model_attrs: Vec<TokenStream> = Vec::new();
     let table_name = &t.name;
     model_attrs.push(quote!(table = #table_name));
+    if composite {
+        let key: Vec<String> = t.primary_key.iter().filter_map(|c| field_of(c)).collect();
+        model_attrs.push(quote!(primary_key(#(#key),*)));
+    }
     for i in &t.indexes {
         match index_attr(t, i, &field_of) {
             Ok(a) => model_attrs.push(a),

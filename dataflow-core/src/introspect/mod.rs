@@ -2,10 +2,11 @@
 //! the live schema through the backend's [`Describe`](crate::Describe) and
 //! writes `#[derive(Model)]` structs that declare it, so that registering them
 //! and calling `plan()` finds nothing to do. What a model cannot declare
-//! (CHECK constraints, collations, keys over several columns, expression
-//! indexes, views) is said in a comment where it applies, with what `plan()`
-//! will then show; tables without a single-column key are not generated and
-//! stay unmanaged.
+//! (CHECK constraints, collations, foreign keys over several columns,
+//! expression indexes, views) is said in a comment where it applies, with what
+//! `plan()` will then show; a primary key over several columns becomes
+//! `primary_key("a", "b")` on the struct; tables without a primary key are not
+//! generated and stay unmanaged.
 //!
 //! The next steps of adopting a database live on the handle:
 //! `MigrateOptions::existing_schema(true)` checks models against the tables

@@ -69,7 +69,7 @@ pub struct TableDetails {
     /// `CHECK` constraints, as the database prints them.
     pub checks: Vec<String>,
     /// Foreign keys over several columns, which describe leaves out (a model's
-    /// key has one column), as the database prints them.
+    /// foreign key has one column), as the database prints them.
     pub composite_foreign_keys: Vec<String>,
     /// Indexes describe leaves out (over expressions), by name.
     pub skipped_indexes: Vec<String>,

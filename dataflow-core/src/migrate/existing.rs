@@ -67,11 +67,11 @@ pub fn incompatibilities(live: &Schema, target: &Schema, options: &MigrateOption
 
 fn table_problems(live: &Table, model: &Table, out: &mut Vec<String>) {
     let name = &model.name;
-    let key = model.primary_key.first().map(String::as_str).unwrap_or("");
+    let key = &model.primary_key;
     for c in &model.columns {
         match live.column(&c.name) {
             None => out.push(format!("{name}.{}: the column does not exist", c.name)),
-            Some(l) => column_problems(name, c, l, c.name == key, out),
+            Some(l) => column_problems(name, c, l, key.contains(&c.name), out),
         }
     }
     for l in &live.columns {
@@ -86,16 +86,24 @@ fn table_problems(live: &Table, model: &Table, out: &mut Vec<String>) {
             ));
         }
     }
-    let unique_key = live.primary_key == [key]
+    // Uniqueness over a set of columns does not depend on their order.
+    let same_columns =
+        |cols: &[String]| cols.len() == key.len() && key.iter().all(|k| cols.contains(k));
+    let unique_key = same_columns(&live.primary_key)
         || live
             .indexes
             .iter()
-            .any(|i| i.unique && i.predicate.is_none() && i.columns == [key]);
+            .any(|i| i.unique && i.predicate.is_none() && same_columns(&i.columns));
     if !unique_key {
         out.push(format!(
-            "{name}.{key}: the model's key is neither the table's primary key nor unique"
+            "{name}.{}: the model's key is neither the table's primary key nor unique",
+            key.join(", ")
         ));
     }
+    let [key] = key.as_slice() else {
+        // A composite key is never auto-increment.
+        return;
+    };
     if let (Some(m), Some(l)) = (model.column(key), live.column(key)) {
         if m.auto_increment && !l.auto_increment && l.default.is_none() {
             out.push(format!(

@@ -472,7 +472,9 @@ pub(crate) fn backup_sql(
             let Some(tb) = before.tables.get(table) else {
                 return (Vec::new(), None);
             };
-            let Some(pk) = tb.primary_key.first() else {
+            // Backed-up values are matched to their rows by a one-column key
+            // (a table keyed by several columns, or by none, gets no backup).
+            let [pk] = tb.primary_key.as_slice() else {
                 return (Vec::new(), None);
             };
             let (t, pkq, c) = (q(d, table), q(d, pk), q(d, &column.name));

@@ -184,7 +184,8 @@ pub(crate) fn backup_and_down(
         o
     };
     let mut flags = vec![false; changes.len()];
-    let Some(pk) = before.tables.get(table).and_then(|t| t.primary_key.first()) else {
+    // Values are matched to their rows by a one-column key (see `backup_sql`).
+    let Some([pk]) = before.tables.get(table).map(|t| t.primary_key.as_slice()) else {
         return (Vec::new(), Vec::new(), flags);
     };
     let mut relaxed = before.clone();

@@ -394,7 +394,14 @@ impl dyn MigrateHandle + '_ {
                 _ => Vec::new(),
             };
             for (table, old, new, backup, part) in widened {
-                let key = live.tables.get(table).and_then(|t| t.primary_key.first());
+                // Rows are matched by a one-column key only (see `backup_sql`).
+                let key = live
+                    .tables
+                    .get(table)
+                    .and_then(|t| match t.primary_key.as_slice() {
+                        [key] => Some(key),
+                        _ => None,
+                    });
                 let blocked = match part {
                     None => step.blocked.as_deref(),
                     Some(i) => step.parts.get(i).and_then(|p| p.blocked.as_deref()),
@@ -466,7 +473,14 @@ impl dyn MigrateHandle + '_ {
                 _ => Vec::new(),
             };
             for (table, column, backup) in dropped {
-                let key = live.tables.get(table).and_then(|t| t.primary_key.first());
+                // Rows are matched by a one-column key only (see `backup_sql`).
+                let key = live
+                    .tables
+                    .get(table)
+                    .and_then(|t| match t.primary_key.as_slice() {
+                        [key] => Some(key),
+                        _ => None,
+                    });
                 if let (false, None, Some(key)) = (column.nullable, &column.default, key) {
                     let mut w = SqlWriter::new(d);
                     w.push("SELECT COUNT(*) FROM ").ident(table).push(" WHERE ");

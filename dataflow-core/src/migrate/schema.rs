@@ -276,7 +276,7 @@ impl Table {
         Table {
             name: d.table.to_owned(),
             columns,
-            primary_key: vec![d.pk().name.to_owned()],
+            primary_key: d.key_columns().map(|c| c.name.to_owned()).collect(),
             indexes,
             foreign_keys,
             triggers: Vec::new(),

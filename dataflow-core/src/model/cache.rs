@@ -41,16 +41,18 @@ pub struct ModelSql {
     pub returning: Option<String>,
     /// Logical types of the selected columns, in order.
     pub types: Vec<LogicalType>,
-    /// Read one row by key (live rows only under soft delete): 1 bind.
+    /// Read one row by key (live rows only under soft delete): one bind per
+    /// key column, in key order.
     pub read_by_pk: String,
     /// Insert without the auto-assigned key, returning the row when
     /// [`ModelSql::returning`] is set.
     pub insert_auto: String,
     /// Insert every column, returning the row when [`ModelSql::returning`] is set.
     pub insert_all: String,
-    /// Hard delete by key: 1 bind.
+    /// Hard delete by key: one bind per key column.
     pub delete_by_pk: String,
-    /// Soft delete by key (binds: deleted_at, key); only when the model has soft delete.
+    /// Soft delete by key (binds: deleted_at, then the key's values); only
+    /// when the model has soft delete.
     pub soft_delete_by_pk: Option<String>,
     /// `WHERE`-clause fragment excluding soft-deleted rows (`"deleted_at" IS NULL`).
     pub live_only: Option<String>,

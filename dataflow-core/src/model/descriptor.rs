@@ -24,8 +24,9 @@ pub struct ModelDescriptor {
     /// (`created_at`, `updated_at`, `deleted_at`) that the struct does not declare
     /// come last.
     pub columns: &'static [ColumnDescriptor],
-    /// Index into `columns` of the primary key.
-    pub primary_key: usize,
+    /// Indexes into `columns` of the primary key's columns, in key order: one
+    /// for most models, several for a composite key (`primary_key("a", "b")`).
+    pub primary_key: &'static [usize],
     /// Indexes declared on the model or its fields (unique fields included).
     pub indexes: &'static [IndexDescriptor],
     /// Foreign keys.
@@ -52,7 +53,8 @@ pub struct ColumnDescriptor {
     pub nullable: bool,
     /// Part of the primary key.
     pub primary_key: bool,
-    /// Values assigned by the database (integer primary keys).
+    /// Values assigned by the database (a single-column integer primary key;
+    /// never a part of a composite key).
     pub auto_increment: bool,
     /// A single-column unique constraint.
     pub unique: bool,
@@ -192,9 +194,24 @@ pub struct ForeignKeyDescriptor {
 }
 
 impl ModelDescriptor {
-    /// The primary-key column.
-    pub fn pk(&self) -> &ColumnDescriptor {
-        &self.columns[self.primary_key]
+    /// The primary key's columns, in key order.
+    pub fn key_columns(&self) -> impl ExactSizeIterator<Item = &ColumnDescriptor> + '_ {
+        self.primary_key.iter().map(|&i| &self.columns[i])
+    }
+
+    /// Whether the primary key has several columns.
+    pub fn has_composite_key(&self) -> bool {
+        self.primary_key.len() > 1
+    }
+
+    /// The key column whose values the database generates, with its index:
+    /// the key when it is one auto-increment column, else `None` (a composite
+    /// key is never generated).
+    pub fn auto_key(&self) -> Option<(usize, &ColumnDescriptor)> {
+        match self.primary_key {
+            [i] if self.columns[*i].auto_increment => Some((*i, &self.columns[*i])),
+            _ => None,
+        }
     }
 
     /// Finds a column by its database name.

@@ -3,6 +3,7 @@
 //! [`descriptor`] holds the static description the derive emits (table, columns,
 //! keys, indexes, foreign keys), [`field`] maps Rust field types to logical types,
 //! [`enums`] makes fieldless enums field types (stored as text),
+//! [`key`] is a primary key as values (one, or one per column of a composite key),
 //! [`value`] is the one dynamic value every layer above binds and decodes,
 //! [`cache`] holds the per-model statement cache the query layer fills,
 //! [`row`] is how a result row is read (typed getters, or values), and
@@ -13,20 +14,22 @@ pub mod cache;
 pub mod descriptor;
 pub mod enums;
 pub mod field;
+pub mod key;
 pub mod row;
 pub mod value;
 
 use crate::error::Result;
 use crate::model::descriptor::ModelDescriptor;
-use crate::model::field::FieldType;
+use crate::model::key::ModelKey;
 use crate::model::row::RowReader;
 use crate::model::value::Value;
 
 /// A struct mapped to a table. Implemented by `#[derive(Model)]`; not meant to be
 /// implemented by hand.
 pub trait Model: Sized + Send + Sync + 'static {
-    /// The primary key's Rust type.
-    type Key: FieldType;
+    /// The primary key's Rust type: the key field's type, or a tuple of the
+    /// key fields' types in key order for a composite key.
+    type Key: ModelKey;
     /// The generated `<Model>Patch` type.
     type Patch: Patch<Model = Self>;
     /// The static descriptor.

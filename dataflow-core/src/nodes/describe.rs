@@ -7,7 +7,8 @@ use crate::model::descriptor::{ColumnDescriptor, ModelDescriptor};
 use crate::model::value::LogicalType;
 use crate::nodes::{NodeOp, MAX_LIMIT, MAX_OFFSET};
 
-fn field(c: &ColumnDescriptor) -> &'static str {
+/// The name a column goes by in JSON: its field name, or the column's name.
+pub(super) fn field(c: &ColumnDescriptor) -> &'static str {
     c.field.unwrap_or(c.name)
 }
 
@@ -89,8 +90,23 @@ fn fields(d: &ModelDescriptor) -> Map<String, Json> {
         .collect()
 }
 
+/// The key: its value, or for a composite key an object of its fields or an
+/// array of their values in key order.
 fn key(d: &ModelDescriptor) -> Json {
-    let mut s = value_schema(d.pk());
+    let mut s = if d.has_composite_key() {
+        let props: Map<String, Json> = d
+            .key_columns()
+            .map(|c| (field(c).to_owned(), value_schema(c)))
+            .collect();
+        let names: Vec<&str> = d.key_columns().map(field).collect();
+        let items: Vec<Json> = d.key_columns().map(value_schema).collect();
+        json!({"oneOf": [
+            object(props, &names),
+            {"type": "array", "prefixItems": items, "minItems": names.len(), "maxItems": names.len()},
+        ]})
+    } else {
+        d.key_columns().next().map_or(json!({}), value_schema)
+    };
     if let Json::Object(m) = &mut s {
         m.insert("description".into(), json!("the record's key"));
     }

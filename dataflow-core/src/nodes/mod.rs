@@ -12,7 +12,7 @@
 //! | node | parameters | output |
 //! |---|---|---|
 //! | `<Model>CreateNode` | the record's fields | the stored record |
-//! | `<Model>ReadNode` | `{"id": k}` | the record, or `null` |
+//! | `<Model>ReadNode` | `{"id": k}` (see below for composite keys) | the record, or `null` |
 //! | `<Model>UpdateNode` | `{"id": k, <fields>…}` | the stored record |
 //! | `<Model>DeleteNode` | `{"id": k}` | `{"affected": 1}` |
 //! | `<Model>ListNode` | `{"filter", "order_by", "limit", "offset", "include_deleted"}` | `{"records": [...], "count": n}` |
@@ -23,7 +23,10 @@
 //! | `<Model>BulkUpdateNode` | `{"filter", "fields", "confirmed"}` | `{"affected": n}` |
 //! | `<Model>BulkDeleteNode` | `{"filter", "confirmed"}` | `{"affected": n}` |
 //!
-//! A record is an object keyed by field name, every column included. List's
+//! A record is an object keyed by field name, every column included. The key
+//! `k` of a model with a composite key is an object keyed by the key's field
+//! names (`{"order_id": 1, "line_no": 2}`) or an array of its values in key
+//! order (`[1, 2]`). List's
 //! `count` is the number of rows matching the filter before `limit` and
 //! `offset`; `conflict_on` names the key, a unique field or the fields of a
 //! unique index (bulk writes are all or nothing); `order_by` names fields, `-` in front for descending. `limit` is
@@ -41,11 +44,13 @@ use crate::error::{Error, Result};
 use crate::fixtures::json::{value_from_json, value_to_json};
 use crate::fixtures::read::convert_row;
 use crate::model::descriptor::{ColumnDescriptor, ModelDescriptor};
+use crate::model::key::KeyValues;
 use crate::model::value::Value;
 use crate::query::expr::{Expr, OrderTerm};
 use crate::query::record::{now, Records, Select};
 use crate::query::QueryHandle;
 
+use describe::field;
 use filter::{close_matches, kind, parse_filter, unknown_field};
 
 /// The largest `limit` a List node accepts.
@@ -312,15 +317,73 @@ fn keys<'j>(params: &'j Json, allowed: &[&str]) -> Result<&'j Map<String, Json>>
     Ok(p)
 }
 
-/// The key from `params.id`, converted through the key column's type.
-fn key(d: &'static ModelDescriptor, p: &Map<String, Json>) -> Result<Value> {
+/// The key from `params.id`, converted through the key columns' types: the
+/// value itself for a single-column key; for a composite key an object keyed
+/// by the key's field names (`{"order_id": 1, "line_no": 2}`) or an array in
+/// key order (`[1, 2]`).
+fn key(d: &'static ModelDescriptor, p: &Map<String, Json>) -> Result<KeyValues> {
     let json = p
         .get("id")
         .ok_or_else(|| invalid("params.id", "missing: the record's key"))?;
     if json.is_null() {
         return Err(invalid("params.id", "the key cannot be null"));
     }
-    value_from_json(d.pk(), json).map_err(|why| invalid("params.id", why))
+    let part = |c: &ColumnDescriptor, json: &Json, path: &str| {
+        if json.is_null() {
+            return Err(invalid(path, "a key cannot hold null"));
+        }
+        value_from_json(c, json).map_err(|why| invalid(path, why))
+    };
+    if !d.has_composite_key() {
+        let c = d.key_columns().next().ok_or_else(|| {
+            Error::InvalidInput(format!("{}: the model has no primary key", d.name))
+        })?;
+        return part(c, json, "params.id").map(KeyValues::One);
+    }
+    let names: Vec<&str> = d.key_columns().map(field).collect();
+    let shape = || {
+        format!(
+            "an object {{{}}} or an array of {} values in that order",
+            names.join(", "),
+            names.len()
+        )
+    };
+    let values = match json {
+        Json::Object(m) => {
+            if let Some(k) = m.keys().find(|k| !names.contains(&k.as_str())) {
+                return Err(invalid(
+                    &format!("params.id.{k}"),
+                    format!("not a key field (the key is {})", names.join(", ")),
+                ));
+            }
+            d.key_columns()
+                .map(|c| {
+                    let path = format!("params.id.{}", field(c));
+                    let json = m
+                        .get(field(c))
+                        .ok_or_else(|| invalid(&path, "missing: a part of the key"))?;
+                    part(c, json, &path)
+                })
+                .collect::<Result<Vec<Value>>>()?
+        }
+        Json::Array(items) if items.len() == names.len() => d
+            .key_columns()
+            .zip(items)
+            .enumerate()
+            .map(|(i, (c, json))| part(c, json, &format!("params.id[{i}]")))
+            .collect::<Result<Vec<Value>>>()?,
+        other => {
+            return Err(invalid(
+                "params.id",
+                format!(
+                    "the key has several fields: expected {}, found {}",
+                    shape(),
+                    kind(other)
+                ),
+            ))
+        }
+    };
+    Ok(KeyValues::Many(values))
 }
 
 fn flag(p: &Map<String, Json>, name: &str) -> Result<bool> {

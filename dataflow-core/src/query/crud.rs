@@ -6,7 +6,7 @@
 
 use crate::error::Result;
 use crate::limits::dispose_values;
-use crate::model::field::FieldType;
+use crate::model::key::ModelKey;
 use crate::model::{Model, Patch};
 use crate::query::filter::{Column, Filter};
 use crate::query::record::Records;
@@ -25,31 +25,31 @@ pub fn create<M: Model>(db: &dyn QueryHandle, value: M) -> Result<M> {
 
 /// `M::read`: one row by primary key, `None` when missing.
 pub fn read<M: Model>(db: &dyn QueryHandle, key: M::Key) -> Result<Option<M>> {
-    records::<M>(db).get_as(key.into_value(), &mut M::from_row)
+    records::<M>(db).get_as(key.into_key(), &mut M::from_row)
 }
 
 /// `M::update`: applies a patch to one row and returns the stored row;
 /// `Error::NotFound` when the row does not exist.
 pub fn update<M: Model>(db: &dyn QueryHandle, key: M::Key, patch: M::Patch) -> Result<M> {
-    records::<M>(db).update_as(key.into_value(), patch.into_assignments(), &mut M::from_row)
+    records::<M>(db).update_as(key.into_key(), patch.into_assignments(), &mut M::from_row)
 }
 
 /// `M::delete`: deletes one row (sets `deleted_at` under soft delete);
 /// `Error::NotFound` when the row does not exist.
 pub fn delete<M: Model>(db: &dyn QueryHandle, key: M::Key) -> Result<()> {
-    records::<M>(db).delete_unchecked(key.into_value())
+    records::<M>(db).delete_unchecked(key.into_key())
 }
 
 /// `M::restore` (soft-delete models): brings back a soft-deleted row and
 /// returns it; `Error::NotFound` when no soft-deleted row has the key (a
 /// missing row, or one that is not deleted).
 pub fn restore<M: Model>(db: &dyn QueryHandle, key: M::Key) -> Result<M> {
-    records::<M>(db).restore_as(key.into_value(), &mut M::from_row)
+    records::<M>(db).restore_as(key.into_key(), &mut M::from_row)
 }
 
 /// `M::hard_delete`: removes one row even under soft delete.
 pub fn hard_delete<M: Model>(db: &dyn QueryHandle, key: M::Key) -> Result<()> {
-    records::<M>(db).hard_delete_unchecked(key.into_value())
+    records::<M>(db).hard_delete_unchecked(key.into_key())
 }
 
 /// `M::bulk_create`: inserts every row in one transaction (multi-row statements);

@@ -288,15 +288,27 @@ impl ModelSql {
         let select = format!("SELECT {cols} FROM {table}");
         let returning = capabilities.returning.then(|| format!(" RETURNING {cols}"));
         let tail = returning.as_deref().unwrap_or_default();
-        let pk = q(d.pk().name);
         let live_only = d
             .managed(Managed::DeletedAt)
             .map(|c| format!("{} IS NULL", q(c.name)));
         let mut p1 = String::new();
         dialect.placeholder(1, &mut p1);
-        let mut p2 = String::new();
-        dialect.placeholder(2, &mut p2);
-        let mut read_by_pk = format!("{select} WHERE {pk} = {p1}");
+        // `k1 = $n AND k2 = $n+1 …`: the key's columns, bound in key order
+        // from placeholder `first` on.
+        let by_key = |first: usize| {
+            let mut s = String::new();
+            for (n, c) in d.key_columns().enumerate() {
+                if n > 0 {
+                    s.push_str(" AND ");
+                }
+                dialect.quote_ident(c.name, &mut s);
+                s.push_str(" = ");
+                dialect.placeholder(first + n, &mut s);
+            }
+            s
+        };
+        let key1 = by_key(1);
+        let mut read_by_pk = format!("{select} WHERE {key1}");
         if let Some(l) = &live_only {
             read_by_pk.push_str(" AND ");
             read_by_pk.push_str(l);
@@ -326,8 +338,9 @@ impl ModelSql {
         let every: Vec<usize> = (0..d.columns.len()).collect();
         let soft_delete_by_pk = d.managed(Managed::DeletedAt).map(|c| {
             format!(
-                "UPDATE {table} SET {} = {p1} WHERE {pk} = {p2} AND {} IS NULL",
+                "UPDATE {table} SET {} = {p1} WHERE {} AND {} IS NULL",
                 q(c.name),
+                by_key(2),
                 q(c.name)
             )
         });
@@ -336,7 +349,7 @@ impl ModelSql {
             read_by_pk,
             insert_auto: insert(&insert_auto_columns),
             insert_all: insert(&every),
-            delete_by_pk: format!("DELETE FROM {table} WHERE {pk} = {p1}"),
+            delete_by_pk: format!("DELETE FROM {table} WHERE {key1}"),
             soft_delete_by_pk,
             live_only,
             insert_auto_columns,

@@ -7,11 +7,7 @@ use crate::model::ModelIr;
 
 pub fn expand(ir: &ModelIr) -> TokenStream {
     let vis = &ir.vis;
-    let key_ty = &ir.columns[ir.pk]
-        .field
-        .as_ref()
-        .expect("validated: the key is a field")
-        .ty;
+    let key_ty = &ir.key_type();
     let restore = ir.soft_delete.then(|| {
         quote! {
             /// Brings back a soft-deleted row and returns it; `Error::NotFound`

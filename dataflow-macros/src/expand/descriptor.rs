@@ -139,7 +139,7 @@ pub fn expand(ir: &ModelIr) -> TokenStream {
     let table = &ir.table;
     let renamed = opt_str(&ir.table_renamed_from);
     let columns = ir.columns.iter().map(column);
-    let pk = ir.pk;
+    let pk = &ir.pk;
     let indexes = ir.indexes.iter().map(|i| {
         let name = &i.name;
         let cols = &i.columns;
@@ -185,7 +185,7 @@ pub fn expand(ir: &ModelIr) -> TokenStream {
             table: #table,
             renamed_from: #renamed,
             columns: &[#(#columns),*],
-            primary_key: #pk,
+            primary_key: &[#(#pk),*],
             indexes: &[#(#indexes),*],
             foreign_keys: &[#(#fks),*],
             timestamps: #timestamps,

@@ -10,13 +10,12 @@ pub fn expand(ir: &ModelIr, patch: &Ident) -> TokenStream {
     let ident = &ir.ident;
     let model_name = ident.to_string();
     let n = ir.columns.len();
-    let pk = &ir.columns[ir.pk];
-    let pk_field = &pk
-        .field
-        .as_ref()
-        .expect("validated: the key is a field")
-        .ident;
-    let pk_ty = &pk.field.as_ref().expect("validated: the key is a field").ty;
+    let pk_ty = ir.key_type();
+    let pk_fields: Vec<_> = ir.key_fields().map(|f| &f.ident).collect();
+    let key = match pk_fields.as_slice() {
+        [one] => quote!(::core::clone::Clone::clone(&self.#one)),
+        many => quote!((#(::core::clone::Clone::clone(&self.#many)),*)),
+    };
 
     let to_values = ir.columns.iter().map(|c| match &c.field {
         Some(f) => {
@@ -66,7 +65,7 @@ pub fn expand(ir: &ModelIr, patch: &Ident) -> TokenStream {
             }
 
             fn key(&self) -> #pk_ty {
-                ::core::clone::Clone::clone(&self.#pk_field)
+                #key
             }
         }
     }

@@ -16,7 +16,19 @@ pub struct Customer {
     pub created_at: chrono::DateTime<chrono::Utc>,
 }
 
-// Table `order_items` is not generated: its primary key has several columns (order_id, sku), and a model's key has one (composite keys are not supported yet). It stays unmanaged: dataflow never alters or drops it.
+/// The table `order_items`.
+#[derive(Model, Debug, Clone, PartialEq)]
+#[dataflow(table = "order_items")]
+#[dataflow(primary_key("order_id", "sku"))]
+#[dataflow(
+    foreign_key(field = "order_id", references = "orders(id)", on_delete = "cascade")
+)]
+pub struct OrderItem {
+    pub order_id: i64,
+    pub sku: String,
+    #[dataflow(default = 1)]
+    pub qty: i32,
+}
 
 /// The table `orders`.
 /// CHECK ((status = ANY (ARRAY['open'::text, 'paid'::text, 'shipped'::text]))): kept by the database; a model cannot declare it, and plan() leaves it alone.
@@ -42,5 +54,5 @@ pub struct Order {
 
 /// Every model above: `db.register_all(MODELS)`.
 pub const MODELS: &[&dataflow_core::ModelDescriptor] = dataflow_core::models![
-    Customer, Order
+    Customer, OrderItem, Order
 ];

@@ -16,7 +16,21 @@ pub struct Children {
     pub b: Option<i32>,
 }
 
-// Table `parents` is not generated: its primary key has several columns (a, b), and a model's key has one (composite keys are not supported yet). It stays unmanaged: dataflow never alters or drops it.
+/// The table `parents`.
+#[derive(Model, Debug, Clone, PartialEq)]
+#[dataflow(table = "parents")]
+#[dataflow(primary_key("a", "b"))]
+pub struct Parent {
+    /// The column's type `INTEGER` has no exact field type: read as `i32`.
+    /// SQLite's INTEGER holds 64-bit values; a value beyond i32 fails to load. Making the field i64 is a migration (a table rebuild).
+    pub a: i32,
+    /// The column's type `INTEGER` has no exact field type: read as `i32`.
+    /// SQLite's INTEGER holds 64-bit values; a value beyond i32 fails to load. Making the field i64 is a migration (a table rebuild).
+    pub b: i32,
+    pub label: Option<String>,
+}
 
 /// Every model above: `db.register_all(MODELS)`.
-pub const MODELS: &[&dataflow_core::ModelDescriptor] = dataflow_core::models![Children];
+pub const MODELS: &[&dataflow_core::ModelDescriptor] = dataflow_core::models![
+    Children, Parent
+];

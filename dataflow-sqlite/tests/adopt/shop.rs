@@ -16,7 +16,23 @@ pub struct Customer {
     pub created_at: chrono::NaiveDateTime,
 }
 
-// Table `order_items` is not generated: its primary key has several columns (order_id, sku), and a model's key has one (composite keys are not supported yet). It stays unmanaged: dataflow never alters or drops it.
+/// The table `order_items`.
+#[derive(Model, Debug, Clone, PartialEq)]
+#[dataflow(table = "order_items")]
+#[dataflow(primary_key("order_id", "sku"))]
+#[dataflow(
+    foreign_key(field = "order_id", references = "orders(id)", on_delete = "cascade")
+)]
+pub struct OrderItem {
+    /// The column's type `INTEGER` has no exact field type: read as `i32`.
+    /// SQLite's INTEGER holds 64-bit values; a value beyond i32 fails to load. Making the field i64 is a migration (a table rebuild).
+    pub order_id: i32,
+    pub sku: String,
+    /// The column's type `INTEGER` has no exact field type: read as `i32`.
+    /// SQLite's INTEGER holds 64-bit values; a value beyond i32 fails to load. Making the field i64 is a migration (a table rebuild).
+    #[dataflow(default = 1)]
+    pub qty: i32,
+}
 
 /// The table `orders`.
 /// CHECK (status IN ('open', 'paid', 'shipped')): kept by the database; a model cannot declare it, and plan() leaves it alone.
@@ -44,5 +60,5 @@ pub struct Order {
 
 /// Every model above: `db.register_all(MODELS)`.
 pub const MODELS: &[&dataflow_core::ModelDescriptor] = dataflow_core::models![
-    Customer, Order
+    Customer, OrderItem, Order
 ];

@@ -11,6 +11,7 @@ use crate::backend::capabilities::Capabilities;
 use crate::error::{Error, Result};
 use crate::limits::{check_value, dispose_values, MAX_FILTER_DEPTH};
 use crate::model::descriptor::{Managed, ModelDescriptor};
+use crate::model::key::KeyValues;
 use crate::model::value::{LogicalType, Value};
 use crate::query::filter::{Expr, OrderTerm};
 use crate::query::limits::{check_expr_values, dispose_expr, expr_depth};
@@ -25,9 +26,15 @@ pub fn now() -> Value {
     )
 }
 
-/// Whether the database should assign this key (`0` in an auto-increment key).
-pub fn wants_generated_key(d: &ModelDescriptor, key: &Value) -> bool {
-    d.pk().auto_increment && matches!(key, Value::I16(0) | Value::I32(0) | Value::I64(0))
+/// Whether the database should assign this row's key (`0` in an
+/// auto-increment key); `row` holds one value per column of the model.
+pub fn wants_generated_key(d: &ModelDescriptor, row: &[Value]) -> bool {
+    d.auto_key().is_some_and(|(i, _)| {
+        matches!(
+            row.get(i),
+            Some(Value::I16(0) | Value::I32(0) | Value::I64(0))
+        )
+    })
 }
 
 /// How an insert treats managed columns (`created_at`, `updated_at`,
@@ -275,12 +282,39 @@ pub(crate) fn row_fits(d: &ModelDescriptor, row: &[Value]) -> Result<()> {
         .try_for_each(|(i, v)| value_fits(d, i, v))
 }
 
-/// Refuses a key of another type than the model's key.
-pub(crate) fn key_fits(d: &ModelDescriptor, key: &Value) -> Result<()> {
-    if key.is_null() {
-        return Err(Error::InvalidInput(format!("{}: the key is NULL", d.name)));
+/// Refuses a key of another shape or type than the model's key.
+pub(crate) fn key_fits(d: &ModelDescriptor, key: &KeyValues) -> Result<()> {
+    let values = key.as_slice();
+    if values.len() != d.primary_key.len() {
+        return Err(Error::InvalidInput(format!(
+            "{}: the key has {} column{} ({}); found {} value{}",
+            d.name,
+            d.primary_key.len(),
+            if d.primary_key.len() == 1 { "" } else { "s" },
+            key_names(d),
+            values.len(),
+            if values.len() == 1 { "" } else { "s" },
+        )));
     }
-    value_fits(d, d.primary_key, key)
+    for (&i, v) in d.primary_key.iter().zip(values) {
+        if v.is_null() {
+            return Err(Error::InvalidInput(format!(
+                "{}.{}: the key is NULL",
+                d.name,
+                d.columns[i].field.unwrap_or(d.columns[i].name)
+            )));
+        }
+        value_fits(d, i, v)?;
+    }
+    Ok(())
+}
+
+/// The key's field names, comma-separated.
+fn key_names(d: &ModelDescriptor) -> String {
+    d.key_columns()
+        .map(|c| c.field.unwrap_or(c.name))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Refuses assignments to unknown columns, to the key, or of the wrong type.
@@ -304,7 +338,12 @@ pub(crate) fn assignments_fit(d: &ModelDescriptor, assignments: &[(usize, Value)
     Ok(())
 }
 
-/// The key as text for `Error::NotFound`.
-pub(crate) fn key_string(d: &ModelDescriptor, v: &Value) -> String {
-    format!("{} = {v}", d.pk().field.unwrap_or(d.pk().name))
+/// The key as text for `Error::NotFound`: `id = 7`, or
+/// `order_id = 1, line_no = 2` for a composite key.
+pub(crate) fn key_string(d: &ModelDescriptor, key: &KeyValues) -> String {
+    d.key_columns()
+        .zip(key.as_slice())
+        .map(|(c, v)| format!("{} = {v}", c.field.unwrap_or(c.name)))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -3,6 +3,7 @@
 use crate::backend::Connection;
 use crate::error::{Error, Result};
 use crate::model::descriptor::ModelDescriptor;
+use crate::model::key::KeyValues;
 use crate::model::value::{LogicalType, Value};
 use crate::query::aggregate::Aggregate;
 use crate::query::filter::Expr;
@@ -38,8 +39,8 @@ pub(super) fn query_one_checked<O>(
 ) -> Result<Option<O>> {
     let mut found = None;
     c.query_rows(sql, binds, types, &mut |row| {
-        if let Some(limit) = key_limit {
-            if let Some(k) = row.i64(d.primary_key)? {
+        if let (Some(limit), Some((i, _))) = (key_limit, d.auto_key()) {
+            if let Some(k) = row.i64(i)? {
                 if k > limit {
                     return Err(key_out_of_range(d, &Value::I64(k)));
                 }
@@ -118,9 +119,9 @@ fn last_generated_key(
         return Err(key_out_of_range(d, &key));
     }
     // In range: checked above, or the database enforces the column's type.
-    Ok(match d.pk().ty {
-        LogicalType::SmallInt => Value::I16(k as i16),
-        LogicalType::Int => Value::I32(k as i32),
+    Ok(match d.auto_key().map(|(_, c)| c.ty) {
+        Some(LogicalType::SmallInt) => Value::I16(k as i16),
+        Some(LogicalType::Int) => Value::I32(k as i32),
         _ => key,
     })
 }
@@ -155,20 +156,27 @@ fn bound(v: Option<i64>, what: &str) -> Result<Option<i64>> {
 }
 
 impl Records<'_> {
-    /// One row by primary key, `None` when missing (or soft-deleted).
-    pub fn get(&self, key: Value) -> Result<Option<Vec<Value>>> {
+    /// One row by primary key, `None` when missing (or soft-deleted). The key
+    /// is a `Value`, or one value per key column in key order for a composite
+    /// key (`vec![Value::I64(1), Value::I32(2)]`).
+    pub fn get(&self, key: impl Into<KeyValues>) -> Result<Option<Vec<Value>>> {
+        let key = key.into();
         key_fits(self.model, &key)?;
         self.get_as(key, &mut values)
     }
 
-    pub(crate) fn get_as<O>(&self, key: Value, decode: &mut impl Decode<O>) -> Result<Option<O>> {
+    pub(crate) fn get_as<O>(
+        &self,
+        key: KeyValues,
+        decode: &mut impl Decode<O>,
+    ) -> Result<Option<O>> {
         let (db, d) = (self.db, self.model);
         let sql = d.sql(db.dialect(), db.capabilities());
-        let binds = [key];
+        let binds = key.as_slice();
         explain(
             db,
             d,
-            db.with_read_conn(|c| query_one(c, d, &sql.read_by_pk, &binds, &sql.types, decode)),
+            db.with_read_conn(|c| query_one(c, d, &sql.read_by_pk, binds, &sql.types, decode)),
         )
     }
 

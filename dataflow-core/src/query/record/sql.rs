@@ -23,8 +23,11 @@ pub(crate) fn needs_transaction(
 ) -> bool {
     let caps = db.capabilities();
     (explicit_key
-        && d.pk().auto_increment
-        && db.dialect().reset_key_sequence(d.table, d.pk().name).is_some())
+        && d.auto_key().is_some_and(|(_, k)| {
+            db.dialect()
+                .reset_key_sequence(d.table, k.name)
+                .is_some()
+        }))
         || !caps.enforces_column_types
         // The write and the read that fetches the stored row are one unit.
         || !caps.returning
@@ -59,22 +62,27 @@ pub(crate) fn insert_needs_transaction(
 /// The largest key a narrow auto-increment key field holds, when the database
 /// does not refuse larger generated keys itself.
 pub(crate) fn narrow_key_limit(db: &dyn QueryHandle, d: &ModelDescriptor) -> Option<i64> {
-    if !d.pk().auto_increment || db.capabilities().enforces_column_types {
+    let (_, key) = d.auto_key()?;
+    if db.capabilities().enforces_column_types {
         return None;
     }
-    match d.pk().ty {
+    match key.ty {
         LogicalType::SmallInt => Some(i64::from(i16::MAX)),
         LogicalType::Int => Some(i64::from(i32::MAX)),
         _ => None,
     }
 }
 
+/// A generated key is only ever that of a single auto-increment key column.
 pub(crate) fn key_out_of_range(d: &ModelDescriptor, key: &Value) -> Error {
+    let (field, ty) = d
+        .auto_key()
+        .map_or((d.name, LogicalType::BigInt), |(_, c)| {
+            (c.field.unwrap_or(c.name), c.ty)
+        });
     Error::InvalidInput(format!(
-        "{}.{}: the generated key {key} does not fit in the field's {} type; nothing was written",
+        "{}.{field}: the generated key {key} does not fit in the field's {ty} type; nothing was written",
         d.name,
-        d.pk().field.unwrap_or(d.pk().name),
-        d.pk().ty
     ))
 }
 
@@ -85,12 +93,12 @@ pub(crate) fn check_generated_keys(
     d: &ModelDescriptor,
     c: &mut dyn Connection,
 ) -> Result<()> {
-    let Some(limit) = narrow_key_limit(db, d) else {
+    let (Some(limit), Some((_, key))) = (narrow_key_limit(db, d), d.auto_key()) else {
         return Ok(());
     };
     let mut w = SqlWriter::new(db.dialect());
     w.push("SELECT MAX(")
-        .ident(d.pk().name)
+        .ident(key.name)
         .push(") FROM ")
         .ident(d.table);
     let s = w.finish();
@@ -111,8 +119,8 @@ pub(crate) fn after_explicit_keys(
     d: &ModelDescriptor,
     c: &mut dyn Connection,
 ) -> Result<()> {
-    if d.pk().auto_increment {
-        if let Some(sql) = db.dialect().reset_key_sequence(d.table, d.pk().name) {
+    if let Some((_, key)) = d.auto_key() {
+        if let Some(sql) = db.dialect().reset_key_sequence(d.table, key.name) {
             c.batch_execute(&sql)?;
         }
     }
@@ -226,10 +234,7 @@ fn name_foreign_keys<R>(db: &dyn QueryHandle, d: &ModelDescriptor, result: Resul
 
 /// Whether any row carries an explicit key for an auto-increment key.
 pub(crate) fn any_explicit_key(d: &ModelDescriptor, rows: &[Vec<Value>]) -> bool {
-    d.pk().auto_increment
-        && rows
-            .iter()
-            .any(|r| !wants_generated_key(d, &r[d.primary_key]))
+    d.auto_key().is_some() && rows.iter().any(|r| !wants_generated_key(d, r))
 }
 
 /// Rows per multi-row statement: as many as the bind limit allows, capped so one
@@ -257,12 +262,14 @@ pub(crate) fn multi_row_insert(
     w.push(") VALUES ");
     for (r, row) in rows.iter_mut().enumerate() {
         w.push(if r == 0 { "(" } else { ", (" });
-        let generated = wants_generated_key(d, &row[d.primary_key]);
+        let generated = wants_generated_key(d, row)
+            .then(|| d.auto_key().map(|(i, _)| i))
+            .flatten();
         for (i, v) in row.iter_mut().enumerate() {
             if i > 0 {
                 w.push(", ");
             }
-            if generated && i == d.primary_key {
+            if generated == Some(i) {
                 w.push(dialect.generated_key_marker());
             } else {
                 w.bind(std::mem::take(v));
@@ -284,11 +291,11 @@ pub(crate) fn split_by_key<R>(
     rows: Vec<R>,
     values: impl Fn(&R) -> &[Value],
 ) -> (Vec<R>, Vec<R>) {
-    if !d.pk().auto_increment {
+    if d.auto_key().is_none() {
         return (rows, Vec::new());
     }
     rows.into_iter()
-        .partition(|r| !wants_generated_key(d, &values(r)[d.primary_key]))
+        .partition(|r| !wants_generated_key(d, values(r)))
 }
 
 /// Rows per columnar statement: large enough that round trips do not matter,
@@ -307,11 +314,12 @@ pub(crate) fn insert_rows(
     if rows.is_empty() {
         return Ok(0);
     }
+    let skipped = d.auto_key().map(|(i, _)| i).filter(|_| generated);
     let cols: Vec<(usize, &str, LogicalType)> = d
         .columns
         .iter()
         .enumerate()
-        .filter(|(i, _)| !(generated && *i == d.primary_key))
+        .filter(|(i, _)| skipped != Some(*i))
         .map(|(i, c)| (i, c.name, c.ty))
         .collect();
     let names: Vec<(&str, LogicalType)> = cols.iter().map(|(_, n, t)| (*n, *t)).collect();
@@ -355,7 +363,10 @@ pub(crate) fn insert_rows(
 /// anything else cannot detect a conflict, so it is refused before any write.
 pub(crate) fn check_conflict_target(d: &ModelDescriptor, cols: &[&str]) -> Result<()> {
     let same = |other: &[&str]| other.len() == cols.len() && other.iter().all(|c| cols.contains(c));
-    let ok = (cols.len() == 1 && d.column(cols[0]).is_some_and(|c| c.primary_key || c.unique))
+    let whole_key =
+        cols.len() == d.primary_key.len() && d.key_columns().all(|k| cols.contains(&k.name));
+    let ok = whole_key
+        || (cols.len() == 1 && d.column(cols[0]).is_some_and(|c| c.unique))
         || d.indexes.iter().any(|i| i.unique && same(i.columns));
     if ok {
         Ok(())

@@ -8,6 +8,7 @@ use crate::error::{Error, Result};
 use crate::limits::dispose_values;
 use crate::model::descriptor::Managed;
 use crate::model::descriptor::ModelDescriptor;
+use crate::model::key::KeyValues;
 use crate::model::row::RowReader;
 use crate::model::value::Value;
 use crate::query::filter::Expr;
@@ -44,15 +45,16 @@ impl Records<'_> {
         let (db, d) = (self.db, self.model);
         let sql = d.sql(db.dialect(), db.capabilities());
         let mut values = checked_row(d, row, &now(), Stamp::Now)?;
-        let generated = wants_generated_key(d, &values[d.primary_key]);
-        let text = if generated {
-            values.remove(d.primary_key);
-            &sql.insert_auto
-        } else {
-            &sql.insert_all
+        let generated = wants_generated_key(d, &values);
+        let text = match d.auto_key() {
+            Some((i, _)) if generated => {
+                values.remove(i);
+                &sql.insert_auto
+            }
+            _ => &sql.insert_all,
         };
         let key_limit = narrow_key_limit(db, d).filter(|_| generated);
-        let key = (!generated).then(|| vec![values[d.primary_key].clone()]);
+        let key = (!generated).then(|| d.primary_key.iter().map(|&i| values[i].clone()).collect());
         let in_tx = insert_needs_transaction(db, d, generated);
         let insert = |c: &mut dyn Connection| {
             let row =
@@ -151,7 +153,12 @@ impl Records<'_> {
 
     /// Sets columns (by index) of one row and returns the stored row
     /// (`updated_at` is set now); `Error::NotFound` when the row does not exist.
-    pub fn update(&self, key: Value, assignments: Vec<(usize, Value)>) -> Result<Vec<Value>> {
+    pub fn update(
+        &self,
+        key: impl Into<KeyValues>,
+        assignments: Vec<(usize, Value)>,
+    ) -> Result<Vec<Value>> {
+        let key = key.into();
         key_fits(self.model, &key)?;
         assignments_fit(self.model, &assignments)?;
         self.update_as(key, assignments, &mut values)
@@ -159,7 +166,7 @@ impl Records<'_> {
 
     pub(crate) fn update_as<O>(
         &self,
-        key: Value,
+        key: KeyValues,
         assignments: Vec<(usize, Value)>,
         decode: &mut impl Decode<O>,
     ) -> Result<O> {
@@ -168,15 +175,14 @@ impl Records<'_> {
         let sql = d.sql(dialect, db.capabilities());
         let assignments = checked_assignments(d, assignments)?;
         let found = if assignments.is_empty() {
-            let binds = [key.clone()];
-            let r = db.with_conn(|c| query_one(c, d, &sql.read_by_pk, &binds, &sql.types, decode));
+            let binds = key.as_slice();
+            let r = db.with_conn(|c| query_one(c, d, &sql.read_by_pk, binds, &sql.types, decode));
             explain(db, d, r)?
         } else {
             let mut w = SqlWriter::new(dialect);
             w.push("UPDATE ").ident(d.table);
             render_assignments(&mut w, d, with_touch(d, assignments));
-            w.push(" WHERE ").ident(d.pk().name).push(" = ");
-            w.bind(key.clone());
+            where_key(&mut w, d, &key);
             if let Some(live) = &sql.live_only {
                 w.push(" AND ").push(live);
             }
@@ -195,12 +201,13 @@ impl Records<'_> {
     /// to now) and returns it; `Error::NotFound` when no soft-deleted row has
     /// this key (missing, or not deleted); `Error::InvalidInput` on a model
     /// without soft delete.
-    pub fn restore(&self, key: Value) -> Result<Vec<Value>> {
+    pub fn restore(&self, key: impl Into<KeyValues>) -> Result<Vec<Value>> {
+        let key = key.into();
         key_fits(self.model, &key)?;
         self.restore_as(key, &mut values)
     }
 
-    pub(crate) fn restore_as<O>(&self, key: Value, decode: &mut impl Decode<O>) -> Result<O> {
+    pub(crate) fn restore_as<O>(&self, key: KeyValues, decode: &mut impl Decode<O>) -> Result<O> {
         let (db, d) = (self.db, self.model);
         let Some(deleted_at) = d.managed(Managed::DeletedAt) else {
             return Err(Error::InvalidInput(format!(
@@ -220,8 +227,7 @@ impl Records<'_> {
             w.push(", ").ident(updated.name).push(" = ");
             w.bind(now());
         }
-        w.push(" WHERE ").ident(d.pk().name).push(" = ");
-        w.bind(key.clone());
+        where_key(&mut w, d, &key);
         w.push(" AND ").ident(deleted_at.name).push(" IS NOT NULL");
         if let Some(returning) = &sql.returning {
             w.push(returning);
@@ -278,29 +284,36 @@ impl Records<'_> {
 
     /// Deletes one row (sets `deleted_at` under soft delete); `Error::NotFound`
     /// when the row does not exist.
-    pub fn delete(&self, key: Value) -> Result<()> {
+    pub fn delete(&self, key: impl Into<KeyValues>) -> Result<()> {
+        let key = key.into();
         key_fits(self.model, &key)?;
         self.delete_unchecked(key)
     }
 
-    pub(crate) fn delete_unchecked(&self, key: Value) -> Result<()> {
+    pub(crate) fn delete_unchecked(&self, key: KeyValues) -> Result<()> {
         let (db, d) = (self.db, self.model);
         let sql = d.sql(db.dialect(), db.capabilities());
-        let (n, key) = match &sql.soft_delete_by_pk {
-            Some(text) => {
+        let (n, key) = match (&sql.soft_delete_by_pk, key) {
+            (Some(text), KeyValues::One(key)) => {
                 let binds = [now(), key];
                 let n = explain(db, d, db.with_conn(|c| c.execute(text, &binds)))?;
                 let [_, key] = binds;
-                (n, key)
+                (n, KeyValues::One(key))
             }
-            None => {
-                let binds = [key];
+            (Some(text), KeyValues::Many(key)) => {
+                let mut binds = Vec::with_capacity(key.len() + 1);
+                binds.push(now());
+                binds.extend(key);
+                let n = explain(db, d, db.with_conn(|c| c.execute(text, &binds)))?;
+                binds.remove(0);
+                (n, KeyValues::Many(binds))
+            }
+            (None, key) => {
                 let n = explain(
                     db,
                     d,
-                    db.with_conn(|c| c.execute(&sql.delete_by_pk, &binds)),
+                    db.with_conn(|c| c.execute(&sql.delete_by_pk, key.as_slice())),
                 )?;
-                let [key] = binds;
                 (n, key)
             }
         };
@@ -315,24 +328,20 @@ impl Records<'_> {
 
     /// Removes one row, even under soft delete; `Error::NotFound` when the row
     /// does not exist.
-    pub fn hard_delete(&self, key: Value) -> Result<()> {
+    pub fn hard_delete(&self, key: impl Into<KeyValues>) -> Result<()> {
+        let key = key.into();
         key_fits(self.model, &key)?;
         self.hard_delete_unchecked(key)
     }
 
-    pub(crate) fn hard_delete_unchecked(&self, key: Value) -> Result<()> {
+    pub(crate) fn hard_delete_unchecked(&self, key: KeyValues) -> Result<()> {
         let (db, d) = (self.db, self.model);
         let sql = d.sql(db.dialect(), db.capabilities());
-        let binds = [key];
-        if explain(
-            db,
-            d,
-            db.with_conn(|c| c.execute(&sql.delete_by_pk, &binds)),
-        )? == 0
-        {
+        let binds = key.as_slice();
+        if explain(db, d, db.with_conn(|c| c.execute(&sql.delete_by_pk, binds)))? == 0 {
             return Err(Error::NotFound {
                 model: d.name,
-                key: key_string(d, &binds[0]),
+                key: key_string(d, &key),
             });
         }
         Ok(())
@@ -492,7 +501,10 @@ fn upsert_read_back(
     if sql.returning.is_some() {
         return None;
     }
-    if !explicit_key && d.pk().auto_increment && conflict.contains(&d.pk().name) {
+    if !explicit_key
+        && d.auto_key()
+            .is_some_and(|(_, k)| conflict.contains(&k.name))
+    {
         return Some((sql.read_by_pk.clone(), None));
     }
     let values = conflict
@@ -515,7 +527,7 @@ fn write_one_by_key<O>(
     d: &ModelDescriptor,
     sql: &ModelSql,
     s: &crate::query::dialect::Sql,
-    key: &Value,
+    key: &KeyValues,
     decode: &mut impl Decode<O>,
 ) -> Result<Option<O>> {
     let write = |c: &mut dyn Connection| match sql.returning {
@@ -523,7 +535,7 @@ fn write_one_by_key<O>(
         None => {
             let read = ReadBack {
                 sql: &sql.read_by_pk,
-                key: Some(vec![key.clone()]),
+                key: Some(key.as_slice().to_vec()),
             };
             write_then_read(db, c, d, None, &s.text, &s.binds, read, &sql.types, decode)
         }
@@ -535,4 +547,13 @@ fn write_one_by_key<O>(
         db.with_conn(write)
     };
     explain(db, d, r)
+}
+
+/// Appends ` WHERE k1 = ? AND k2 = ? …`: the row with this key.
+fn where_key(w: &mut SqlWriter<'_>, d: &ModelDescriptor, key: &KeyValues) {
+    for (n, (c, v)) in d.key_columns().zip(key.as_slice()).enumerate() {
+        w.push(if n == 0 { " WHERE " } else { " AND " });
+        w.ident(c.name).push(" = ");
+        w.bind(v.clone());
+    }
 }
