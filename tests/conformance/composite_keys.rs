@@ -44,6 +44,15 @@ pub struct PostTagByPost {
     pub note: Option<String>,
 }
 
+/// `PostTag` without its note.
+#[derive(Model, Debug, Clone, PartialEq)]
+#[dataflow(table = "ck_post_tags", primary_key("tag", "post_id"))]
+pub struct PostTagWithoutNote {
+    pub post_id: i64,
+    #[dataflow(max_length = 30)]
+    pub tag: String,
+}
+
 fn line(order_id: i64, line_no: i32, sku: &str, quantity: i32) -> OrderLine {
     OrderLine {
         order_id,
@@ -303,4 +312,53 @@ pub fn changing_the_key_columns_is_refused(db: &TestBackend) {
     assert!(v2.auto_migrate(MigrateOptions::default()).is_err());
     let live: Schema = v2.describe().unwrap();
     assert_eq!(live.tables["ck_post_tags"].primary_key, ["tag", "post_id"]);
+}
+
+/// A dropped column of a table keyed by several columns is backed up by the
+/// whole key: rows that share a part of the key get their own values back on
+/// rollback.
+pub fn dropped_column_of_a_composite_key_table_comes_back_per_row(db: &TestBackend) {
+    let v1 = migrated(db);
+    for (post_id, tag, note) in [(1, "a", "n1"), (2, "a", "n2"), (1, "b", "n3")] {
+        PostTag::create(
+            &v1,
+            PostTag {
+                post_id,
+                tag: tag.into(),
+                note: Some(note.into()),
+            },
+        )
+        .unwrap();
+    }
+    let v2 = db.reopen();
+    v2.register_all(models![PostTagWithoutNote]).unwrap();
+    let r = v2
+        .auto_migrate(
+            MigrateOptions::default()
+                .auto_confirm(true)
+                .max_risk(RiskLevel::High),
+        )
+        .unwrap();
+    assert!(r.applied);
+    assert!(
+        r.steps.iter().any(|s| !s.backup.is_empty()),
+        "the drop is backed up"
+    );
+    v2.rollback_last().unwrap();
+    let notes: Vec<(String, i64, Option<String>)> = PostTag::list(&v1)
+        .order_by(PostTag::TAG.asc())
+        .order_by(PostTag::POST_ID.asc())
+        .all()
+        .unwrap()
+        .into_iter()
+        .map(|t| (t.tag, t.post_id, t.note))
+        .collect();
+    assert_eq!(
+        notes,
+        [
+            ("a".to_owned(), 1, Some("n1".to_owned())),
+            ("a".to_owned(), 2, Some("n2".to_owned())),
+            ("b".to_owned(), 1, Some("n3".to_owned())),
+        ]
+    );
 }

@@ -261,6 +261,7 @@ macro_rules! __dataflow_conformance_scenarios {
                 composite_key_migrates_and_crud_by_tuple_works,
                 composite_key_duplicates_and_missing_keys_are_typed_errors,
                 changing_the_key_columns_is_refused,
+                dropped_column_of_a_composite_key_table_comes_back_per_row,
             },
             comparisons::{
                 decimals_compare_and_order_as_numbers,

@@ -436,6 +436,45 @@ fn q(d: &dyn Dialect, s: &str) -> String {
     o
 }
 
+/// How backups find a row again: by its primary key's columns, quoted by the
+/// dialect. One column reads as before (`"id"`); a composite key compares row
+/// values (`("a", "b") IN (SELECT "a", "b" …)`), which both backends have.
+pub(crate) struct RowKey {
+    columns: Vec<String>,
+}
+
+impl RowKey {
+    /// The key of `table`, `None` when it has none (its rows cannot be found
+    /// again, so nothing is backed up).
+    pub(crate) fn of(d: &dyn Dialect, table: &crate::migrate::schema::Table) -> Option<RowKey> {
+        (!table.primary_key.is_empty()).then(|| RowKey {
+            columns: table.primary_key.iter().map(|c| q(d, c)).collect(),
+        })
+    }
+
+    /// `"a", "b"`: the key as a select list.
+    pub(crate) fn list(&self) -> String {
+        self.columns.join(", ")
+    }
+
+    /// `"a"`, or `("a", "b")`: the left side of `IN (SELECT <list> …)`.
+    pub(crate) fn value(&self) -> String {
+        match self.columns.as_slice() {
+            [one] => one.clone(),
+            many => format!("({})", many.join(", ")),
+        }
+    }
+
+    /// `l."a" = r."a" AND l."b" = r."b"`: the same row in two tables.
+    pub(crate) fn same_row(&self, l: &str, r: &str) -> String {
+        self.columns
+            .iter()
+            .map(|c| format!("{l}.{c} = {r}.{c}"))
+            .collect::<Vec<_>>()
+            .join(" AND ")
+    }
+}
+
 /// The statements that keep what a destructive change destroys, and the
 /// `sql_down` that puts it back.
 pub(crate) fn backup_sql(
@@ -472,12 +511,11 @@ pub(crate) fn backup_sql(
             let Some(tb) = before.tables.get(table) else {
                 return (Vec::new(), None);
             };
-            // Backed-up values are matched to their rows by a one-column key
-            // (a table keyed by several columns, or by none, gets no backup).
-            let [pk] = tb.primary_key.as_slice() else {
+            let Some(key) = RowKey::of(d, tb) else {
                 return (Vec::new(), None);
             };
-            let (t, pkq, c) = (q(d, table), q(d, pk), q(d, &column.name));
+            let (t, c) = (q(d, table), q(d, &column.name));
+            let (list, value) = (key.list(), key.value());
             // Making a column NOT NULL (same type) changes only its NULLs: keep
             // just those rows, and put back just those.
             let only_nulls = matches!(change, Change::AlterColumn { from, to, .. }
@@ -485,18 +523,19 @@ pub(crate) fn backup_sql(
             let (backup, restore) = if only_nulls {
                 (
                     vec![format!(
-                        "CREATE TABLE {bk} AS SELECT {pkq} FROM {t} WHERE {c} IS NULL"
+                        "CREATE TABLE {bk} AS SELECT {list} FROM {t} WHERE {c} IS NULL"
                     )],
-                    format!("UPDATE {t} SET {c} = NULL WHERE {pkq} IN (SELECT {pkq} FROM {bk})"),
+                    format!("UPDATE {t} SET {c} = NULL WHERE {value} IN (SELECT {list} FROM {bk})"),
                 )
             } else {
                 (
-                    vec![format!("CREATE TABLE {bk} AS SELECT {pkq}, {c} FROM {t}")],
+                    vec![format!("CREATE TABLE {bk} AS SELECT {list}, {c} FROM {t}")],
                     // Only the backed-up rows: a row written since has no old
                     // value, and keeps what it holds (or the re-added
                     // column's default).
                     format!(
-                        "UPDATE {t} SET {c} = (SELECT {bk}.{c} FROM {bk} WHERE {bk}.{pkq} = {t}.{pkq}) WHERE {pkq} IN (SELECT {pkq} FROM {bk})"
+                        "UPDATE {t} SET {c} = (SELECT {bk}.{c} FROM {bk} WHERE {}) WHERE {value} IN (SELECT {list} FROM {bk})",
+                        key.same_row(&bk, &t)
                     ),
                 )
             };

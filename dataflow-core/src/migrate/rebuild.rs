@@ -13,6 +13,7 @@
 
 use crate::migrate::dialect::Dialect;
 use crate::migrate::diff::{self, Change};
+use crate::migrate::plan::RowKey;
 use crate::migrate::schema::{Column, Schema};
 use crate::migrate::{MigrationStep, RiskLevel, StepPart};
 
@@ -184,10 +185,10 @@ pub(crate) fn backup_and_down(
         o
     };
     let mut flags = vec![false; changes.len()];
-    // Values are matched to their rows by a one-column key (see `backup_sql`).
-    let Some([pk]) = before.tables.get(table).map(|t| t.primary_key.as_slice()) else {
+    let Some(key) = before.tables.get(table).and_then(|t| RowKey::of(d, t)) else {
         return (Vec::new(), Vec::new(), flags);
     };
+    let (list, value) = (key.list(), key.value());
     let mut relaxed = before.clone();
     let mut tighten: Vec<Change> = Vec::new();
     let (mut backup, mut restores, mut drops) = (Vec::new(), Vec::new(), Vec::new());
@@ -206,19 +207,20 @@ pub(crate) fn backup_and_down(
         };
         flags[k] = true;
         let col = name_at_start(changes, k, &column.name);
-        let (t, pkq, cq, bk) = (q(table), q(pk), q(&col), q(name));
+        let (t, cq, bk) = (q(table), q(&col), q(name));
         if only_nulls {
             backup.push(format!(
-                "CREATE TABLE {bk} AS SELECT {pkq} FROM {t} WHERE {cq} IS NULL"
+                "CREATE TABLE {bk} AS SELECT {list} FROM {t} WHERE {cq} IS NULL"
             ));
             restores.push(format!(
-                "UPDATE {t} SET {cq} = NULL WHERE {pkq} IN (SELECT {pkq} FROM {bk})"
+                "UPDATE {t} SET {cq} = NULL WHERE {value} IN (SELECT {list} FROM {bk})"
             ));
         } else {
-            backup.push(format!("CREATE TABLE {bk} AS SELECT {pkq}, {cq} FROM {t}"));
+            backup.push(format!("CREATE TABLE {bk} AS SELECT {list}, {cq} FROM {t}"));
             // Only the backed-up rows: a row written since has no old value.
             restores.push(format!(
-                "UPDATE {t} SET {cq} = (SELECT {bk}.{cq} FROM {bk} WHERE {bk}.{pkq} = {t}.{pkq}) WHERE {pkq} IN (SELECT {pkq} FROM {bk})"
+                "UPDATE {t} SET {cq} = (SELECT {bk}.{cq} FROM {bk} WHERE {}) WHERE {value} IN (SELECT {list} FROM {bk})",
+                key.same_row(&bk, &t)
             ));
         }
         drops.push(d.drop_table(name));

@@ -16,7 +16,7 @@ use crate::migrate::diff::{Change, Droppable, Hints};
 use crate::migrate::facts::{ConnCounts, LiveCounts};
 use crate::migrate::handle::MigrateHandle;
 use crate::migrate::history::{self, MigrationRecord, MigrationStatus};
-use crate::migrate::plan::{plan_changes, PlanInput};
+use crate::migrate::plan::{plan_changes, PlanInput, RowKey};
 use crate::migrate::policy::{interaction, Kind, Policy};
 use crate::migrate::risk::{classify_cast, Cast};
 use crate::migrate::schema::{Column, Schema};
@@ -394,14 +394,7 @@ impl dyn MigrateHandle + '_ {
                 _ => Vec::new(),
             };
             for (table, old, new, backup, part) in widened {
-                // Rows are matched by a one-column key only (see `backup_sql`).
-                let key = live
-                    .tables
-                    .get(table)
-                    .and_then(|t| match t.primary_key.as_slice() {
-                        [key] => Some(key),
-                        _ => None,
-                    });
+                let key = live.tables.get(table).and_then(|t| RowKey::of(d, t));
                 let blocked = match part {
                     None => step.blocked.as_deref(),
                     Some(i) => step.parts.get(i).and_then(|p| p.blocked.as_deref()),
@@ -422,9 +415,9 @@ impl dyn MigrateHandle + '_ {
                 w.push("SELECT COUNT(*) FROM ").ident(table).push(" WHERE ");
                 w.push(&column).push(" IS NOT NULL AND (").push(&pred);
                 w.push(") AND ")
-                    .ident(key)
+                    .push(&key.value())
                     .push(" NOT IN (SELECT ")
-                    .ident(key);
+                    .push(&key.list());
                 w.push(" FROM ").ident(&backup).push(")");
                 let bad = counts.count(&w.finish())?;
                 let (risk, reason, blocked) = if bad == 0 {
@@ -473,18 +466,13 @@ impl dyn MigrateHandle + '_ {
                 _ => Vec::new(),
             };
             for (table, column, backup) in dropped {
-                // Rows are matched by a one-column key only (see `backup_sql`).
-                let key = live
-                    .tables
-                    .get(table)
-                    .and_then(|t| match t.primary_key.as_slice() {
-                        [key] => Some(key),
-                        _ => None,
-                    });
+                let key = live.tables.get(table).and_then(|t| RowKey::of(d, t));
                 if let (false, None, Some(key)) = (column.nullable, &column.default, key) {
                     let mut w = SqlWriter::new(d);
                     w.push("SELECT COUNT(*) FROM ").ident(table).push(" WHERE ");
-                    w.ident(key).push(" NOT IN (SELECT ").ident(key);
+                    w.push(&key.value())
+                        .push(" NOT IN (SELECT ")
+                        .push(&key.list());
                     w.push(" FROM ").ident(&backup).push(")");
                     let missing = counts.count(&w.finish())?;
                     if missing > 0 {
