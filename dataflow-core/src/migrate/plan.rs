@@ -11,7 +11,7 @@ use crate::migrate::diff::{self, Change, Droppable, Hints, ValueRename};
 use crate::migrate::facts::{LiveCounts, ProjectedFacts};
 use crate::migrate::rebuild;
 use crate::migrate::risk::{assess, classify_cast, Cast};
-use crate::migrate::schema::{Column, IndexKind, Schema};
+use crate::migrate::schema::{Column, IndexKind, Schema, Table};
 use crate::migrate::{MigrateOptions, MigrationStep, Operation, StepPart};
 
 impl Change {
@@ -446,7 +446,7 @@ pub(crate) struct RowKey {
 impl RowKey {
     /// The key of `table`, `None` when it has none (its rows cannot be found
     /// again, so nothing is backed up).
-    pub(crate) fn of(d: &dyn Dialect, table: &crate::migrate::schema::Table) -> Option<RowKey> {
+    pub(crate) fn of(d: &dyn Dialect, table: &Table) -> Option<RowKey> {
         (!table.primary_key.is_empty()).then(|| RowKey {
             columns: table.primary_key.iter().map(|c| q(d, c)).collect(),
         })

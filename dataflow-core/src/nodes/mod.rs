@@ -26,9 +26,8 @@
 //! A record is an object keyed by field name, every column included. The key
 //! `k` of a model with a composite key is an object keyed by the key's field
 //! names (`{"order_id": 1, "line_no": 2}`) or an array of its values in key
-//! order (`[1, 2]`). List's
-//! `count` is the number of rows matching the filter before `limit` and
-//! `offset`; `conflict_on` names the key, a unique field or the fields of a
+//! order (`[1, 2]`). List's `count` is the number of rows matching the filter
+//! before `limit` and `offset`; `conflict_on` names the key, a unique field or the fields of a
 //! unique index (bulk writes are all or nothing); `order_by` names fields, `-` in front for descending. `limit` is
 //! at most [`MAX_LIMIT`], `offset` at most [`MAX_OFFSET`]. Bulk nodes with an
 //! empty filter are refused unless `"confirmed": true`. [`Node::describe`]

@@ -260,11 +260,10 @@ pub(crate) fn multi_row_insert(
         w.ident(c.name);
     }
     w.push(") VALUES ");
+    let auto_key = d.auto_key().map(|(i, _)| i);
     for (r, row) in rows.iter_mut().enumerate() {
         w.push(if r == 0 { "(" } else { ", (" });
-        let generated = wants_generated_key(d, row)
-            .then(|| d.auto_key().map(|(i, _)| i))
-            .flatten();
+        let generated = auto_key.filter(|_| wants_generated_key(d, row));
         for (i, v) in row.iter_mut().enumerate() {
             if i > 0 {
                 w.push(", ");
