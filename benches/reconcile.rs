@@ -28,6 +28,7 @@ fn column(name: String, ty: LogicalType, nullable: bool, pk: bool) -> ColumnDesc
         default: None,
         renamed_from: None,
         managed: None,
+        collation: None,
     }
 }
 
@@ -78,6 +79,7 @@ fn models(n: usize, cols: usize) -> Vec<&'static ModelDescriptor> {
                 primary_key: &[0],
                 indexes: leak(indexes),
                 foreign_keys: &[],
+                checks: &[],
                 timestamps: false,
                 soft_delete: false,
                 statements: StatementCache::new(),

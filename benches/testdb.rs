@@ -83,6 +83,7 @@ fn column(name: String, ty: LogicalType, nullable: bool, pk: bool) -> ColumnDesc
         default: None,
         renamed_from: None,
         managed: None,
+        collation: None,
     }
 }
 
@@ -125,6 +126,7 @@ fn models(n: usize, cols: usize) -> Vec<&'static ModelDescriptor> {
                 primary_key: &[0],
                 indexes: leak(indexes),
                 foreign_keys: &[],
+                checks: &[],
                 timestamps: false,
                 soft_delete: false,
                 statements: StatementCache::new(),

@@ -7,8 +7,9 @@
 use dataflow_core::introspect::{generate_models, IntrospectOptions};
 use dataflow_core::prelude::*;
 
-/// Someone else's schema: a rowid key, a CHECK "enum", a view, and a table
-/// with a key over two columns.
+/// Someone else's schema: a rowid key, a CHECK "enum" (written without a
+/// name: it is read under the name PostgreSQL would give it), a view, and a
+/// table with a key over two columns.
 const LEGACY: &str = "
 CREATE TABLE customers (
     id INTEGER PRIMARY KEY,
@@ -47,6 +48,7 @@ struct Customer {
     references = "customers(id)",
     on_delete = "cascade"
 ))]
+#[dataflow(check(name = "orders_status_check", expr = "status IN ('open', 'paid')"))]
 struct Order {
     id: i64,
     customer_id: i64,
@@ -62,6 +64,7 @@ struct Order {
     references = "customers(id)",
     on_delete = "cascade"
 ))]
+#[dataflow(check(name = "orders_status_check", expr = "status IN ('open', 'paid')"))]
 struct OrderV2 {
     id: i64,
     customer_id: i64,

@@ -263,6 +263,7 @@ fn descriptor(cols: &[Col]) -> &'static ModelDescriptor {
         default: None,
         renamed_from: None,
         managed: None,
+        collation: None,
     }];
     columns.extend(cols.iter().map(|c| ColumnDescriptor {
         name: c.name,
@@ -277,6 +278,7 @@ fn descriptor(cols: &[Col]) -> &'static ModelDescriptor {
         default: c.default.as_ref().map(Cell::default_value),
         renamed_from: None,
         managed: None,
+        collation: None,
     }));
     Box::leak(Box::new(ModelDescriptor {
         name: "T",
@@ -286,6 +288,7 @@ fn descriptor(cols: &[Col]) -> &'static ModelDescriptor {
         primary_key: &[0],
         indexes: &[],
         foreign_keys: &[],
+        checks: &[],
         timestamps: false,
         soft_delete: false,
         statements: StatementCache::new(),
@@ -947,6 +950,7 @@ fn build(raw: &[RawTable]) -> Schema {
             default: None,
             auto_increment: true,
             enum_values: None,
+            collation: None,
         }];
         for (cname, c) in COLS.iter().zip(&r.columns) {
             if !c.present {
@@ -965,6 +969,7 @@ fn build(raw: &[RawTable]) -> Schema {
                 default: c.default.clone(),
                 auto_increment: false,
                 enum_values: None,
+                collation: None,
             });
         }
         let own: Vec<String> = columns[1..].iter().map(|c| c.name.clone()).collect();
@@ -1024,6 +1029,7 @@ fn build(raw: &[RawTable]) -> Schema {
                 indexes,
                 foreign_keys,
                 triggers: Vec::new(),
+                checks: Vec::new(),
             },
         );
     }
@@ -1182,6 +1188,16 @@ fn precondition(state: &Schema, change: &Change) -> Result<(), String> {
                 return Err(format!(
                     "{t} has no foreign key {foreign_key:?} to drop at this point"
                 ));
+            }
+        }
+        Change::AddCheck { table: t, check } => {
+            if table(t)?.checks.iter().any(|c| c.name == check.name) {
+                return Err(format!("check {} already exists", check.name));
+            }
+        }
+        Change::DropCheck { table: t, check } => {
+            if !table(t)?.checks.contains(check) {
+                return Err(format!("check {} is not on {t}", check.name));
             }
         }
         Change::Unsupported { detail, .. } => return Err(format!("unsupported: {detail}")),
@@ -1582,6 +1598,7 @@ mod planned_keys {
             default: None,
             renamed_from: None,
             managed: None,
+            collation: None,
         }
     }
 
@@ -1608,6 +1625,7 @@ mod planned_keys {
             primary_key: &[0],
             indexes: leak(indexes),
             foreign_keys: leak(foreign_keys),
+            checks: &[],
             timestamps: false,
             soft_delete: false,
             statements: StatementCache::new(),

@@ -51,6 +51,9 @@ struct Inner {
     /// How the database prints each model condition, by (table, condition):
     /// asked once per process, not on every plan.
     predicate_prints: std::sync::Mutex<std::collections::HashMap<(String, String), String>>,
+    /// How the database prints each model `CHECK` condition, by (table,
+    /// condition), likewise.
+    check_prints: std::sync::Mutex<std::collections::HashMap<(String, String), String>>,
     /// Who migrations ask and show progress to.
     interaction: RwLock<Arc<dyn Interaction>>,
 }
@@ -85,6 +88,7 @@ impl DataFlow {
                 capabilities,
                 models: RwLock::new(Vec::new()),
                 predicate_prints: Default::default(),
+                check_prints: Default::default(),
                 interaction: RwLock::new(default_interaction()),
             }),
             bound: None,
@@ -236,27 +240,58 @@ impl DataFlow {
             if differing.is_empty() {
                 continue;
             }
-            let prints = &self.inner.predicate_prints;
-            let missing: Vec<String> = {
-                let known = prints.lock().map_err(|_| poisoned())?;
-                differing
-                    .iter()
-                    .filter(|(_, w)| !known.contains_key(&(name.clone(), w.clone())))
-                    .map(|(_, w)| w.clone())
-                    .collect()
-            };
-            if !missing.is_empty() {
-                let printed = self.inner.describe.reprint_predicates(conn, t, &missing)?;
-                let mut known = prints.lock().map_err(|_| poisoned())?;
-                for (w, p) in missing.into_iter().zip(printed) {
-                    known.insert((name.clone(), w), p);
+            let printed = printings(&self.inner.predicate_prints, name, &differing, |w| {
+                self.inner.describe.reprint_predicates(conn, t, w)
+            })?;
+            for ((i, want), printed) in differing.into_iter().zip(printed) {
+                let index = &mut table.indexes[i];
+                if index.predicate.as_ref() == Some(&printed) {
+                    index.predicate = Some(want);
                 }
             }
-            let known = prints.lock().map_err(|_| poisoned())?;
-            for (i, want) in differing {
-                let index = &mut table.indexes[i];
-                if index.predicate.as_ref() == known.get(&(name.clone(), want.clone())) {
-                    index.predicate = Some(want);
+        }
+        self.align_checks(conn, live, target)
+    }
+
+    /// Replaces each live `CHECK` condition by the model's spelling when they
+    /// are the same condition: the live text equal to the database's own
+    /// printing of the model's condition (PostgreSQL adds casts and
+    /// parentheses), both in [`check_expression`](crate::migrate::schema::check_expression)
+    /// form. Checks are matched by name; exact equality only, as for
+    /// partial-index conditions.
+    fn align_checks(
+        &self,
+        conn: &mut dyn Connection,
+        live: &mut Schema,
+        target: &Schema,
+    ) -> Result<()> {
+        for (name, table) in &mut live.tables {
+            let Some(t) = target.tables.get(name) else {
+                continue;
+            };
+            let differing: Vec<(usize, String)> = table
+                .checks
+                .iter()
+                .enumerate()
+                .filter_map(|(i, c)| {
+                    let want = t.checks.iter().find(|x| x.name == c.name)?;
+                    (want.expr != c.expr).then(|| (i, want.expr.clone()))
+                })
+                .collect();
+            if differing.is_empty() {
+                continue;
+            }
+            let printed = printings(&self.inner.check_prints, name, &differing, |w| {
+                let printed = self.inner.describe.reprint_checks(conn, t, w)?;
+                Ok(printed
+                    .iter()
+                    .map(|p| crate::migrate::schema::check_expression(p))
+                    .collect())
+            })?;
+            for ((i, want), printed) in differing.into_iter().zip(printed) {
+                let check = &mut table.checks[i];
+                if check.expr == printed {
+                    check.expr = want;
                 }
             }
         }
@@ -675,8 +710,42 @@ fn settle<R>(
     }
 }
 
+/// How the database prints each model condition of `wants` (pairs of an
+/// entry's place and its condition) on the table `table`: read from `cache`
+/// by (table, condition); those not there yet are asked through `reprint`,
+/// once per process, and kept.
+fn printings(
+    cache: &std::sync::Mutex<std::collections::HashMap<(String, String), String>>,
+    table: &str,
+    wants: &[(usize, String)],
+    reprint: impl FnOnce(&[String]) -> Result<Vec<String>>,
+) -> Result<Vec<String>> {
+    let key = |w: &String| (table.to_owned(), w.clone());
+    let missing: Vec<String> = {
+        let known = cache.lock().map_err(|_| poisoned())?;
+        wants
+            .iter()
+            .map(|(_, w)| w)
+            .filter(|w| !known.contains_key(&key(w)))
+            .cloned()
+            .collect()
+    };
+    if !missing.is_empty() {
+        let printed = reprint(&missing)?;
+        let mut known = cache.lock().map_err(|_| poisoned())?;
+        for (w, p) in missing.iter().zip(printed) {
+            known.insert(key(w), p);
+        }
+    }
+    let known = cache.lock().map_err(|_| poisoned())?;
+    Ok(wants
+        .iter()
+        .map(|(_, w)| known.get(&key(w)).cloned().unwrap_or_default())
+        .collect())
+}
+
 fn poisoned() -> crate::error::Error {
     crate::error::Error::Database(
-        "a thread panicked while holding dataflow's predicate cache".into(),
+        "a thread panicked while holding dataflow's cache of printed conditions".into(),
     )
 }

@@ -78,8 +78,8 @@ pub use migrate::{
     MigrateOptions, MigrationReport, MigrationStep, OnlineSql, Operation, RiskLevel,
 };
 pub use model::descriptor::{
-    ColumnDescriptor, DefaultValue, EnumDescriptor, FkAction, ForeignKeyDescriptor,
-    IndexDescriptor, IndexMethod, Managed, ModelDescriptor,
+    CheckDescriptor, ColumnDescriptor, DefaultValue, EnumDescriptor, FkAction,
+    ForeignKeyDescriptor, IndexDescriptor, IndexMethod, Managed, ModelDescriptor,
 };
 pub use model::enums::ModelEnum;
 pub use model::field::{FieldType, Operand, Scalar};

@@ -25,6 +25,7 @@ const MODEL_ATTRS: &[&str] = &[
     "jsonb_gin_indexes(...)",
     "text_search(...)",
     "foreign_key(...)",
+    "check(...)",
 ];
 const FIELD_ATTRS: &[&str] = &[
     "primary_key",
@@ -36,6 +37,7 @@ const FIELD_ATTRS: &[&str] = &[
     "default_sql",
     "renamed_from",
     "column",
+    "collation",
 ];
 const VARIANT_ATTRS: &[&str] = &["rename", "renamed_from"];
 const INDEX_ATTRS: &[&str] = &[
@@ -47,6 +49,7 @@ const INDEX_ATTRS: &[&str] = &[
 ];
 const TEXT_SEARCH_ATTRS: &[&str] = &["fields(\"a\", \"b\")", "name", "language"];
 const FK_ATTRS: &[&str] = &["field", "references", "on_delete", "on_update"];
+const CHECK_ATTRS: &[&str] = &["name", "expr"];
 
 /// Model-level attributes.
 #[derive(Default)]
@@ -61,6 +64,14 @@ pub struct ModelAttrs {
     pub foreign_keys: Vec<ForeignKeyAttr>,
     /// `primary_key("a", "b")`: the key's fields, in key order.
     pub primary_key: Option<KeyAttr>,
+    pub checks: Vec<CheckAttr>,
+}
+
+/// `check(name = "ck_price_positive", expr = "price > 0")`
+pub struct CheckAttr {
+    pub span: Span,
+    pub name: Option<LitStr>,
+    pub expr: Option<LitStr>,
 }
 
 /// `primary_key("order_id", "line_no")` on the struct.
@@ -115,6 +126,7 @@ pub struct FieldAttrs {
     pub default_sql: Option<LitStr>,
     pub renamed_from: Option<LitStr>,
     pub column: Option<LitStr>,
+    pub collation: Option<LitStr>,
     /// Some attribute of the field did not parse, so the field's role (e.g. its
     /// being the primary key) may be unknown: dependent errors are not reported.
     pub had_error: bool,
@@ -318,6 +330,8 @@ pub fn parse_model_attrs(attrs: &[Attribute], errors: &mut Errors) -> ModelAttrs
                 if let Some(key) = parse_key(&meta, errors)? {
                     set_once(&mut out.primary_key, key, &meta, errors);
                 }
+            } else if meta.path.is_ident("check") {
+                out.checks.extend(parse_check(&meta, errors)?);
             } else {
                 errors.push(unknown(&meta, MODEL_ATTRS));
                 skip_value(&meta)?;
@@ -509,6 +523,36 @@ fn parse_foreign_key(
     Ok(Some(fk))
 }
 
+fn parse_check(meta: &ParseNestedMeta<'_>, errors: &mut Errors) -> syn::Result<Option<CheckAttr>> {
+    let mut check = CheckAttr {
+        span: meta.path.span(),
+        name: None,
+        expr: None,
+    };
+    if !meta.input.peek(syn::token::Paren) {
+        errors.push(meta.error(
+            "`check` needs arguments: `check(name = \"ck_price_positive\", expr = \"price > 0\")`",
+        ));
+        skip_value(meta)?;
+        return Ok(None);
+    }
+    meta.parse_nested_meta(|inner| {
+        let (slot, what) = if inner.path.is_ident("name") {
+            (&mut check.name, "\"constraint_name\"")
+        } else if inner.path.is_ident("expr") {
+            (&mut check.expr, "\"price > 0\"")
+        } else {
+            errors.push(unknown(&inner, CHECK_ATTRS));
+            return skip_value(&inner);
+        };
+        if let Some(v) = value::<LitStr>(&inner, what, errors)? {
+            set_once(slot, v, &inner, errors);
+        }
+        Ok(())
+    })?;
+    Ok(Some(check))
+}
+
 /// Parses every `#[dataflow(...)]` on a field.
 pub fn parse_field_attrs(attrs: &[Attribute], errors: &mut Errors) -> FieldAttrs {
     let mut out = FieldAttrs::default();
@@ -548,6 +592,10 @@ pub fn parse_field_attrs(attrs: &[Attribute], errors: &mut Errors) -> FieldAttrs
             } else if meta.path.is_ident("column") {
                 if let Some(v) = value::<LitStr>(&meta, "\"column_name\"", errors)? {
                     set_once(&mut out.column, v, &meta, errors);
+                }
+            } else if meta.path.is_ident("collation") {
+                if let Some(v) = value::<LitStr>(&meta, "\"NOCASE\"", errors)? {
+                    set_once(&mut out.collation, v, &meta, errors);
                 }
             } else {
                 errors.push(unknown(&meta, FIELD_ATTRS));

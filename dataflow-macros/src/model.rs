@@ -26,6 +26,7 @@ pub struct ModelIr {
     pub pk: Vec<usize>,
     pub indexes: Vec<IndexIr>,
     pub foreign_keys: Vec<ForeignKeyIr>,
+    pub checks: Vec<CheckIr>,
     pub timestamps: bool,
     pub soft_delete: bool,
     /// The model's serde names, which its patch's serde follows.
@@ -74,6 +75,13 @@ pub struct ColumnIr {
     pub default_span: Option<Span>,
     pub renamed_from: Option<String>,
     pub managed: Option<Managed>,
+    pub collation: Option<String>,
+}
+
+/// A table `CHECK` (mirrors `CheckDescriptor`).
+pub struct CheckIr {
+    pub name: String,
+    pub expr: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,8 +120,9 @@ pub enum MethodIr {
     TextSearch(String),
 }
 
-/// Why a partial-index condition cannot be a SQL boolean expression, if it
-/// visibly cannot: empty, several statements, unbalanced quotes or parentheses.
+/// Why a condition (of a partial index or a check) cannot be a SQL boolean
+/// expression, if it visibly cannot: empty, several statements, unbalanced
+/// quotes, comments or parentheses.
 fn condition_problem(sql: &str) -> Option<&'static str> {
     if sql.trim().is_empty() {
         return Some("the condition must not be empty");
@@ -123,11 +132,29 @@ fn condition_problem(sql: &str) -> Option<&'static str> {
     }
     let mut depth = 0i32;
     let mut quote: Option<char> = None;
-    for ch in sql.chars() {
+    let mut chars = sql.chars().peekable();
+    while let Some(ch) = chars.next() {
         match (quote, ch) {
             (Some(q), c) if c == q => quote = None,
             (Some(_), _) => {}
-            (None, '\'' | '"') => quote = Some(ch),
+            (None, '\'' | '"' | '`') => quote = Some(ch),
+            (None, '[') => quote = Some(']'),
+            // Comments hold anything: skipped to their end.
+            (None, '-') if chars.peek() == Some(&'-') => {
+                chars.by_ref().find(|c| *c == '\n');
+            }
+            (None, '/') if chars.peek() == Some(&'*') => {
+                chars.next();
+                let mut prev = ' ';
+                let closed = chars.by_ref().any(|c| {
+                    let end = prev == '*' && c == '/';
+                    prev = c;
+                    end
+                });
+                if !closed {
+                    return Some("the condition has an unterminated comment");
+                }
+            }
             (None, '(') => depth += 1,
             (None, ')') => {
                 depth -= 1;
@@ -414,6 +441,7 @@ fn hidden(column: &str, kind: Kind, nullable: bool, managed: Managed) -> ColumnI
         default_span: None,
         renamed_from: None,
         managed: Some(managed),
+        collation: None,
     }
 }
 
@@ -651,6 +679,21 @@ pub fn build(input: &DeriveInput) -> syn::Result<ModelIr> {
                 );
             }
         }
+        let collation = fa.collation.as_ref().and_then(|lit| {
+            let v = lit.value();
+            if ty.kind != Kind::String {
+                errors.at(
+                    lit,
+                    format!(
+                        "collation applies only to String fields, not `{}`",
+                        type_name(&field.ty)
+                    ),
+                );
+                return None;
+            }
+            check_ident(&mut errors, lit.span(), "collation", &v);
+            Some(v)
+        });
         let renamed_from = fa.renamed_from.as_ref().map(|r| {
             if r.value() == column {
                 errors.at(r, format!("renamed_from names the field's own column `{column}`; remove it or give the previous name"));
@@ -697,6 +740,7 @@ pub fn build(input: &DeriveInput) -> syn::Result<ModelIr> {
                 .or_else(|| fa.default_sql.as_ref().map(LitStr::span)),
             renamed_from,
             managed,
+            collation,
         });
         field_attrs.push(fa);
     }
@@ -1169,6 +1213,61 @@ pub fn build(input: &DeriveInput) -> syn::Result<ModelIr> {
         });
     }
 
+    // Checks: named, so a changed condition is a drop and an add of that
+    // name and never a guess; the condition is trusted SQL, checked only for
+    // what visibly cannot be one expression.
+    let mut checks: Vec<CheckIr> = Vec::new();
+    for ck in &attrs.checks {
+        let name = match &ck.name {
+            None => {
+                errors.at_span(
+                    ck.span,
+                    "check needs name = \"...\": checks are told apart by name, so a changed condition migrates as one",
+                );
+                None
+            }
+            Some(n) => {
+                let v = n.value();
+                check_ident(&mut errors, n.span(), "check name", &v);
+                if checks.iter().any(|c| c.name == v) {
+                    errors.at(n, format!("duplicate check name `{v}`"));
+                }
+                // An enum field (a type known by its `FieldType` impl) has a
+                // check of its values under this name.
+                if let Some(c) = columns.iter().find(|c| {
+                    c.kind == Kind::Other && generated_name(&format!("ck_{}", c.column)) == v
+                }) {
+                    errors.at(
+                        n,
+                        format!(
+                            "check name `{v}` is the one dataflow gives the allowed values of an enum field (`{}`); choose another",
+                            c.column
+                        ),
+                    );
+                }
+                Some(v)
+            }
+        };
+        let expr = match &ck.expr {
+            None => {
+                errors.at_span(
+                    ck.span,
+                    "check needs expr = \"...\", the condition rows must satisfy",
+                );
+                None
+            }
+            Some(e) => {
+                if let Some(problem) = condition_problem(&e.value()) {
+                    errors.at(e, problem);
+                }
+                Some(e.value())
+            }
+        };
+        if let (Some(name), Some(expr)) = (name, expr) {
+            checks.push(CheckIr { name, expr });
+        }
+    }
+
     errors.finish(ModelIr {
         ident: input.ident.clone(),
         vis: input.vis.clone(),
@@ -1179,6 +1278,7 @@ pub fn build(input: &DeriveInput) -> syn::Result<ModelIr> {
         pk,
         indexes,
         foreign_keys,
+        checks,
         timestamps,
         soft_delete,
         serde: crate::serde_attrs::read(input),

@@ -1,14 +1,15 @@
 //! Describing the live PostgreSQL schema (the connection's `current_schema()`)
-//! from `pg_catalog`, in four queries whatever the number of tables.
+//! from `pg_catalog`, in five queries whatever the number of tables.
 //!
-//! Over 500 lines only with its unit tests (about 60).
+//! Over 500 lines only with its unit tests (about 60); how PostgreSQL prints
+//! the conditions a model writes is `crate::reprint`.
 
 use std::collections::BTreeMap;
 
 use dataflow_core::migrate::describe::{read_foreign_keys, LiveDetails};
 use dataflow_core::migrate::dialect::enum_check_name;
 use dataflow_core::migrate::schema::{
-    normalized_values, Column, Index, IndexKind, Schema, SchemaDefault, Table,
+    normalized_values, Check, Column, Index, IndexKind, Schema, SchemaDefault, Table,
 };
 use dataflow_core::model::descriptor::FkAction;
 use dataflow_core::{Connection, Describe, LogicalType, LogicalType as T, Result, Value};
@@ -34,7 +35,16 @@ impl Describe for PgDescribe {
         table: &Table,
         predicates: &[String],
     ) -> Result<Vec<String>> {
-        reprint_predicates(conn, table, predicates)
+        crate::reprint::reprint_predicates(conn, table, predicates)
+    }
+
+    fn reprint_checks(
+        &self,
+        conn: &mut dyn Connection,
+        table: &Table,
+        checks: &[String],
+    ) -> Result<Vec<String>> {
+        crate::reprint::reprint_checks(conn, table, checks)
     }
 
     fn has_table(&self, conn: &mut dyn Connection, name: &str) -> Result<bool> {
@@ -59,6 +69,12 @@ fn has_table(conn: &mut dyn Connection, name: &str) -> Result<bool> {
     )?;
     Ok(found)
 }
+
+/// A column's collation when it is not its type's default (`NULL` otherwise,
+/// and for types without one), over `a` (`pg_attribute`), `t` (`pg_type`)
+/// and `co` (`pg_collation`).
+const COLLATION: &str = "CASE WHEN a.attcollation <> 0 AND a.attcollation <> t.typcollation \
+     THEN co.collname::text END";
 
 const USER_TABLE: &str = "n.nspname = current_schema() AND c.relkind IN ('r', 'p') \
      AND c.relname NOT LIKE '\\_dataflow\\_%'";
@@ -91,13 +107,15 @@ fn describe(conn: &mut dyn Connection) -> Result<Schema> {
     let mut serial_defaults: Vec<(String, String, String)> = Vec::new();
     let sql = format!(
         "SELECT c.relname::text, a.attname::text, format_type(a.atttypid, a.atttypmod), a.attnotnull, \
-                pg_get_expr(d.adbin, d.adrelid), a.attidentity::text \
+                pg_get_expr(d.adbin, d.adrelid), a.attidentity::text, {COLLATION} \
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
          JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped \
+         JOIN pg_type t ON t.oid = a.atttypid \
+         LEFT JOIN pg_collation co ON co.oid = a.attcollation \
          LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum \
          WHERE {USER_TABLE} ORDER BY c.relname, a.attnum"
     );
-    conn.query(&sql, &[], &[T::Text; 6], &mut |row| {
+    conn.query(&sql, &[], &[T::Text; 7], &mut |row| {
         let table = text(&mut row[0]);
         let name = text(&mut row[1]);
         let (ty, max_length) = logical_type(&text(&mut row[2]));
@@ -126,6 +144,7 @@ fn describe(conn: &mut dyn Connection) -> Result<Schema> {
             indexes: Vec::new(),
             foreign_keys: Vec::new(),
             triggers: Vec::new(),
+            checks: Vec::new(),
         });
         t.columns.push(Column {
             name,
@@ -135,6 +154,10 @@ fn describe(conn: &mut dyn Connection) -> Result<Schema> {
             default,
             auto_increment: identity,
             enum_values: None,
+            collation: match std::mem::take(&mut row[6]) {
+                Value::Text(c) => Some(c),
+                _ => None,
+            },
         });
         Ok(())
     })?;
@@ -260,11 +283,51 @@ fn describe(conn: &mut dyn Connection) -> Result<Schema> {
         Ok(())
     })?;
 
+    // Every other check of the table, as PostgreSQL prints it. Left out:
+    // the enum columns' checks (read above), inherited ones (the parent's),
+    // and the `NOT NULL` check an online migration holds while it runs.
+    let sql = format!(
+        "SELECT c.relname::text, con.conname::text, pg_get_constraintdef(con.oid), \
+                (SELECT a.attname::text FROM pg_attribute a WHERE a.attrelid = con.conrelid \
+                 AND a.attnum = con.conkey[1] AND cardinality(con.conkey) = 1) \
+         FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid \
+         JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE con.contype = 'c' AND con.conislocal AND {USER_TABLE} \
+         ORDER BY c.relname, con.conname"
+    );
+    conn.query(&sql, &[], &[T::Text; 4], &mut |row| {
+        let (table, name) = (text(&mut row[0]), text(&mut row[1]));
+        let def = text(&mut row[2]);
+        let column = text(&mut row[3]);
+        let Some(t) = tables.get_mut(&table) else {
+            return Ok(());
+        };
+        let enum_column = t
+            .columns
+            .iter()
+            .any(|c| c.name == column && c.enum_values.is_some());
+        if (enum_column && name == enum_check_name(&column)) || name.starts_with("df_nn_") {
+            return Ok(());
+        }
+        t.checks.push(Check::new(name, check_condition(&def)));
+        Ok(())
+    })?;
+
     for t in tables.values_mut() {
         t.indexes.sort_by(|a, b| a.name.cmp(&b.name));
         t.foreign_keys.sort_by(|a, b| a.column.cmp(&b.column));
+        t.checks.sort_by(|a, b| a.name.cmp(&b.name));
     }
     Ok(Schema { tables })
+}
+
+/// The condition of a check as `pg_get_constraintdef` prints it:
+/// `CHECK ((price > 0))` → `(price > 0)` (a check not yet validated ends in
+/// `NOT VALID`, which is not part of it).
+pub(crate) fn check_condition(def: &str) -> &str {
+    let def = def.strip_suffix(" NOT VALID").unwrap_or(def);
+    let def = def.strip_suffix(" NO INHERIT").unwrap_or(def);
+    def.strip_prefix("CHECK ").unwrap_or(def)
 }
 
 /// Types `logical_type` maps exactly (what dataflow itself declares).
@@ -370,74 +433,6 @@ fn describe_details(conn: &mut dyn Connection) -> Result<LiveDetails> {
         Ok(())
     })?;
     Ok(details)
-}
-
-/// How PostgreSQL prints each condition over a table shaped like `table`: a
-/// temporary copy of the shape gets one partial index per condition, and
-/// `pg_get_expr` reads them back. The copy is dropped before returning.
-fn reprint_predicates(
-    conn: &mut dyn Connection,
-    table: &Table,
-    predicates: &[String],
-) -> Result<Vec<String>> {
-    use dataflow_core::{QueryDialect, SchemaDialect};
-    static PROBES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let d = &crate::dialect::POSTGRES;
-    let Some(first) = table.columns.first() else {
-        return Ok(predicates.to_vec());
-    };
-    let n = PROBES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let name = format!("df_probe_{}_{n}", std::process::id());
-    let mut shape = table.clone();
-    shape.name = name.clone();
-    shape.indexes.clear();
-    shape.foreign_keys.clear();
-    let q = |s: &str| {
-        let mut o = String::new();
-        d.quote_ident(s, &mut o);
-        o
-    };
-    let create = d.create_table(&shape)[0].replacen("CREATE TABLE", "CREATE TEMP TABLE", 1);
-    conn.batch_execute(&create)?;
-    let probe = (|| {
-        for (i, p) in predicates.iter().enumerate() {
-            conn.batch_execute(&format!(
-                "CREATE INDEX {} ON pg_temp.{} ({}) WHERE {p}",
-                q(&format!("{name}_{i}")),
-                q(&name),
-                q(&first.name)
-            ))?;
-        }
-        let mut printed = vec![String::new(); predicates.len()];
-        let mut lit = String::new();
-        d.string_literal(&format!("pg_temp.{}", q(&name)), &mut lit);
-        conn.query(
-            &format!(
-                "SELECT i.relname::text, pg_get_expr(ix.indpred, ix.indrelid) FROM pg_index ix \
-                 JOIN pg_class i ON i.oid = ix.indexrelid WHERE ix.indrelid = {lit}::regclass"
-            ),
-            &[],
-            &[T::Text, T::Text],
-            &mut |row| {
-                let index = text(&mut row[0]);
-                if let Some(i) = index
-                    .rsplit('_')
-                    .next()
-                    .and_then(|i| i.parse::<usize>().ok())
-                {
-                    if let Some(slot) = printed.get_mut(i) {
-                        *slot = text(&mut row[1]);
-                    }
-                }
-                Ok(())
-            },
-        )?;
-        Ok(printed)
-    })();
-    let dropped = conn.batch_execute(&format!("DROP TABLE IF EXISTS pg_temp.{}", q(&name)));
-    let printed = probe?;
-    dropped?;
-    Ok(printed)
 }
 
 /// The string literals of a check as `pg_get_constraintdef` prints it:

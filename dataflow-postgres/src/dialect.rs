@@ -188,6 +188,7 @@ impl QueryDialect for PgDialect {
                 default: None,
                 auto_increment: false,
                 enum_values: None,
+                collation: None,
             };
             sql.push_str("::");
             sql.push_str(&self.column_type(&element));
@@ -259,6 +260,11 @@ impl SchemaDialect for PgDialect {
                 if from.nullable && !to.nullable {
                     notes.push("SET NOT NULL scans the whole table under an ACCESS EXCLUSIVE lock");
                 }
+                if from.collation != to.collation {
+                    notes.push(
+                        "the collation change rewrites the column's indexes under an ACCESS EXCLUSIVE lock",
+                    );
+                }
                 if from.enum_values != to.enum_values && to.enum_values.is_some() {
                     notes.push(
                         "the new check of allowed values scans the whole table under an ACCESS EXCLUSIVE lock",
@@ -274,6 +280,9 @@ impl SchemaDialect for PgDialect {
             }
             Change::AddForeignKey { .. } => {
                 "adding the key validates every row while writes wait".into()
+            }
+            Change::AddCheck { .. } => {
+                "adding the check scans every row under an ACCESS EXCLUSIVE lock".into()
             }
             _ => return None,
         })

@@ -23,6 +23,7 @@ mod options;
 mod query;
 mod relay;
 mod replicas;
+mod reprint;
 mod test_tx;
 pub mod testing;
 

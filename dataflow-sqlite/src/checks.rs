@@ -189,6 +189,7 @@ mod tests {
                 default: Some(SchemaDefault::Text(values[0].clone())),
                 auto_increment: false,
                 enum_values: Some(values.clone()),
+                collation: None,
             };
             let mut sql = String::from("CREATE TABLE ");
             d.quote_ident("t", &mut sql);

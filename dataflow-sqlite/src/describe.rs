@@ -8,7 +8,10 @@
 use std::collections::BTreeMap;
 
 use dataflow_core::migrate::describe::{read_foreign_keys, LiveDetails};
-use dataflow_core::migrate::schema::{normalized_values, Column, Index, Schema, Table, Trigger};
+use dataflow_core::migrate::dialect::enum_check_name;
+use dataflow_core::migrate::schema::{
+    normalized_values, Check, Column, Index, Schema, Table, Trigger,
+};
 use dataflow_core::model::descriptor::FkAction;
 use dataflow_core::{Connection, Describe, LogicalType as T, Result, Value};
 
@@ -136,6 +139,7 @@ fn describe(conn: &mut dyn Connection) -> Result<Schema> {
                 indexes: Vec::new(),
                 foreign_keys: Vec::new(),
                 triggers: Vec::new(),
+                checks: Vec::new(),
             });
             t.columns.push(Column {
                 name,
@@ -145,6 +149,7 @@ fn describe(conn: &mut dyn Connection) -> Result<Schema> {
                 default,
                 auto_increment: false,
                 enum_values: None,
+                collation: None,
             });
             Ok(())
         },
@@ -159,6 +164,13 @@ fn describe(conn: &mut dyn Connection) -> Result<Schema> {
                 c.enum_values = Some(normalized_values(values));
             }
         }
+        let written = crate::table_text::table_text(sql);
+        for (column, collation) in written.collations {
+            if let Some(c) = t.columns.iter_mut().find(|c| c.name == column) {
+                c.collation = Some(collation);
+            }
+        }
+        t.checks = named_checks(t, written.checks);
     }
     for (table, mut cols) in pk_order {
         cols.sort();
@@ -260,6 +272,53 @@ fn describe(conn: &mut dyn Connection) -> Result<Schema> {
     Ok(Schema { tables })
 }
 
+/// The table's checks under their names, the enum columns' checks left out
+/// (they are those columns' allowed values). A check written without a name
+/// gets the one PostgreSQL would give it, so a model can declare it under the
+/// same name on either database: `<table>_<column>_check` when the condition
+/// reads one column, `<table>_check` otherwise, followed by `1`, `2`, … when
+/// the name is taken.
+fn named_checks(t: &Table, written: Vec<crate::table_text::WrittenCheck>) -> Vec<Check> {
+    let is_enum_check = |name: &str| {
+        t.columns
+            .iter()
+            .any(|c| c.enum_values.is_some() && enum_check_name(&c.name) == name)
+    };
+    let mut taken: Vec<String> = written.iter().filter_map(|w| w.name.clone()).collect();
+    let mut out = Vec::new();
+    for w in written {
+        let name = match w.name {
+            Some(name) if is_enum_check(&name) => continue,
+            Some(name) => name,
+            None => {
+                let mut read: Vec<&str> = Vec::new();
+                for n in crate::table_text::names_in(&w.expr) {
+                    if let Some(c) = t.columns.iter().find(|c| c.name.eq_ignore_ascii_case(&n)) {
+                        if !read.contains(&c.name.as_str()) {
+                            read.push(&c.name);
+                        }
+                    }
+                }
+                let base = match read.as_slice() {
+                    [one] => format!("{}_{one}_check", t.name),
+                    _ => format!("{}_check", t.name),
+                };
+                let mut name = base.clone();
+                let mut n = 0;
+                while taken.contains(&name) {
+                    n += 1;
+                    name = format!("{base}{n}");
+                }
+                taken.push(name.clone());
+                name
+            }
+        };
+        out.push(Check::new(name, &w.expr));
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    out
+}
+
 /// Views, column types no field type matches exactly, collations, CHECK
 /// constraints, and the keys and indexes [`describe`] leaves out.
 fn describe_details(conn: &mut dyn Connection) -> Result<LiveDetails> {
@@ -303,6 +362,7 @@ fn describe_details(conn: &mut dyn Connection) -> Result<LiveDetails> {
                 default: None,
                 auto_increment: false,
                 enum_values: None,
+                collation: None,
             });
             // INTEGER is what dataflow declares an i32 as, but SQLite stores
             // 64-bit values in it; as the lone key column (the last value
@@ -321,10 +381,14 @@ fn describe_details(conn: &mut dyn Connection) -> Result<LiveDetails> {
         },
     )?;
     for (table, sql) in &create {
-        let (collations, checks) = crate::table_text::collations_and_checks(sql);
+        let written = crate::table_text::table_text(sql);
         let t = details.tables.entry(table.clone()).or_default();
-        t.collations.extend(collations);
-        t.checks = checks;
+        t.collations.extend(written.collations);
+        t.checks = written
+            .checks
+            .into_iter()
+            .map(|c| format!("({})", c.expr))
+            .collect();
     }
     let sql = format!(
         "SELECT m.name, fk.id, fk.\"from\", fk.\"table\", fk.\"to\" \

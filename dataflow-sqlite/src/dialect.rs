@@ -258,6 +258,12 @@ impl SchemaDialect for SqliteDialect {
                 if let Some(SchemaDefault::Sql(sql)) = &c.default {
                     c.default = Some(parse_default(sql, c.ty));
                 }
+                // Collation names are case-insensitive; BINARY is the default.
+                c.collation = c
+                    .collation
+                    .take()
+                    .map(|n| n.to_ascii_uppercase())
+                    .filter(|n| n != "BINARY");
             }
         }
     }
@@ -369,6 +375,7 @@ mod tests {
                     default: None,
                     auto_increment: false,
                     enum_values: None,
+                    collation: None,
                 };
                 assert_eq!(logical_type(&SQLITE.column_type(&col)), (ty, max_length));
             }

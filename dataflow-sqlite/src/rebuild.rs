@@ -2,9 +2,9 @@
 //!
 //! SQLite alters little in place: `ADD COLUMN` (nullable or with a constant
 //! default), renames, `DROP COLUMN` of a column no key uses, and indexes. A
-//! changed column type, nullability or default, a foreign key added or
-//! dropped, a `NOT NULL` column added without a constant default, or a key
-//! column dropped is made by SQLite's documented procedure
+//! changed column type, nullability, default or collation, a foreign key or
+//! a check added or dropped, a `NOT NULL` column added without a constant
+//! default, or a key column dropped is made by SQLite's documented procedure
 //! (<https://sqlite.org/lang_altertable.html#otheralter>): create a table of
 //! the new shape, copy the rows, drop the old table, rename the new one,
 //! recreate its indexes and triggers. [`rebuild_reason`] says which changes
@@ -26,6 +26,9 @@ pub(crate) fn rebuild_reason(change: &Change, before: &Schema) -> Option<String>
         Change::AlterColumn { .. } => "SQLite cannot alter a column in place".into(),
         Change::AddForeignKey { .. } | Change::DropForeignKey { .. } => {
             "SQLite cannot add or drop a foreign key in place".into()
+        }
+        Change::AddCheck { .. } | Change::DropCheck { .. } => {
+            "SQLite cannot add or drop a check in place".into()
         }
         Change::AddColumn { column, .. } if !column.nullable && column.default.is_none() => {
             "SQLite adds a NOT NULL column without a default only by rebuilding".into()

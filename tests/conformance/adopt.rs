@@ -46,6 +46,7 @@ pub struct StrictAccount {
 
 #[derive(Model, Debug, Clone, PartialEq)]
 #[dataflow(table = "legacy_a")]
+#[dataflow(check(name = "legacy_a_name_check", expr = "length(name) > 0"))]
 pub struct LegacyA {
     pub id: i64,
     #[dataflow(max_length = 80)]
@@ -58,6 +59,7 @@ pub struct LegacyA {
 /// `LegacyA` one release later: a nullable column added.
 #[derive(Model, Debug, Clone, PartialEq)]
 #[dataflow(table = "legacy_a")]
+#[dataflow(check(name = "legacy_a_name_check", expr = "length(name) > 0"))]
 pub struct LegacyAV2 {
     pub id: i64,
     #[dataflow(max_length = 80)]
@@ -70,6 +72,7 @@ pub struct LegacyAV2 {
 
 #[derive(Model, Debug, Clone, PartialEq)]
 #[dataflow(table = "legacy_b")]
+#[dataflow(check(name = "legacy_b_name_check", expr = "length(name) > 0"))]
 pub struct LegacyB {
     pub id: i64,
     #[dataflow(max_length = 80)]
@@ -376,8 +379,9 @@ pub fn generate_models_names_missing_tables(db: &TestBackend) {
     assert!(only.contains("pub struct LegacyAccount {"), "{only}");
     assert!(only.contains("pub legacy_flag: i32,"), "{only}");
     assert!(
-        only.contains("CHECK (") && only.contains("> 0"),
-        "the CHECK is named: {only}"
+        only.contains("check(name = \"legacy_accounts_name_check\", expr = ")
+            && only.contains("> 0"),
+        "the CHECK is declared under the name PostgreSQL gives it: {only}"
     );
     assert_eq!(
         only.matches("#[derive(Model").count(),

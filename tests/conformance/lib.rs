@@ -27,6 +27,7 @@
 pub mod adopt;
 pub mod aggregates;
 mod backends;
+pub mod checks;
 pub mod comparisons;
 pub mod composite_keys;
 pub mod crud;
@@ -124,6 +125,10 @@ macro_rules! __dataflow_conformance_scenarios {
                 adopt_refuses_tables_the_models_do_not_match,
                 generate_models_names_missing_tables,
                 cli_pulls_checks_and_adopts,
+            },
+            checks::{
+                checks_and_collations_migrate_and_survive_a_rebuild,
+                a_check_or_collation_the_model_leaves_out_is_a_visible_step,
             },
 
             aggregates::{

@@ -255,10 +255,14 @@ pub(crate) fn table_model(
                 );
             }
         }
-        if let Some(coll) = details.collations.get(&c.name) {
-            docs.push(format!(
-                "The column has collation `{coll}`, which a model cannot declare: comparisons in the database follow it, and plan() leaves it alone."
-            ));
+        if let Some(coll) = &c.collation {
+            if c.ty == T::Text {
+                attrs.push(quote!(collation = #coll));
+            } else {
+                docs.push(format!(
+                    "The column has collation `{coll}`, which only a String field can declare: plan() proposes dropping it."
+                ));
+            }
         }
         let fname: TokenStream = n
             .written
@@ -292,6 +296,10 @@ pub(crate) fn table_model(
             Err(why) => notes.push(why),
         }
     }
+    for check in &t.checks {
+        let (name, expr) = (&check.name, &check.expr);
+        model_attrs.push(quote!(check(name = #name, expr = #expr)));
+    }
     for fk in &t.foreign_keys {
         let Some(field) = field_of(&fk.column) else {
             continue;
@@ -318,7 +326,14 @@ pub(crate) fn table_model(
     }
     let mut doc = vec![format!("The table `{}`.", t.name)];
     doc.extend(notes);
-    let extras = extras_comment(details, "");
+    // The checks are declared above, each with its condition.
+    let extras = extras_comment(
+        &TableDetails {
+            checks: Vec::new(),
+            ..details.clone()
+        },
+        "",
+    );
     doc.extend(extras.lines().map(str::to_owned));
     let doc = doc.iter().map(|d| format!(" {d}"));
     let item = quote! {
@@ -339,9 +354,7 @@ pub(crate) fn table_model(
 fn extras_comment(details: &TableDetails, prefix: &str) -> String {
     let mut out = String::new();
     for check in &details.checks {
-        out.push_str(&format!(
-            "{prefix}CHECK {check}: kept by the database; a model cannot declare it, and plan() leaves it alone.\n"
-        ));
+        out.push_str(&format!("{prefix}CHECK {check}: kept by the database.\n"));
     }
     for fk in &details.composite_foreign_keys {
         out.push_str(&format!(
@@ -469,6 +482,7 @@ mod tests {
             default: Some(default),
             auto_increment: false,
             enum_values: None,
+            collation: None,
         }
     }
 

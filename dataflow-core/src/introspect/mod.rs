@@ -1,10 +1,10 @@
 //! Models from a database dataflow did not create: [`generate_models`] reads
 //! the live schema through the backend's [`Describe`](crate::Describe) and
 //! writes `#[derive(Model)]` structs that declare it, so that registering them
-//! and calling `plan()` finds nothing to do. What a model cannot declare
-//! (CHECK constraints, collations, foreign keys over several columns,
-//! expression indexes, views) is said in a comment where it applies, with what
-//! `plan()` will then show; a primary key over several columns becomes
+//! and calling `plan()` finds nothing to do, CHECK constraints and column
+//! collations included. What a model cannot declare (foreign keys over several
+//! columns, expression indexes, views) is said in a comment where it applies,
+//! with what `plan()` will then show; a primary key over several columns becomes
 //! `primary_key("a", "b")` on the struct; tables without a primary key are not
 //! generated and stay unmanaged.
 //!

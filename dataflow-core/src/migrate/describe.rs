@@ -34,12 +34,29 @@ pub trait Describe: Send + Sync {
         Ok(predicates.to_vec())
     }
 
+    /// How the database itself prints each `CHECK` condition when it is
+    /// declared on `table` (the target shape), in order; used, like
+    /// [`Describe::reprint_predicates`], only when a described condition and
+    /// the model's spelling differ in text. The default returns them as
+    /// written (a database that keeps the text it is given).
+    fn reprint_checks(
+        &self,
+        conn: &mut dyn Connection,
+        table: &Table,
+        checks: &[String],
+    ) -> Result<Vec<String>> {
+        let _ = (conn, table);
+        Ok(checks.to_vec())
+    }
+
     /// Whether a table (including dataflow's own) exists.
     fn has_table(&self, conn: &mut dyn Connection, name: &str) -> Result<bool>;
 
     /// What the live database holds beyond the schema dataflow diffs: views,
-    /// column types no field type matches exactly, collations, CHECK
-    /// constraints, and keys and indexes [`Describe::describe`] leaves out.
+    /// column types no field type matches exactly, and keys and indexes
+    /// [`Describe::describe`] leaves out; also collations and CHECK
+    /// constraints as the database prints them (the schema holds them too),
+    /// which a generator quotes for tables that cannot be models.
     /// Read when generating models from a database, never diffed. The default
     /// reports nothing.
     fn describe_details(&self, conn: &mut dyn Connection) -> Result<LiveDetails> {

@@ -5,7 +5,7 @@
 //! spelling: this and the query layer's [`QueryDialect`].
 
 use crate::migrate::diff::{Change, ValueRename};
-use crate::migrate::schema::{Column, ForeignKey, Index, Schema, SchemaDefault, Table};
+use crate::migrate::schema::{Check, Column, ForeignKey, Index, Schema, SchemaDefault, Table};
 use crate::migrate::OnlineSql;
 use crate::model::value::LogicalType;
 use crate::query::dialect::QueryDialect;
@@ -81,6 +81,10 @@ pub trait SchemaDialect: QueryDialect {
             out.push_str(", ");
             self.foreign_key_clause(&table.name, fk, &mut out);
         }
+        for check in &table.checks {
+            out.push_str(", ");
+            self.check_clause(check, &mut out);
+        }
         out.push(')');
         let mut stmts = vec![out];
         stmts.extend(
@@ -101,6 +105,10 @@ pub trait SchemaDialect: QueryDialect {
             return;
         }
         out.push_str(&self.column_type(col));
+        if let Some(collation) = &col.collation {
+            out.push_str(" COLLATE ");
+            self.quote_ident(collation, out);
+        }
         if !col.nullable {
             out.push_str(" NOT NULL");
         }
@@ -133,6 +141,21 @@ pub trait SchemaDialect: QueryDialect {
             self.string_literal(v, out);
         }
         out.push_str("))");
+    }
+
+    /// `CONSTRAINT "name" CHECK (expr)`: the expression as the model wrote it
+    /// (trusted SQL, like a migration's).
+    fn check_clause(&self, check: &Check, out: &mut String) {
+        out.push_str("CONSTRAINT ");
+        self.quote_ident(&check.name, out);
+        out.push_str(" CHECK (");
+        out.push_str(&check.expr);
+        // A condition ending in a `--` comment would comment the parenthesis
+        // out.
+        if check.expr.contains("--") {
+            out.push('\n');
+        }
+        out.push(')');
     }
 
     /// `CREATE [UNIQUE] INDEX … [WHERE …]`. Dialects with other index kinds
@@ -246,12 +269,21 @@ pub trait SchemaDialect: QueryDialect {
             self.quote_ident(&enum_check_name(&from.name), &mut ck);
             out.push(format!("ALTER TABLE {t} DROP CONSTRAINT {ck}"));
         }
-        if from.ty != to.ty || from.max_length != to.max_length {
-            let ty = self.column_type(to);
-            out.push(format!(
-                "ALTER TABLE {t} ALTER COLUMN {c} TYPE {ty} USING {}",
-                self.cast_expression(&c, from, to)
-            ));
+        let retyped = from.ty != to.ty || from.max_length != to.max_length;
+        if retyped || from.collation != to.collation {
+            // A collation is set with the type (`TYPE … COLLATE …`); going
+            // back to the default names the collation `default`.
+            let mut ty = self.column_type(to);
+            if to.collation.is_some() || from.collation.is_some() {
+                ty.push_str(" COLLATE ");
+                self.quote_ident(to.collation.as_deref().unwrap_or("default"), &mut ty);
+            }
+            let mut stmt = format!("ALTER TABLE {t} ALTER COLUMN {c} TYPE {ty}");
+            if retyped {
+                stmt.push_str(" USING ");
+                stmt.push_str(&self.cast_expression(&c, from, to));
+            }
+            out.push(stmt);
         }
         if from.default != to.default {
             out.push(match &to.default {
@@ -480,6 +512,16 @@ pub fn render_standard<D: SchemaDialect + ?Sized>(
             "ALTER TABLE {} DROP CONSTRAINT {}",
             q(table),
             q(&foreign_key_name(table, foreign_key))
+        )],
+        Change::AddCheck { table, check } => {
+            let mut c = format!("ALTER TABLE {} ADD ", q(table));
+            d.check_clause(check, &mut c);
+            vec![c]
+        }
+        Change::DropCheck { table, check } => vec![format!(
+            "ALTER TABLE {} DROP CONSTRAINT {}",
+            q(table),
+            q(&check.name)
         )],
         // A database that alters in place runs the parts one after another.
         Change::RebuildTable { changes, .. } => {

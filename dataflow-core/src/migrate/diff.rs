@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::migrate::schema::{Column, ForeignKey, Index, Schema, Table};
+use crate::migrate::schema::{Check, Column, ForeignKey, Index, Schema, Table};
 use crate::model::descriptor::ModelDescriptor;
 
 /// One schema change. Plain, serialisable data: plans, history rows and migration
@@ -112,6 +112,20 @@ pub enum Change {
         /// The key as it was.
         foreign_key: ForeignKey,
     },
+    /// Add a `CHECK` constraint.
+    AddCheck {
+        /// Table name.
+        table: String,
+        /// The check.
+        check: Check,
+    },
+    /// Drop a `CHECK` constraint.
+    DropCheck {
+        /// Table name.
+        table: String,
+        /// The check as it was.
+        check: Check,
+    },
     /// Changes to one table that the database makes only by rebuilding the
     /// table (a new table of the final shape, one copy, a swap), grouped so the
     /// table is copied once. Built by the planner, never by the differ; see
@@ -178,6 +192,8 @@ impl Change {
             | Change::RenameIndex { table, .. }
             | Change::AddForeignKey { table, .. }
             | Change::DropForeignKey { table, .. }
+            | Change::AddCheck { table, .. }
+            | Change::DropCheck { table, .. }
             | Change::RebuildTable { table, .. }
             | Change::Unsupported { table, .. } => table,
         }
@@ -220,6 +236,8 @@ impl Change {
             Change::DropForeignKey { table, foreign_key } => {
                 Change::AddForeignKey { table, foreign_key }
             }
+            Change::AddCheck { table, check } => Change::DropCheck { table, check },
+            Change::DropCheck { table, check } => Change::AddCheck { table, check },
             Change::RebuildTable { table, changes } => Change::RebuildTable {
                 table,
                 changes: changes
@@ -235,11 +253,12 @@ impl Change {
     /// Execution rank: table renames first (every later step, drops included,
     /// names the table by its new name), then drops of constraints, column
     /// renames, index renames (after the drops that free their new names),
-    /// creations, column changes, new indexes and keys; table drops last.
+    /// creations, column changes, new indexes, keys and checks (after the
+    /// columns they name exist); table drops last.
     fn rank(&self) -> u8 {
         match self {
             Change::RenameTable { .. } => 0,
-            Change::DropForeignKey { .. } => 1,
+            Change::DropForeignKey { .. } | Change::DropCheck { .. } => 1,
             Change::DropIndex { .. } => 2,
             Change::RenameColumn { .. } => 3,
             Change::RenameIndex { .. } => 4,
@@ -248,7 +267,7 @@ impl Change {
             Change::AlterColumn { .. } | Change::RebuildTable { .. } => 7,
             Change::DropColumn { .. } => 8,
             Change::CreateIndex { .. } => 9,
-            Change::AddForeignKey { .. } => 10,
+            Change::AddForeignKey { .. } | Change::AddCheck { .. } => 10,
             Change::DropTable { .. } => 11,
             Change::Unsupported { .. } => 12,
         }
@@ -626,6 +645,25 @@ fn diff_table(live: &Table, target: &Table, hints: &Hints, out: &mut Vec<Change>
             });
         }
     }
+
+    // Checks are matched by name; a changed condition is a drop and an add
+    // (the new condition is verified against the rows like any new check).
+    for c in &live.checks {
+        if !target.checks.contains(c) {
+            out.push(Change::DropCheck {
+                table: name.clone(),
+                check: c.clone(),
+            });
+        }
+    }
+    for c in &target.checks {
+        if !live.checks.contains(c) {
+            out.push(Change::AddCheck {
+                table: name.clone(),
+                check: c.clone(),
+            });
+        }
+    }
 }
 
 /// Applies a change to a schema (the schema the database has after the step).
@@ -712,6 +750,11 @@ pub fn apply(schema: &mut Schema, change: &Change) {
                 Change::DropForeignKey { foreign_key, .. } => {
                     t.foreign_keys.retain(|f| f != foreign_key)
                 }
+                Change::AddCheck { check, .. } => {
+                    t.checks.push(check.clone());
+                    t.checks.sort_by(|a, b| a.name.cmp(&b.name));
+                }
+                Change::DropCheck { check, .. } => t.checks.retain(|c| c != check),
                 _ => {}
             }
         }

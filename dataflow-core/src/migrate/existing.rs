@@ -227,6 +227,7 @@ mod tests {
             default: None,
             auto_increment: false,
             enum_values: None,
+            collation: None,
         }
     }
 
@@ -238,6 +239,7 @@ mod tests {
             indexes: Vec::new(),
             foreign_keys: Vec::new(),
             triggers: Vec::new(),
+            checks: Vec::new(),
         }
     }
 

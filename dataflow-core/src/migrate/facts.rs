@@ -417,6 +417,37 @@ impl Facts for ProjectedFacts<'_> {
         self.count(w)
     }
 
+    fn check_violations(&mut self, table: &str, expr: &str) -> Result<i64> {
+        let Rows::Live(live, t) = self.rows(table) else {
+            return Ok(0);
+        };
+        let live = live.to_owned();
+        let mut w = SqlWriter::new(self.dialect);
+        w.push("SELECT COUNT(*) FROM ");
+        let as_is = t
+            .columns
+            .iter()
+            .all(|(name, s)| matches!(s, Source::Live(l) if l == name));
+        if as_is && live == table {
+            w.ident(&live);
+        } else {
+            // The condition names the columns as the step meets them: it is
+            // asked of the live rows seen through the earlier steps (renamed,
+            // converted, added), under the table's name at this point.
+            w.push("(SELECT ");
+            for (i, (name, s)) in t.columns.iter().enumerate() {
+                if i > 0 {
+                    w.push(", ");
+                }
+                let e = expression(self.dialect, s).unwrap_or_else(|| "NULL".to_owned());
+                w.push(&e).push(" AS ").ident(name);
+            }
+            w.push(" FROM ").ident(&live).push(") ").ident(table);
+        }
+        w.push(" WHERE NOT (").push(expr).push(")");
+        self.count(w)
+    }
+
     fn orphans(&mut self, table: &str, fk: &ForeignKey) -> Result<i64> {
         let Rows::Live(live, t) = self.rows(table) else {
             return Ok(0);
@@ -526,6 +557,7 @@ mod tests {
             default,
             auto_increment: false,
             enum_values: None,
+            collation: None,
         }
     }
 
@@ -540,6 +572,7 @@ mod tests {
                 indexes: Vec::new(),
                 foreign_keys: Vec::new(),
                 triggers: Vec::new(),
+                checks: Vec::new(),
             },
         );
         s

@@ -37,8 +37,9 @@ pub trait MigrateHandle: Send + Sync {
     /// The live schema read on `conn`, normalised for the dialect.
     fn describe_with(&self, conn: &mut dyn Connection) -> Result<Schema>;
 
-    /// Replaces each live partial-index condition by the model's spelling
-    /// when the database printed the same condition differently.
+    /// Replaces each live partial-index condition and `CHECK` condition by
+    /// the model's spelling when the database printed the same condition
+    /// differently.
     fn align_predicates(
         &self,
         conn: &mut dyn Connection,

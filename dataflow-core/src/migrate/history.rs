@@ -31,6 +31,7 @@ fn col(name: &str, ty: T, nullable: bool) -> Column {
         default: None,
         auto_increment: false,
         enum_values: None,
+        collation: None,
     }
 }
 
@@ -52,6 +53,7 @@ fn history_table() -> Table {
         indexes: Vec::new(),
         foreign_keys: Vec::new(),
         triggers: Vec::new(),
+        checks: Vec::new(),
     }
 }
 
@@ -66,6 +68,7 @@ fn owned_table() -> Table {
         indexes: Vec::new(),
         foreign_keys: Vec::new(),
         triggers: Vec::new(),
+        checks: Vec::new(),
     }
 }
 

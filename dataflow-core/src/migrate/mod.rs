@@ -109,6 +109,10 @@ pub enum Operation {
     AddForeignKey,
     /// Drop a foreign key.
     DropForeignKey,
+    /// Add a `CHECK` constraint.
+    AddCheck,
+    /// Drop a `CHECK` constraint.
+    DropCheck,
     /// Several changes to one table that the database makes only by copying
     /// the table, made by one copy (see [`rebuild`]).
     RebuildTable,
@@ -131,6 +135,8 @@ impl fmt::Display for Operation {
             Operation::RenameIndex => "rename index",
             Operation::AddForeignKey => "add foreign key",
             Operation::DropForeignKey => "drop foreign key",
+            Operation::AddCheck => "add check",
+            Operation::DropCheck => "drop check",
             Operation::RebuildTable => "rebuild table",
             Operation::Unsupported => "unsupported",
         };

@@ -30,6 +30,8 @@ impl Change {
             Change::RenameIndex { .. } => Operation::RenameIndex,
             Change::AddForeignKey { .. } => Operation::AddForeignKey,
             Change::DropForeignKey { .. } => Operation::DropForeignKey,
+            Change::AddCheck { .. } => Operation::AddCheck,
+            Change::DropCheck { .. } => Operation::DropCheck,
             Change::RebuildTable { .. } => Operation::RebuildTable,
             Change::Unsupported { .. } => Operation::Unsupported,
         }
@@ -45,6 +47,9 @@ impl Change {
             s.push_str(if c.nullable { " NULL" } else { " NOT NULL" });
             if let Some(d) = &c.default {
                 s.push_str(&format!(" DEFAULT {d}"));
+            }
+            if let Some(coll) = &c.collation {
+                s.push_str(&format!(" COLLATE {coll}"));
             }
             s
         };
@@ -90,6 +95,9 @@ impl Change {
                     "{} → {}({})",
                     f.column, f.references_table, f.references_column
                 )
+            }
+            Change::AddCheck { check, .. } | Change::DropCheck { check, .. } => {
+                format!("{} CHECK ({})", check.name, check.expr)
             }
             Change::RebuildTable { changes, .. } => changes
                 .iter()

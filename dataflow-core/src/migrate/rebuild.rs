@@ -100,6 +100,7 @@ pub(crate) fn subject(change: &Change) -> String {
         | Change::DropForeignKey { foreign_key: f, .. } => {
             format!("{} → {}", f.column, f.references_table)
         }
+        Change::AddCheck { check, .. } | Change::DropCheck { check, .. } => check.name.clone(),
         other => other.table().to_owned(),
     }
 }

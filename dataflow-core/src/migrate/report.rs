@@ -185,6 +185,7 @@ mod tests {
             indexes: Vec::new(),
             foreign_keys: Vec::new(),
             triggers: Vec::new(),
+            checks: Vec::new(),
         };
         MigrationReport {
             applied: false,

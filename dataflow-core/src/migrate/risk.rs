@@ -30,6 +30,9 @@ pub trait Facts {
     fn values_outside(&mut self, table: &str, column: &str, allowed: &[String]) -> Result<i64>;
     /// Rows whose foreign-key value has no referenced row.
     fn orphans(&mut self, table: &str, fk: &crate::migrate::schema::ForeignKey) -> Result<i64>;
+    /// Rows for which the `CHECK` condition `expr` is false (a `CHECK`
+    /// accepts a row where it is NULL, as the database does).
+    fn check_violations(&mut self, table: &str, expr: &str) -> Result<i64>;
 }
 
 /// A count the facts did not take: a plan written to a migration file is
@@ -328,6 +331,49 @@ pub fn assess(change: &Change, facts: &mut dyn Facts) -> Result<Assessment> {
                 foreign_key.column, foreign_key.references_table
             ),
         ),
+        Change::AddCheck { table, check } => {
+            let rows = facts.row_count(table)?;
+            if rows == 0 {
+                Assessment::new(Safe, format!("table {table} is empty"))
+            } else {
+                let bad = facts.check_violations(table, &check.expr)?;
+                if bad == 0 && rows == UNCOUNTED {
+                    Assessment::new(
+                        Medium,
+                        format!(
+                            "fails if rows violate check {} ({}); writes that violate it fail from then on",
+                            check.name, check.expr
+                        ),
+                    )
+                } else if bad == 0 {
+                    Assessment::new(
+                        Medium,
+                        format!(
+                            "every row satisfies check {} ({}) today; writes that violate it fail from now on",
+                            check.name, check.expr
+                        ),
+                    )
+                } else {
+                    Assessment::blocked(
+                        High,
+                        format!(
+                            "{bad} rows of {table} violate check {} ({}): change or delete them first",
+                            check.name, check.expr
+                        ),
+                    )
+                }
+            }
+        }
+        // No data changes, but a guarantee goes: judged as dropping a unique
+        // index or a foreign key is, so a check the model does not declare
+        // (one written by hand on an adopted table) is never dropped as SAFE.
+        Change::DropCheck { check, .. } => Assessment::new(
+            Medium,
+            format!(
+                "drops check {} ({}): rows that violate it become possible",
+                check.name, check.expr
+            ),
+        ),
         // The planner judges the parts one by one as the schema advances; this
         // judges them all against the same facts.
         Change::RebuildTable { changes, .. } => {
@@ -469,6 +515,19 @@ fn assess_alter(
             Some(d) => format!("default becomes {d}"),
             None => "drops the default".to_owned(),
         });
+    }
+    if from.collation != to.collation {
+        // No value changes, but comparisons, ordering and uniqueness follow
+        // the collation: a unique index over the column is built again under
+        // the new one (and fails the migration if values collide there), and
+        // queries relying on the old order or equality change results.
+        risk = risk.max(Medium);
+        let name = |c: &Option<String>| c.as_deref().unwrap_or("the default").to_owned();
+        parts.push(format!(
+            "collation {} becomes {}: ordering, equality and unique indexes follow the new one (fails if values collide under it)",
+            name(&from.collation),
+            name(&to.collation)
+        ));
     }
     let values = assess_values(table, from, to, renamed_values, rows, facts)?;
     risk = risk.max(values.risk);

@@ -36,6 +36,75 @@ pub struct Table {
     /// that must rebuild the table can define them again.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub triggers: Vec<Trigger>,
+    /// `CHECK` constraints of the table, sorted by name (an enum column's
+    /// check of allowed values is not among them: it is the column's
+    /// [`Column::enum_values`]). Absent from snapshots written before checks
+    /// were described, which read as none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<Check>,
+}
+
+/// A table's `CHECK` constraint: compared by name, then by expression.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Check {
+    /// Constraint name.
+    pub name: String,
+    /// The condition, as SQL, in the form [`check_expression`] gives
+    /// (without the parentheses that wrap all of it).
+    pub expr: String,
+}
+
+impl Check {
+    /// A check named `name` of the condition `expr` (normalised).
+    pub fn new(name: impl Into<String>, expr: &str) -> Check {
+        Check {
+            name: name.into(),
+            expr: check_expression(expr),
+        }
+    }
+}
+
+/// The one form a check's condition is compared in: surrounding whitespace
+/// and parentheses that wrap the whole condition removed, so `((price > 0))`
+/// (how PostgreSQL prints it) and `price > 0` (how a model writes it) are the
+/// same text. Nothing else is rewritten: a canonical form that dropped inner
+/// parentheses would also equate `(a OR b) AND c` with `a OR (b AND c)`.
+/// What a database rewrites further (PostgreSQL's added casts) is compared
+/// through the database's own printing of the model's condition (see
+/// `Describe::reprint_checks`).
+pub fn check_expression(expr: &str) -> String {
+    let mut e = expr.trim();
+    while let Some(inner) = e.strip_prefix('(').and_then(|r| r.strip_suffix(')')) {
+        if !balanced(inner) {
+            break;
+        }
+        e = inner.trim();
+    }
+    e.to_owned()
+}
+
+/// Whether every parenthesis of `sql` outside quotes closes in order (so
+/// `(a) OR (b)` is not one parenthesised whole once its outer pair is cut).
+fn balanced(sql: &str) -> bool {
+    let mut depth = 0i32;
+    let mut quote: Option<char> = None;
+    for ch in sql.chars() {
+        match (quote, ch) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"' | '`') => quote = Some(ch),
+            (None, '[') => quote = Some(']'),
+            (None, '(') => depth += 1,
+            (None, ')') => {
+                depth -= 1;
+                if depth < 0 {
+                    return false;
+                }
+            }
+            _ => {}
+        }
+    }
+    depth == 0 && quote.is_none()
 }
 
 /// A trigger on a table, with the SQL that defines it.
@@ -67,6 +136,10 @@ pub struct Column {
     /// column.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enum_values: Option<Vec<String>>,
+    /// A collation other than the database's default (text columns), by the
+    /// name the database knows it by (`NOCASE`, `C`, `und-x-icu`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub collation: Option<String>,
 }
 
 /// Sorted, deduplicated allowed values: the one form both schemas hold.
@@ -247,6 +320,7 @@ impl Table {
                 default: c.default.map(SchemaDefault::from),
                 auto_increment: c.auto_increment,
                 enum_values: c.enum_type.map(|e| normalized_values(e.values)),
+                collation: c.collation.map(str::to_owned),
             })
             .collect();
         let mut indexes: Vec<Index> = d
@@ -273,6 +347,12 @@ impl Table {
             })
             .collect();
         foreign_keys.sort_by(|a, b| a.column.cmp(&b.column));
+        let mut checks: Vec<Check> = d
+            .checks
+            .iter()
+            .map(|c| Check::new(c.name, c.expr))
+            .collect();
+        checks.sort_by(|a, b| a.name.cmp(&b.name));
         Table {
             name: d.table.to_owned(),
             columns,
@@ -280,6 +360,7 @@ impl Table {
             indexes,
             foreign_keys,
             triggers: Vec::new(),
+            checks,
         }
     }
 
@@ -307,5 +388,45 @@ impl Schema {
             .map(|d| (d.table.to_owned(), Table::from_descriptor(d)))
             .collect();
         Schema { tables }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn check_conditions_lose_only_the_parentheses_around_all_of_them() {
+        assert_eq!(check_expression("  ((price > 0)) "), "price > 0");
+        assert_eq!(
+            check_expression("(a > 0) AND (b > 0)"),
+            "(a > 0) AND (b > 0)"
+        );
+        assert_eq!(
+            check_expression("((a > 0) AND (b > 0))"),
+            "(a > 0) AND (b > 0)"
+        );
+        assert_eq!(
+            check_expression("(a = ')') OR (b = '(')"),
+            "(a = ')') OR (b = '(')"
+        );
+        assert_eq!(check_expression("(x IN ('(', ')'))"), "x IN ('(', ')')");
+    }
+
+    #[test]
+    fn snapshots_written_before_checks_and_collations_still_read() {
+        let old = r#"{"tables":{"t":{"name":"t","columns":[{"name":"id","ty":"big_int",
+            "nullable":false,"max_length":null,"default":null,"auto_increment":true}],
+            "primary_key":["id"],"indexes":[],"foreign_keys":[]}}}"#;
+        let s: Schema = serde_json::from_str(old).expect("an old snapshot reads");
+        let t = &s.tables["t"];
+        assert!(t.checks.is_empty());
+        assert_eq!(t.columns[0].collation, None);
+        // And none of the new fields is written when empty: old checksums hold.
+        let json = serde_json::to_string(&s).expect("json");
+        assert!(
+            !json.contains("checks") && !json.contains("collation"),
+            "{json}"
+        );
     }
 }

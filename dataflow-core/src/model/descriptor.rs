@@ -31,6 +31,8 @@ pub struct ModelDescriptor {
     pub indexes: &'static [IndexDescriptor],
     /// Foreign keys.
     pub foreign_keys: &'static [ForeignKeyDescriptor],
+    /// `CHECK` constraints declared with `#[dataflow(check(...))]`.
+    pub checks: &'static [CheckDescriptor],
     /// `#[dataflow(timestamps)]`: managed `created_at` / `updated_at`.
     pub timestamps: bool,
     /// `#[dataflow(soft_delete)]`: `deleted_at`, rows with it set are hidden from reads.
@@ -70,6 +72,9 @@ pub struct ColumnDescriptor {
     pub renamed_from: Option<&'static str>,
     /// Whether dataflow manages the value (timestamps, soft delete).
     pub managed: Option<Managed>,
+    /// `collation = "..."`: the column's collation, by the name the database
+    /// knows it by (text columns only).
+    pub collation: Option<&'static str>,
 }
 
 impl ColumnDescriptor {
@@ -113,6 +118,17 @@ pub enum DefaultValue {
     /// emitted verbatim in DDL. Trusted code written by the model's author,
     /// like a migration, never user input.
     Sql(&'static str),
+}
+
+/// A table `CHECK` constraint, from `#[dataflow(check(name = "...", expr =
+/// "..."))]`. The expression is SQL written by the model author and trusted
+/// like a migration: it is emitted as written.
+#[derive(Debug)]
+pub struct CheckDescriptor {
+    /// Constraint name (diffs compare checks by name).
+    pub name: &'static str,
+    /// The condition every row must satisfy (NULL counts as satisfied).
+    pub expr: &'static str,
 }
 
 /// An index over one or more columns.

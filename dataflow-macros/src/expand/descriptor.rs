@@ -85,6 +85,7 @@ fn column(c: &ColumnIr) -> TokenStream {
     };
     let default = default(&c.default);
     let renamed = opt_str(&c.renamed_from);
+    let collation = opt_str(&c.collation);
     let managed = match c.managed {
         None => quote!(::core::option::Option::None),
         Some(Managed::CreatedAt) => quote!(::core::option::Option::Some(__df::Managed::CreatedAt)),
@@ -105,6 +106,7 @@ fn column(c: &ColumnIr) -> TokenStream {
             default: #default,
             renamed_from: #renamed,
             managed: #managed,
+            collation: #collation,
         }
     }
 }
@@ -176,6 +178,10 @@ pub fn expand(ir: &ModelIr) -> TokenStream {
             }
         }
     });
+    let model_checks = ir.checks.iter().map(|c| {
+        let (name, expr) = (&c.name, &c.expr);
+        quote!(__df::CheckDescriptor { name: #name, expr: #expr })
+    });
     let timestamps = ir.timestamps;
     let soft_delete = ir.soft_delete;
     quote! {
@@ -188,6 +194,7 @@ pub fn expand(ir: &ModelIr) -> TokenStream {
             primary_key: &[#(#pk),*],
             indexes: &[#(#indexes),*],
             foreign_keys: &[#(#fks),*],
+            checks: &[#(#model_checks),*],
             timestamps: #timestamps,
             soft_delete: #soft_delete,
             statements: __df::StatementCache::new(),

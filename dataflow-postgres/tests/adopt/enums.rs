@@ -4,10 +4,20 @@
 use dataflow_core::Model;
 
 /// The table `tickets`.
-/// CHECK ((priority = ANY (ARRAY['low'::text, 'high'::text]))): kept by the database; a model cannot declare it, and plan() leaves it alone.
-/// CHECK (((state)::text = ANY ((ARRAY['new'::character varying, 'done'::character varying])::text[]))): kept by the database; a model cannot declare it, and plan() leaves it alone.
 #[derive(Model, Debug, Clone, PartialEq)]
 #[dataflow(table = "tickets")]
+#[dataflow(
+    check(
+        name = "tickets_priority_check",
+        expr = "priority = ANY (ARRAY['low'::text, 'high'::text])"
+    )
+)]
+#[dataflow(
+    check(
+        name = "tickets_state_check",
+        expr = "(state)::text = ANY ((ARRAY['new'::character varying, 'done'::character varying])::text[])"
+    )
+)]
 pub struct Ticket {
     pub id: i32,
     #[dataflow(default = "low")]

@@ -12,9 +12,9 @@ pub struct Department {
 }
 
 /// The table `employees`.
-/// CHECK ((salary > (0)::numeric)): kept by the database; a model cannot declare it, and plan() leaves it alone.
 #[derive(Model, Debug, Clone, PartialEq)]
 #[dataflow(table = "employees")]
+#[dataflow(check(name = "employees_salary_check", expr = "salary > (0)::numeric"))]
 #[dataflow(
     foreign_key(
         field = "department_id",

@@ -7,6 +7,12 @@ use dataflow_core::Model;
 #[derive(Model, Debug, Clone, PartialEq)]
 #[dataflow(table = "products")]
 #[dataflow(index(fields("stock"), name = "products_stock", condition = "(stock > 0)"))]
+#[dataflow(
+    check(name = "products_price_check", expr = "price >= (0)::double precision")
+)]
+#[dataflow(
+    check(name = "stock_sane", expr = "(stock >= 0) AND (name <> '(none), x'::text)")
+)]
 pub struct Product {
     #[dataflow(primary_key, max_length = 32)]
     pub sku: String,
@@ -23,6 +29,7 @@ pub struct Product {
     /// PostgreSQL does not send or take this type as text, so a row where it is set fails to load and writing it fails; cast it in a view, or change the column's type.
     pub tags: Option<String>,
     /// The column's type `character(2)` has no exact field type: read as `String`.
+    #[dataflow(collation = "C")]
     pub size: Option<String>,
 }
 

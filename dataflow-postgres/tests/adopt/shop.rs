@@ -31,10 +31,15 @@ pub struct OrderItem {
 }
 
 /// The table `orders`.
-/// CHECK ((status = ANY (ARRAY['open'::text, 'paid'::text, 'shipped'::text]))): kept by the database; a model cannot declare it, and plan() leaves it alone.
 #[derive(Model, Debug, Clone, PartialEq)]
 #[dataflow(table = "orders")]
 #[dataflow(index(fields("customer_id", "status"), name = "orders_by_customer"))]
+#[dataflow(
+    check(
+        name = "orders_status_check",
+        expr = "status = ANY (ARRAY['open'::text, 'paid'::text, 'shipped'::text])"
+    )
+)]
 #[dataflow(
     foreign_key(
         field = "customer_id",

@@ -33,8 +33,7 @@ pub struct Post {
 #[dataflow(table = "users")]
 pub struct User {
     pub id: i64,
-    /// The column has collation `NOCASE`, which a model cannot declare: comparisons in the database follow it, and plan() leaves it alone.
-    #[dataflow(column = "userName")]
+    #[dataflow(column = "userName", collation = "NOCASE")]
     pub user_name: String,
     pub bio: Option<String>,
 }

@@ -4,10 +4,10 @@
 use dataflow_core::Model;
 
 /// The table `tickets`.
-/// CHECK (priority IN ('low', 'high')): kept by the database; a model cannot declare it, and plan() leaves it alone.
-/// CHECK (state IN ('new', 'done')): kept by the database; a model cannot declare it, and plan() leaves it alone.
 #[derive(Model, Debug, Clone, PartialEq)]
 #[dataflow(table = "tickets")]
+#[dataflow(check(name = "tickets_priority_check", expr = "priority IN ('low', 'high')"))]
+#[dataflow(check(name = "tickets_state_check", expr = "state IN ('new', 'done')"))]
 pub struct Ticket {
     pub id: i64,
     #[dataflow(default = "low")]

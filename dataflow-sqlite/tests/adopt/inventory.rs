@@ -7,6 +7,10 @@ use dataflow_core::Model;
 #[derive(Model, Debug, Clone, PartialEq)]
 #[dataflow(table = "products")]
 #[dataflow(index(fields("stock"), name = "products_stock"))]
+#[dataflow(
+    check(name = "products_price_check", expr = "price >= 0 /* never negative ) */")
+)]
+#[dataflow(check(name = "stock_sane", expr = "(stock >= 0) AND (name <> '(none), x')"))]
 pub struct Product {
     #[dataflow(primary_key)]
     pub sku: String,

@@ -29,11 +29,14 @@ pub struct User {
 #[dataflow(index(fields("author_id"), condition = "published = TRUE", name = "px_live"))]
 #[dataflow(jsonb_gin_indexes("meta"))]
 #[dataflow(text_search(fields("title", "body"), language = "english"))]
+#[dataflow(check(name = "ck_posts_score", expr = "score >= -1"))]
+#[dataflow(check(name = "ck_posts_weight", expr = "weight BETWEEN 0 AND 1"))]
 pub struct Post {
     pub id: i32,
     pub author_id: i64,
     #[dataflow(max_length = 200, default = "untitled")]
     pub title: String,
+    #[dataflow(collation = "NOCASE")]
     pub slug: String,
     #[dataflow(default = false)]
     pub published: bool,

@@ -27,6 +27,7 @@ fn table() -> Table {
         default: None,
         auto_increment: false,
         enum_values: None,
+        collation: None,
     };
     Table {
         name: FILES_TABLE.into(),
@@ -35,6 +36,7 @@ fn table() -> Table {
         indexes: Vec::new(),
         foreign_keys: Vec::new(),
         triggers: Vec::new(),
+        checks: Vec::new(),
     }
 }
 

@@ -7,7 +7,7 @@
 use proptest::prelude::*;
 
 use super::*;
-use crate::migrate::schema::{ForeignKey, Index, SchemaDefault, Table};
+use crate::migrate::schema::{Check, ForeignKey, Index, SchemaDefault, Table};
 use crate::model::descriptor::FkAction;
 
 /// What the database would answer, and which questions were asked.
@@ -78,6 +78,10 @@ impl Facts for Numbers {
         self.asked.push("outside");
         Ok(self.outside)
     }
+    fn check_violations(&mut self, _: &str, _: &str) -> Result<i64> {
+        self.asked.push("violations");
+        Ok(self.outside)
+    }
 }
 
 fn col(ty: T) -> Column {
@@ -89,6 +93,7 @@ fn col(ty: T) -> Column {
         default: None,
         auto_increment: false,
         enum_values: None,
+        collation: None,
     }
 }
 
@@ -121,6 +126,7 @@ fn table() -> Table {
         indexes: Vec::new(),
         foreign_keys: Vec::new(),
         triggers: Vec::new(),
+        checks: Vec::new(),
     }
 }
 
@@ -173,6 +179,13 @@ fn alter_renaming(from: Column, to: Column, renames: &[(&str, &str)]) -> Change 
                 to: (*t).to_owned(),
             })
             .collect(),
+    }
+}
+
+fn add_check() -> Change {
+    Change::AddCheck {
+        table: "t".into(),
+        check: Check::new("ck_c_positive", "(c > 0)"),
     }
 }
 
@@ -700,6 +713,50 @@ fn cases() -> Vec<Case> {
             "any text fits",
         ),
         case(
+            "add check, empty table",
+            add_check(),
+            Numbers::rows(0),
+            Safe,
+            "table t is empty",
+        ),
+        case(
+            "add check, every row satisfies it",
+            add_check(),
+            Numbers::rows(5),
+            Medium,
+            "every row satisfies check ck_c_positive (c > 0) today",
+        ),
+        case(
+            "add check, rows violate it",
+            add_check(),
+            Numbers::rows(5).outside(2),
+            Blocked,
+            "2 rows of t violate check ck_c_positive (c > 0)",
+        ),
+        case(
+            "drop check",
+            Change::DropCheck {
+                table: "t".into(),
+                check: Check::new("ck_c_positive", "c > 0"),
+            },
+            Numbers::rows(5),
+            Medium,
+            "drops check ck_c_positive (c > 0)",
+        ),
+        case(
+            "change a collation",
+            alter(
+                text(None),
+                Column {
+                    collation: Some("NOCASE".into()),
+                    ..text(None)
+                },
+            ),
+            Numbers::rows(5),
+            Medium,
+            "collation the default becomes NOCASE",
+        ),
+        case(
             "widen and set NOT NULL without a default on NULLs",
             alter(nullable(col(T::Int)), col(T::BigInt)),
             Numbers::rows(5).non_null(4),
@@ -871,9 +928,10 @@ fn any_column() -> impl Strategy<Value = Column> {
             0.3,
             prop::sample::subsequence(&["a", "b", "c", "d"][..], 1..=4),
         ),
+        prop::option::weighted(0.1, Just("NOCASE")),
     )
         .prop_map(
-            |(ty, nullable, max_length, default, auto_increment, values)| Column {
+            |(ty, nullable, max_length, default, auto_increment, values, collation)| Column {
                 name: "c".into(),
                 ty,
                 nullable,
@@ -883,6 +941,7 @@ fn any_column() -> impl Strategy<Value = Column> {
                 enum_values: values
                     .filter(|_| ty == T::Text)
                     .map(|v| v.into_iter().map(str::to_owned).collect()),
+                collation: collation.filter(|_| ty == T::Text).map(str::to_owned),
             },
         )
 }
@@ -934,6 +993,11 @@ fn one_change() -> impl Strategy<Value = Change> {
         Just(Change::DropForeignKey {
             table: "t".into(),
             foreign_key: fk(),
+        }),
+        Just(add_check()),
+        Just(Change::DropCheck {
+            table: "t".into(),
+            check: Check::new("ck_c_positive", "c > 0"),
         }),
     ]
 }
