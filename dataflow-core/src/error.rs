@@ -87,6 +87,20 @@ pub enum Error {
         waited: Duration,
     },
 
+    /// The work needs a database session that outlives one transaction (a
+    /// session-level migration lock held across the online phase's short
+    /// transactions), and the handle reaches the server through a transaction
+    /// pooler, which runs each transaction on whichever server session is free.
+    /// Refused before anything was applied; no lock is left behind.
+    #[error("{operation} needs a database session that outlives a transaction, but this handle reaches the server through a transaction pooler; nothing was applied and no lock is held. {remedy}")]
+    NeedsSession {
+        /// What was refused (`online migration steps`).
+        operation: String,
+        /// What makes it possible (the backend's option for a direct URL, or
+        /// running without what needs the session).
+        remedy: String,
+    },
+
     /// The live database differs from the registered models.
     #[error("database schema differs from the models:\n{}", differences.join("\n"))]
     Drift {

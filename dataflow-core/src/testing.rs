@@ -311,6 +311,11 @@ pub struct ServerSettings {
     pub url: Option<String>,
     /// How tests are kept apart.
     pub isolation: Isolation,
+    /// The same server reached directly, when `url` goes through a
+    /// transaction pooler: administration (creating, cloning and dropping
+    /// databases, the build lock) and migrations go there, the test's CRUD
+    /// through `url`. `None`: everything through `url`.
+    pub migration_url: Option<String>,
 }
 
 impl ServerSettings {
@@ -333,6 +338,9 @@ pub struct ServerDatabase {
     pub name: Option<String>,
     /// The URL of the test's database.
     pub url: String,
+    /// The URL of the test's database on the direct route, when the builder
+    /// was given a [`migration_url`](TestDbBuilder::migration_url).
+    pub migration_url: Option<String>,
 }
 
 /// Server databases: which server and isolation the builder uses.
@@ -348,6 +356,17 @@ impl<B: TestHooks<Settings = ServerSettings>> TestDbBuilder<B> {
         self.settings.isolation = isolation;
         self
     }
+
+    /// The same server reached directly (any database on it), when
+    /// [`url`](TestDbBuilder::url) goes through a transaction pooler: creating,
+    /// cloning and dropping databases, the lock that builds each template once
+    /// and the migrations go there; the test's handle sends its CRUD through
+    /// `url` and its migrations here, as an application given the backend's
+    /// migration URL does.
+    pub fn migration_url(mut self, url: impl Into<String>) -> Self {
+        self.settings.migration_url = Some(url.into());
+        self
+    }
 }
 
 /// Server databases: which database the test has.
@@ -361,6 +380,13 @@ impl<B: TestHooks<Database = ServerDatabase>> TestDb<B> {
     /// second connection to it does not see the test's uncommitted rows).
     pub fn url(&self) -> &str {
         &self.database.url
+    }
+
+    /// The URL of the test's database reached directly, when the builder was
+    /// given a [`migration_url`](TestDbBuilder::migration_url): what a second
+    /// handle passes as its migration URL.
+    pub fn migration_url(&self) -> Option<&str> {
+        self.database.migration_url.as_deref()
     }
 }
 

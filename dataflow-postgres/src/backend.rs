@@ -6,7 +6,7 @@
 //! a lock is released on the connection that took it) read best together.
 //! Where reads go when there are read replicas is `replicas.rs`.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
@@ -19,7 +19,7 @@ use dataflow_core::{
 
 use crate::connection::{map_error, PgConn, Watched};
 use crate::opening::Opening;
-use crate::options::{conninfo, take_url_options, PgOptions};
+use crate::options::{conninfo, take_url_options, PgOptions, Pooler};
 use crate::relay::{waiting, Relay, Upstream};
 use crate::replicas::{Replicas, Wrote};
 
@@ -35,6 +35,33 @@ pub struct PgBackend {
     opening: Arc<Opening>,
     connect_timeout: Duration,
     prepared_statements: bool,
+    sessions: Sessions,
+    /// With [`Sessions::Unknown`]: whether the probe found the handle's URL
+    /// sharing server sessions between clients (probed once, when a
+    /// migration first needs a session-level lock).
+    shared: OnceLock<bool>,
+}
+
+/// Where the migration gets a server session that outlives its transaction.
+#[derive(Debug)]
+enum Sessions {
+    /// Connections to this URL are sessions of their own: the migration URL,
+    /// or the handle's own behind no pooler or a session pooler.
+    Own { url: String, prepared: bool },
+    /// The handle's URL is a declared transaction pooler and there is no
+    /// migration URL: nothing may rely on a session.
+    Pooled,
+    /// Nothing declared: the handle's URL is probed before the first
+    /// session-level lock ([`shares_sessions`]).
+    Unknown,
+}
+
+/// Where one migration runs.
+enum Route<'a> {
+    /// On its own session at this URL, with or without named statements.
+    Own(&'a str, bool),
+    /// Through the transaction pooler of the handle's URL.
+    Pooled,
 }
 
 impl Drop for PgBackend {
@@ -54,6 +81,11 @@ pub(crate) struct Manager {
     relay: Option<RelayTo>,
     opening: Arc<Opening>,
     prepared_statements: bool,
+    /// The pooler the URL or the options declare, if any.
+    pooler: Option<Pooler>,
+    /// Prepared statements as chosen in the URL or the options, before the
+    /// pooler's default: what a migration URL without its own choice follows.
+    chosen_prepared: Option<bool>,
 }
 
 /// Where and how each pooled connection's socket-timeout relay connects.
@@ -268,6 +300,38 @@ impl PgBackend {
         let opening = Arc::new(Opening::default());
         let manager = Manager::for_url(&options.url, &options, &opening)?;
         let (url, prepared_statements) = (manager.url.clone(), manager.prepared_statements);
+        let sessions = match &options.migration_url {
+            Some(m) => {
+                let (m, m_options) = take_url_options(m)?;
+                if !(m.starts_with("postgres://") || m.starts_with("postgresql://")) {
+                    return Err(Error::InvalidInput(format!(
+                        "migration_url is not a PostgreSQL URL (expected postgres://…): {m:?}"
+                    )));
+                }
+                if m_options.pooler == Some(Pooler::Transaction) {
+                    return Err(Error::InvalidInput(
+                        "migration_url must reach a session of its own (the server, or a \
+                         pooler in session mode), not a transaction pooler"
+                            .into(),
+                    ));
+                }
+                Sessions::Own {
+                    url: conninfo(&m, options.connect_timeout),
+                    prepared: m_options
+                        .prepared_statements
+                        .or(manager.chosen_prepared)
+                        .unwrap_or(true),
+                }
+            }
+            None => match manager.pooler {
+                Some(Pooler::Transaction) => Sessions::Pooled,
+                Some(Pooler::Direct | Pooler::Session) => Sessions::Own {
+                    url: url.clone(),
+                    prepared: prepared_statements,
+                },
+                None => Sessions::Unknown,
+            },
+        };
         // Checked before the primary is reached: a wrong replica URL is a
         // mistake to report now, a replica that is down only sends its reads
         // to the primary.
@@ -304,16 +368,39 @@ impl PgBackend {
             opening,
             connect_timeout: options.connect_timeout,
             prepared_statements,
+            sessions,
+            shared: OnceLock::new(),
         })
     }
 
-    /// A connection of its own, outside the pool: a session-level lock it holds
-    /// dies with it, whatever happens, instead of staying on a pooled connection.
-    fn dedicated(&self) -> Result<PgConnection> {
-        let mut conn = PgConnection::establish(&self.url)
-            .map_err(|e| Error::Connection(format!("cannot connect to PostgreSQL: {e}")))?;
-        crate::connection::set_prepared_statements(&mut conn, self.prepared_statements);
-        Ok(conn)
+    /// Where a migration runs: on a session of its own (the migration URL, or
+    /// the handle's URL when it reaches one) or through a transaction pooler.
+    fn route(&self) -> Result<Route<'_>> {
+        match &self.sessions {
+            Sessions::Own { url, prepared } => Ok(Route::Own(url, *prepared)),
+            Sessions::Pooled => Ok(Route::Pooled),
+            Sessions::Unknown => {
+                let shared = match self.shared.get() {
+                    Some(shared) => *shared,
+                    None => {
+                        let shared = shares_sessions(&self.url)?;
+                        if shared {
+                            tracing::warn!(target: "dataflow::migrate",
+                                "the server sessions behind the URL are shared between clients \
+                                 (a transaction pooler): migrations take no session-level lock, and \
+                                 online steps are refused; declare it with PgOptions::pooler and \
+                                 give PgOptions::migration_url the server's direct URL");
+                        }
+                        *self.shared.get_or_init(|| shared)
+                    }
+                };
+                Ok(if shared {
+                    Route::Pooled
+                } else {
+                    Route::Own(&self.url, self.prepared_statements)
+                })
+            }
+        }
     }
 
     fn get(&self) -> Result<PooledConnection<Manager>> {
@@ -363,9 +450,20 @@ impl Manager {
             )));
         }
         let (url, in_url) = take_url_options(url)?;
-        let prepared_statements = in_url
-            .prepared_statements
-            .unwrap_or(options.prepared_statements);
+        // Each URL (the primary's, each replica's) may name its own pooler.
+        let pooler = in_url.pooler.or(options.pooler);
+        let chosen_prepared = in_url.prepared_statements.or(options.prepared_statements);
+        let prepared_statements = chosen_prepared.unwrap_or(pooler != Some(Pooler::Transaction));
+        if pooler == Some(Pooler::Transaction) && options.statement_timeout.is_some() {
+            return Err(Error::InvalidInput(
+                "statement_timeout is a session setting, and behind a transaction pooler \
+                 it would stay on whichever server session the pooler picked, for its \
+                 other clients too; set it for the role on the server (ALTER ROLE … SET \
+                 statement_timeout = '5s') or use the pooler's own (PgBouncer's \
+                 query_timeout)"
+                    .into(),
+            ));
+        }
         let socket_timeout = match in_url.socket_timeout {
             Some(t) => Some(t).filter(|t| !t.is_zero()),
             None => options.socket_timeout,
@@ -385,6 +483,8 @@ impl Manager {
             relay,
             opening: Arc::clone(opening),
             prepared_statements,
+            pooler,
+            chosen_prepared,
         })
     }
 }
@@ -396,6 +496,79 @@ pub(crate) fn pool_builder(options: &PgOptions) -> diesel::r2d2::Builder<Manager
         .min_idle(Some(1))
         .connection_timeout(options.connect_timeout)
         .test_on_check_out(options.check_on_checkout)
+}
+
+/// A connection of its own, outside the pool, to `url`: a session-level lock
+/// it holds ends with it, whatever happens, instead of staying on a pooled
+/// connection.
+fn dedicated(url: &str, prepared: bool) -> Result<PgConnection> {
+    let mut conn = PgConnection::establish(url)
+        .map_err(|e| Error::Connection(format!("cannot connect to PostgreSQL: {e}")))?;
+    crate::connection::set_prepared_statements(&mut conn, prepared);
+    Ok(conn)
+}
+
+/// Leaves a migration's own session as it found the server: `DISCARD ALL`
+/// releases its session-level locks and resets the settings the online phase
+/// made, before the connection closes. Closing does as much on the server
+/// itself; a session pooler with no reset query would otherwise hand them on
+/// to its next client. Best effort: the connection is closed either way.
+fn end_session(mut conn: PgConnection) {
+    if let Err(e) = conn.batch_execute("DISCARD ALL") {
+        tracing::debug!(target: "dataflow::migrate", error = %e, "DISCARD ALL before closing the migration's session");
+    }
+}
+
+/// Whether the server sessions behind `url` are shared between client
+/// connections, as a transaction pooler shares them. Two probe connections, A
+/// and B, neither taking a lock nor setting anything: A reads its server
+/// process id, B opens a transaction and reads its own, A reads again, B
+/// commits. On sessions of their own, B's id always differs from A's and A's
+/// never changes; a transaction pooler hands B the session A just released
+/// (PgBouncer reuses the last released first) or A another one. Three rounds,
+/// as other clients of a busy pooler can hide the sharing once.
+pub(crate) fn shares_sessions(url: &str) -> Result<bool> {
+    let mut a = dedicated(url, false)?;
+    let mut b = dedicated(url, false)?;
+    for _ in 0..3 {
+        let a1 = backend_pid(&mut a)?;
+        b.batch_execute("BEGIN").map_err(map_error)?;
+        let b1 = backend_pid(&mut b)?;
+        let a2 = backend_pid(&mut a)?;
+        b.batch_execute("COMMIT").map_err(map_error)?;
+        if b1 == a1 || a2 != a1 {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// The server process serving `conn`'s current statement.
+fn backend_pid(conn: &mut PgConnection) -> Result<i32> {
+    let mut pid = 0;
+    PgConn(conn).query(
+        "SELECT pg_backend_pid()",
+        &[],
+        &[LogicalType::Int],
+        &mut |row| {
+            if let Value::I32(p) = row[0] {
+                pid = p;
+            }
+            Ok(())
+        },
+    )?;
+    Ok(pid)
+}
+
+/// The refusal of what needs a session behind a transaction pooler.
+fn needs_session(operation: &str) -> Error {
+    Error::NeedsSession {
+        operation: operation.to_owned(),
+        remedy: "Give PgOptions::migration_url the server's direct URL (or a session-mode \
+                 pooler's), or migrate with MigrateOptions::online(false), which runs every \
+                 step inside the migration's transaction"
+            .to_owned(),
+    }
 }
 
 /// What PostgreSQL supports, as the core reads it.
@@ -459,7 +632,8 @@ impl Backend for PgBackend {
     /// transaction, polling so that the waiter holds no snapshot; then the
     /// migration runs in one transaction on that connection, and closing it
     /// releases the lock. DDL is transactional, so every step commits together
-    /// or not at all.
+    /// or not at all. Through a transaction pooler (without a migration URL)
+    /// the lock is the transaction's own, polled for in short transactions.
     fn with_migration(
         &self,
         lock_timeout: Duration,
@@ -473,15 +647,28 @@ impl Backend for PgBackend {
             let mut conn = self.get()?;
             return conn.run(|c, _| migrate_on(c, lock_timeout, f));
         }
-        let mut conn = self.dedicated()?;
-        lock_session(&mut conn, lock_timeout, None)?;
-        migrate_on(&mut conn, lock_timeout, f)
+        match self.route()? {
+            Route::Own(url, prepared) => {
+                let mut conn = dedicated(url, prepared)?;
+                let r = lock_session(&mut conn, lock_timeout, None)
+                    .and_then(|_| migrate_on(&mut conn, lock_timeout, f));
+                end_session(conn);
+                r
+            }
+            Route::Pooled => {
+                let mut conn = dedicated(&self.url, false)?;
+                migrate_polled(&mut conn, lock_timeout, None, f).map(|_| ())
+            }
+        }
     }
 
     /// The migration's transaction on a dedicated connection that first waited
     /// for the session-level migration lock outside any transaction, polling
     /// so that it holds no snapshot; the lock is kept through `after` and
-    /// released when the connection closes.
+    /// released when the session ends. Through a transaction pooler (without
+    /// a migration URL) there is no session to keep it in: the migration runs
+    /// under its transaction's lock, and work for `after` is refused with
+    /// `Error::NeedsSession` inside that transaction, so nothing is applied.
     fn with_migration_then(
         &self,
         lock_timeout: Duration,
@@ -505,19 +692,36 @@ impl Backend for PgBackend {
                 Ok(true)
             };
         }
-        let mut conn = self.dedicated()?;
-        if !lock_session(&mut conn, lock_timeout, Some(stop_waiting))? {
-            return Ok(false);
-        }
-        let mut online = false;
-        migrate_on(&mut conn, lock_timeout, &mut |c| {
-            online = tx(c)?;
-            Ok(())
-        })?;
-        if online {
-            after(&mut PgConn(&mut conn))?;
-        }
-        Ok(true)
+        let (url, prepared) = match self.route()? {
+            Route::Own(url, prepared) => (url, prepared),
+            Route::Pooled => {
+                let mut conn = dedicated(&self.url, false)?;
+                return migrate_polled(&mut conn, lock_timeout, Some(stop_waiting), &mut |c| {
+                    if tx(c)? {
+                        // Rolls the migration's transaction back.
+                        return Err(needs_session("this migration's online phase (statements that run after its transaction commits: CREATE INDEX CONCURRENTLY, constraint validations, batched backfills, or a -- dataflow:no-transaction migration file)"));
+                    }
+                    Ok(())
+                });
+            }
+        };
+        let mut conn = dedicated(url, prepared)?;
+        let r = (|| {
+            if !lock_session(&mut conn, lock_timeout, Some(stop_waiting))? {
+                return Ok(false);
+            }
+            let mut online = false;
+            migrate_on(&mut conn, lock_timeout, &mut |c| {
+                online = tx(c)?;
+                Ok(())
+            })?;
+            if online {
+                after(&mut PgConn(&mut conn))?;
+            }
+            Ok(true)
+        })();
+        end_session(conn);
+        r
     }
 
     fn with_online_lock(
@@ -528,14 +732,23 @@ impl Backend for PgBackend {
     ) -> Result<bool> {
         // DDL and data steps: reads right after them go to the primary.
         let _wrote = self.replicas.as_ref().map(|r| r.wrote());
-        let mut conn = self.dedicated()?;
-        if wait {
-            lock_session(&mut conn, lock_timeout, None)?;
-        } else if !try_lock_session(&mut conn)? {
-            return Ok(false);
-        }
-        f(&mut PgConn(&mut conn))?;
-        Ok(true)
+        let Route::Own(url, prepared) = self.route()? else {
+            return Err(needs_session(
+                "finishing the online phase an earlier migration left unfinished",
+            ));
+        };
+        let mut conn = dedicated(url, prepared)?;
+        let r = (|| {
+            if wait {
+                lock_session(&mut conn, lock_timeout, None)?;
+            } else if !try_lock_session(&mut conn)? {
+                return Ok(false);
+            }
+            f(&mut PgConn(&mut conn))?;
+            Ok(true)
+        })();
+        end_session(conn);
+        r
     }
 }
 
@@ -623,12 +836,24 @@ type StopWaiting<'a> = dyn FnMut(&mut dyn Connection) -> Result<bool> + 'a;
 fn lock_session(
     conn: &mut PgConnection,
     lock_timeout: Duration,
+    stop_waiting: Option<&mut StopWaiting<'_>>,
+) -> Result<bool> {
+    poll(conn, lock_timeout, stop_waiting, try_lock_session)
+}
+
+/// Calls `attempt` until it returns `true` (`Ok(true)`), giving up with
+/// `Error::LockTimeout` after `lock_timeout`, or stopping (`Ok(false)`) when
+/// `stop_waiting`, asked between attempts, says so.
+fn poll(
+    conn: &mut PgConnection,
+    lock_timeout: Duration,
     mut stop_waiting: Option<&mut StopWaiting<'_>>,
+    mut attempt: impl FnMut(&mut PgConnection) -> Result<bool>,
 ) -> Result<bool> {
     let started = std::time::Instant::now();
     let mut delay = Duration::from_millis(5);
     loop {
-        if try_lock_session(conn)? {
+        if attempt(conn)? {
             return Ok(true);
         }
         if let Some(stop) = stop_waiting.as_mut() {
@@ -649,11 +874,44 @@ fn lock_session(
     }
 }
 
+/// A migration through a transaction pooler, where no session outlives a
+/// transaction: each attempt is a short transaction that tries the
+/// transaction-level migration lock (`pg_try_advisory_xact_lock`); the one
+/// that gets it runs `f` in the same transaction, and the commit or rollback
+/// releases the lock on the server session that took it. Waiting by polling
+/// holds no snapshot for longer than an attempt, for the same reason
+/// [`lock_session`] polls. `Ok(false)`: `stop_waiting` ended the wait.
+fn migrate_polled(
+    conn: &mut PgConnection,
+    lock_timeout: Duration,
+    stop_waiting: Option<&mut StopWaiting<'_>>,
+    f: &mut dyn FnMut(&mut dyn Connection) -> Result<()>,
+) -> Result<bool> {
+    poll(conn, lock_timeout, stop_waiting, |conn| {
+        conn.transaction(|c| {
+            if !try_lock(c, "pg_try_advisory_xact_lock").map_err(TxError::App)? {
+                return Ok(false);
+            }
+            // As in `migrate_on`: the steps set their own lock timeouts.
+            c.batch_execute("SET LOCAL lock_timeout = 0")?;
+            f(&mut PgConn(c)).map_err(TxError::App)?;
+            Ok(true)
+        })
+        .map_err(TxError::into_error)
+    })
+}
+
 /// `pg_try_advisory_lock` on the migration lock: whether this session holds it now.
 fn try_lock_session(conn: &mut PgConnection) -> Result<bool> {
+    try_lock(conn, "pg_try_advisory_lock")
+}
+
+/// `function` (`pg_try_advisory_lock` or `pg_try_advisory_xact_lock`) on the
+/// migration lock: whether it was granted.
+fn try_lock(conn: &mut PgConnection, function: &str) -> Result<bool> {
     let mut got = false;
     PgConn(conn).query(
-        &format!("SELECT pg_try_advisory_lock({LOCK_CLASS}, hashtext(current_schema()))"),
+        &format!("SELECT {function}({LOCK_CLASS}, hashtext(current_schema()))"),
         &[],
         &[LogicalType::Bool],
         &mut |row| {
@@ -664,7 +922,6 @@ fn try_lock_session(conn: &mut PgConnection) -> Result<bool> {
     Ok(got)
 }
 
-/// Whether a table exists in the connection's current schema.
 /// Runs a migration on `conn`: a transaction (a savepoint when one is already
 /// open) holding the schema's advisory lock. Waiting for that lock here holds
 /// a snapshot, so outside test transactions the session lock is taken first

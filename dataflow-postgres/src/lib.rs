@@ -32,7 +32,7 @@ pub use connection::PgConn;
 pub use dataflow_core::DataFlow;
 pub use describe::{PgDescribe, PG_DESCRIBE};
 pub use dialect::{PgDialect, POSTGRES};
-pub use options::{PgOptions, READ_YOUR_WRITES, TCP_DEFAULTS};
+pub use options::{PgOptions, Pooler, READ_YOUR_WRITES, TCP_DEFAULTS};
 
 /// Connects to the PostgreSQL database at `url` with default options.
 pub fn connect(url: &str) -> dataflow_core::Result<DataFlow> {

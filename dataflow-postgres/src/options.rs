@@ -26,9 +26,35 @@ pub struct PgOptions {
     pub(crate) socket_timeout: Option<Duration>,
     pub(crate) test_transaction: bool,
     pub(crate) check_on_checkout: bool,
-    pub(crate) prepared_statements: bool,
+    /// `None`: not chosen, which follows the pooler (off behind a transaction
+    /// pooler, on otherwise).
+    pub(crate) prepared_statements: Option<bool>,
     pub(crate) read_urls: Vec<String>,
     pub(crate) read_your_writes: Duration,
+    pub(crate) pooler: Option<Pooler>,
+    pub(crate) migration_url: Option<String>,
+}
+
+/// What sits between the application and the PostgreSQL server, as declared
+/// with [`PgOptions::pooler`] or the URL parameter `pooler`.
+///
+/// It decides what may rely on a server session lasting longer than one
+/// transaction: the migration lock of the online phase, session settings,
+/// named prepared statements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pooler {
+    /// No pooler: every connection is a server session of its own.
+    Direct,
+    /// A pooler in session mode (PgBouncer's `pool_mode = session`): a client
+    /// connection keeps one server session until it disconnects, so it behaves
+    /// like [`Pooler::Direct`].
+    Session,
+    /// A pooler in transaction mode (PgBouncer's `pool_mode = transaction`,
+    /// Supavisor, RDS Proxy when not pinned): each transaction, and each
+    /// statement outside one, may run on another server session, shared with
+    /// other clients. Nothing may outlive a transaction: no named prepared
+    /// statements, no session settings, no session-level locks.
+    Transaction,
 }
 
 /// How long after a write through a handle its reads stay on the primary
@@ -91,9 +117,11 @@ impl PgOptions {
             socket_timeout: None,
             test_transaction: false,
             check_on_checkout: true,
-            prepared_statements: true,
+            prepared_statements: None,
             read_urls: Vec::new(),
             read_your_writes: READ_YOUR_WRITES,
+            pooler: None,
+            migration_url: None,
         }
     }
 
@@ -211,6 +239,74 @@ impl PgOptions {
         self
     }
 
+    /// Declares what sits between the application and the server at `url`
+    /// (default: not declared; see below). The URL parameter
+    /// `pooler=transaction` (or `session`, `direct`) says the same and takes
+    /// precedence; `pgbouncer=true`, Prisma's spelling, means
+    /// `pooler=transaction`.
+    ///
+    /// [`Pooler::Transaction`] turns [`prepared_statements`](Self::prepared_statements)
+    /// off unless it is set explicitly (PgBouncer 1.21 and later can keep
+    /// protocol-level prepared statements with `max_prepared_statements`), and
+    /// refuses [`statement_timeout`](Self::statement_timeout) at connect: a
+    /// `SET` would land on whichever server session the pooler picked and stay
+    /// there for other clients (set it for the role on the server instead,
+    /// `ALTER ROLE app SET statement_timeout = '5s'`, or use PgBouncer's
+    /// `query_timeout`). Migrations then take their lock inside their own
+    /// transaction only; online steps (and `-- dataflow:no-transaction`
+    /// migration files) need a session that outlives a transaction, so without
+    /// a [`migration_url`](Self::migration_url) they are refused with
+    /// `Error::NeedsSession`, before anything is applied.
+    ///
+    /// Not declared: before a migration takes its session-level lock, two
+    /// probe connections check whether the server sessions behind `url` are
+    /// shared between clients (one client's server process serving
+    /// another), and a transaction pooler found that way is treated as
+    /// declared. A busy pooler can hide that sharing from the probe, so declare
+    /// it in production.
+    ///
+    /// ```no_run
+    /// use dataflow_postgres::{PgOptions, Pooler};
+    /// let db = PgOptions::new("postgres://app@pgbouncer:6432/app")
+    ///     .pooler(Pooler::Transaction)
+    ///     .migration_url("postgres://app@db-primary:5432/app")
+    ///     .connect()?;
+    /// // the same pooler, from the URL:
+    /// let db = dataflow_postgres::connect("postgres://app@pgbouncer:6432/app?pooler=transaction")?;
+    /// # Ok::<(), dataflow_core::Error>(())
+    /// ```
+    pub fn pooler(mut self, pooler: Pooler) -> Self {
+        self.pooler = Some(pooler);
+        self
+    }
+
+    /// The server's direct URL, for what needs a session of its own (Prisma's
+    /// `directUrl`): the migration lock, the migration's DDL and its history,
+    /// the online phase (`CREATE INDEX CONCURRENTLY`, validations, batched
+    /// backfills, each in its own short transaction under a session-level
+    /// lock) and `-- dataflow:no-transaction` migration files. Everything else
+    /// (CRUD, nodes, transactions, plans and checks) goes through `url`, e.g. a
+    /// transaction pooler.
+    ///
+    /// It must reach one server session per connection: the server itself, or
+    /// a pooler in session mode. It takes dataflow's URL parameters too (e.g.
+    /// `?prepared_statements=false`); without them it follows the handle's
+    /// [`prepared_statements`](Self::prepared_statements) as chosen explicitly,
+    /// and prepares statements otherwise. A builder option rather than a
+    /// parameter of `url`, because a URL inside a URL would have to be
+    /// percent-encoded whole.
+    ///
+    /// ```no_run
+    /// let db = dataflow_postgres::PgOptions::new("postgres://app@pgbouncer:6432/app?pooler=transaction")
+    ///     .migration_url("postgres://app@db-primary:5432/app")
+    ///     .connect()?;
+    /// # Ok::<(), dataflow_core::Error>(())
+    /// ```
+    pub fn migration_url(mut self, url: impl Into<String>) -> Self {
+        self.migration_url = Some(url.into());
+        self
+    }
+
     /// Whether statements are prepared once per connection and reused by name
     /// (default: yes, as diesel does: the server plans a statement once).
     ///
@@ -224,7 +320,8 @@ impl PgOptions {
     /// and `TestDb`'s. The URL parameter `prepared_statements=false` (or
     /// `true`) sets it too and takes precedence, like the other URL parameters.
     /// The cost is a server-side parse and plan per statement; BENCHMARKS.md
-    /// measures it.
+    /// measures it. Not set, it follows [`pooler`](Self::pooler): off behind
+    /// [`Pooler::Transaction`], on otherwise.
     ///
     /// ```no_run
     /// let db = dataflow_postgres::PgOptions::new("postgres://app@pgbouncer:6432/app")
@@ -235,7 +332,7 @@ impl PgOptions {
     /// # Ok::<(), dataflow_core::Error>(())
     /// ```
     pub fn prepared_statements(mut self, yes: bool) -> Self {
-        self.prepared_statements = yes;
+        self.prepared_statements = Some(yes);
         self
     }
 
@@ -277,6 +374,11 @@ impl PgOptions {
     /// `Error::Connection` saying the statement timeout was exceeded. The
     /// migration's own connection is not limited (index builds and backfills
     /// may take long); its waits are bounded by the migration lock timeout.
+    ///
+    /// It is a session setting (`SET statement_timeout` when a connection
+    /// opens), so behind a declared [`Pooler::Transaction`] it is refused at
+    /// connect rather than left on the pooler's server sessions; see
+    /// [`pooler`](Self::pooler) for what to use there.
     pub fn statement_timeout(mut self, t: Duration) -> Self {
         self.statement_timeout = Some(t);
         self
@@ -331,6 +433,8 @@ pub(crate) struct UrlOptions {
     pub socket_timeout: Option<Duration>,
     /// `prepared_statements` (`true` / `false`).
     pub prepared_statements: Option<bool>,
+    /// `pooler` (`direct` / `session` / `transaction`), or `pgbouncer=true`.
+    pub pooler: Option<Pooler>,
 }
 
 /// `url` without dataflow's own parameters, and their values.
@@ -362,6 +466,28 @@ pub(crate) fn take_url_options(url: &str) -> Result<(String, UrlOptions)> {
                     )))
                 }
             });
+        } else if let Some(v) = p.strip_prefix("pooler=") {
+            found.pooler = Some(match v {
+                "direct" | "none" => Pooler::Direct,
+                "session" => Pooler::Session,
+                "transaction" => Pooler::Transaction,
+                _ => {
+                    return Err(Error::InvalidInput(format!(
+                        "pooler must be direct, session or transaction, not {v:?}"
+                    )))
+                }
+            });
+        } else if let Some(v) = p.strip_prefix("pgbouncer=") {
+            // Prisma's parameter: PgBouncer in transaction mode.
+            match v {
+                "true" | "1" => found.pooler = Some(Pooler::Transaction),
+                "false" | "0" => {}
+                _ => {
+                    return Err(Error::InvalidInput(format!(
+                        "pgbouncer must be true or false, not {v:?}"
+                    )))
+                }
+            }
         } else {
             kept.push(p);
         }
@@ -406,6 +532,38 @@ mod conninfo_tests {
                 e.contains("prepared_statements must be true or false"),
                 "{e}"
             );
+        }
+    }
+
+    #[test]
+    fn pooler_is_taken_out_of_the_url() {
+        use super::Pooler;
+        let p = |url: &str| {
+            let (u, o) = take_url_options(url).unwrap();
+            (u, o.pooler)
+        };
+        assert_eq!(p("postgres://u@h/db"), ("postgres://u@h/db".into(), None));
+        assert_eq!(
+            p("postgres://u@h/db?pooler=transaction&sslmode=require"),
+            (
+                "postgres://u@h/db?sslmode=require".into(),
+                Some(Pooler::Transaction)
+            )
+        );
+        assert_eq!(
+            p("postgres://u@h/db?pgbouncer=true"),
+            ("postgres://u@h/db".into(), Some(Pooler::Transaction))
+        );
+        assert_eq!(
+            p("postgres://u@h/db?pooler=session"),
+            ("postgres://u@h/db".into(), Some(Pooler::Session))
+        );
+        assert_eq!(p("postgres://u@h/db?pgbouncer=false").1, None);
+        for bad in ["pooler=tx", "pooler=", "pgbouncer=yes"] {
+            let e = take_url_options(&format!("postgres://h/db?{bad}"))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("must be"), "{e}");
         }
     }
 

@@ -17,7 +17,16 @@ fn text(v: &mut Value) -> String {
 
 /// Runs `probe` over a temporary table shaped like `table` (its columns
 /// only), passing the table's quoted name (`pg_temp."…"`) and the text
-/// literal of that name, and drops the table after, whatever `probe` returns.
+/// literal of that name.
+///
+/// All of it happens inside one transaction, rolled back at the end whatever
+/// `probe` returns: a savepoint of the caller's transaction, or a transaction
+/// of its own when there is none (`SAVEPOINT` outside one is an error, which
+/// says so). A transaction pooler hands each transaction to one server
+/// session, so the table is created, used and read on the same session, and
+/// nothing of it (not even an empty temporary schema entry) outlives the
+/// probe; `ON COMMIT DROP` guards the one path that could commit it, a caller
+/// committing a savepoint that failed to roll back.
 fn with_probe_table<R>(
     conn: &mut dyn Connection,
     table: &Table,
@@ -36,12 +45,24 @@ fn with_probe_table<R>(
     d.quote_ident(&shape.name, &mut qualified);
     let mut lit = String::new();
     d.string_literal(&qualified, &mut lit);
-    let create = d.create_table(&shape)[0].replacen("CREATE TABLE", "CREATE TEMP TABLE", 1);
-    conn.batch_execute(&create)?;
-    let probed = probe(conn, &qualified, &lit);
-    let dropped = conn.batch_execute(&format!("DROP TABLE IF EXISTS {qualified}"));
+    let create = format!(
+        "{} ON COMMIT DROP",
+        d.create_table(&shape)[0].replacen("CREATE TABLE", "CREATE TEMP TABLE", 1)
+    );
+    let nested = conn.batch_execute("SAVEPOINT df_reprint").is_ok();
+    if !nested {
+        conn.batch_execute("BEGIN")?;
+    }
+    let probed = conn
+        .batch_execute(&create)
+        .and_then(|()| probe(conn, &qualified, &lit));
+    let ended = conn.batch_execute(if nested {
+        "ROLLBACK TO SAVEPOINT df_reprint; RELEASE SAVEPOINT df_reprint"
+    } else {
+        "ROLLBACK"
+    });
     let probed = probed?;
-    dropped?;
+    ended?;
     Ok(probed)
 }
 

@@ -23,6 +23,24 @@
 //! Template and shared databases are named after the sha256 of the model set's
 //! schema, so a changed model set gets a new one, never a stale one; creating one
 //! is serialised across processes by an advisory lock.
+//!
+//! Behind a transaction pooler, give the server's direct URL as
+//! [`TestDbBuilder::migration_url`]: creating, cloning and dropping databases,
+//! the build lock and the migrations go there, and the test's handle sends its
+//! CRUD through the pooler (declare it in its URL, so prepared statements are
+//! off):
+//!
+//! ```no_run
+//! # use dataflow_core::prelude::*;
+//! # #[derive(Model, Debug, Clone, PartialEq)] struct User { id: i64, name: String }
+//! use dataflow_postgres::testing::TestDb;
+//! let db = TestDb::builder()
+//!     .url("postgres://postgres@127.0.0.1:6432/postgres?pooler=transaction")
+//!     .migration_url("postgres://postgres@127.0.0.1:5432/postgres")
+//!     .model::<User>()
+//!     .build()?;
+//! # Ok::<(), dataflow_core::Error>(())
+//! ```
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -66,7 +84,11 @@ pub type TestDbBuilder = dataflow_core::testing::TestDbBuilder<PgTestHooks>;
 /// by `CREATE DATABASE … TEMPLATE` or shared under a rolled-back transaction.
 #[derive(Debug, Clone)]
 pub struct PgTestHooks {
+    /// Where the tests' handles send their CRUD.
     url: String,
+    /// Where databases are made and migrated: the migration URL, else `url`.
+    admin_url: String,
+    migration_url: Option<String>,
     admin: DataFlow,
     isolation: Isolation,
 }
@@ -78,15 +100,21 @@ impl TestHooks for PgTestHooks {
 
     fn new(settings: ServerSettings) -> Result<Self> {
         let url = settings.resolve_url()?;
+        let admin_url = settings
+            .migration_url
+            .clone()
+            .unwrap_or_else(|| url.clone());
         Ok(PgTestHooks {
-            admin: admin_for(&url)?,
+            admin: admin_for(&admin_url)?,
+            admin_url,
+            migration_url: settings.migration_url,
             url,
             isolation: settings.isolation,
         })
     }
 
     fn place(&self) -> String {
-        self.url.clone()
+        self.admin_url.clone()
     }
 
     fn template_name(&self, key: &str) -> String {
@@ -97,7 +125,7 @@ impl TestHooks for PgTestHooks {
     }
 
     fn build_template(&self, name: &str, fill: &dyn Fn(&DataFlow) -> Result<()>) -> Result<String> {
-        build_once(&self.admin, &self.url, name, fill)
+        build_once(&self.admin, &self.admin_url, name, fill)
     }
 
     fn create(&self, template: &String) -> Result<ServerDatabase> {
@@ -110,19 +138,31 @@ impl TestHooks for PgTestHooks {
                 let name = take_clone(&self.admin, template)?;
                 ServerDatabase {
                     url: with_database(&self.url, &name),
+                    migration_url: self.migration_url.as_ref().map(|m| with_database(m, &name)),
                     name: Some(name),
                 }
             }
             Isolation::Transaction => ServerDatabase {
                 name: None,
                 url: with_database(&self.url, template),
+                migration_url: self
+                    .migration_url
+                    .as_ref()
+                    .map(|m| with_database(m, template)),
             },
         })
     }
 
     fn connect(&self, database: &ServerDatabase) -> Result<DataFlow> {
         match database.name {
-            Some(_) => PgOptions::new(database.url.as_str()).pool_size(4).connect(),
+            Some(_) => {
+                let options = PgOptions::new(database.url.as_str()).pool_size(4);
+                match &database.migration_url {
+                    Some(m) => options.migration_url(m.as_str()),
+                    None => options,
+                }
+                .connect()
+            }
             None => {
                 let conn = tx_pool(&database.url)?.get().map_err(|e| {
                     Error::Connection(format!("no PostgreSQL connection for the test: {e}"))
@@ -232,7 +272,9 @@ fn tx_pool(
         .min_idle(Some(0))
         .test_on_check_out(false)
         .connection_customizer(Box::new(Statements(
-            options.prepared_statements.unwrap_or(true),
+            options
+                .prepared_statements
+                .unwrap_or(options.pooler != Some(crate::Pooler::Transaction)),
         )))
         .build(ConnectionManager::<diesel::PgConnection>::new(conn_url))
         .map_err(|e| Error::Connection(format!("cannot connect to PostgreSQL: {e}")))?;
@@ -254,7 +296,11 @@ impl diesel::r2d2::CustomizeConnection<diesel::PgConnection, diesel::r2d2::Error
     }
 }
 
-/// One maintenance handle per server URL and process.
+/// One maintenance handle per server URL and process. It needs sessions of
+/// its own (`CREATE DATABASE` cannot run in a transaction, and the build lock
+/// is held across statements), so a transaction pooler, declared in the URL
+/// or found by the same probe migrations use, is refused: through one, the
+/// lock would stay on a pooled server session and the next build wait for ever.
 fn admin_for(url: &str) -> Result<DataFlow> {
     use std::collections::HashMap;
     use std::sync::{Mutex, OnceLock};
@@ -265,6 +311,23 @@ fn admin_for(url: &str) -> Result<DataFlow> {
         .map_err(|_| Error::Database("admin registry poisoned".into()))?;
     if let Some(db) = map.get(url) {
         return Ok(db.clone());
+    }
+    let (plain, options) = crate::options::take_url_options(url)?;
+    if options.pooler == Some(crate::Pooler::Transaction)
+        || (options.pooler.is_none()
+            && crate::backend::shares_sessions(&crate::options::conninfo(
+                &plain,
+                std::time::Duration::from_secs(10),
+            ))?)
+    {
+        return Err(Error::NeedsSession {
+            operation: "TestDb's administration (CREATE DATABASE … TEMPLATE, dropping test \
+                        databases, the lock that builds each template once)"
+                .into(),
+            remedy: "Give TestDbBuilder::migration_url the server's direct URL, and keep the \
+                     pooler as its url for the tests' CRUD"
+                .into(),
+        });
     }
     let db = PgOptions::new(url).pool_size(2).connect()?;
     map.insert(url.to_owned(), db.clone());
@@ -295,9 +358,13 @@ fn with_database(url: &str, name: &str) -> String {
     }
 }
 
+/// How long a build waits for another process building the same template.
+const BUILD_WAIT: std::time::Duration = std::time::Duration::from_secs(600);
+
 /// Creates `name` and lets `fill` migrate it, unless a finished one exists:
 /// across processes under a session advisory lock held on one connection for
-/// the whole check-create-migrate sequence (the core builds it once per process).
+/// the whole check-create-migrate sequence (the core builds it once per process)
+/// and released on it. The lock is polled for, at most [`BUILD_WAIT`].
 /// A marker comment says the migration finished, so a half-built database left
 /// by a killed run is rebuilt.
 fn build_once(
@@ -310,7 +377,7 @@ fn build_once(
     let mut lit = String::new();
     dataflow_core::SchemaDialect::string_literal(&crate::POSTGRES, name, &mut lit);
     admin.with_conn(|c| {
-        c.batch_execute(&format!("SELECT pg_advisory_lock(hashtext({lit}))"))?;
+        lock_build(c, &lit)?;
         let result = (|| {
             let mut ready = false;
             let mut exists = false;
@@ -344,10 +411,57 @@ fn build_once(
             }
             c.batch_execute(&format!("COMMENT ON DATABASE \"{name}\" IS '{READY}'"))
         })();
-        let unlocked = c.batch_execute(&format!("SELECT pg_advisory_unlock(hashtext({lit}))"));
+        let unlocked = unlock_build(c, &lit);
         result.and(unlocked)
     })?;
     Ok(name.to_owned())
+}
+
+/// Takes the build lock of the template whose name is the literal `lit`,
+/// polling `pg_try_advisory_lock` for at most [`BUILD_WAIT`].
+fn lock_build(c: &mut dyn dataflow_core::Connection, lit: &str) -> Result<()> {
+    let started = std::time::Instant::now();
+    let mut delay = std::time::Duration::from_millis(10);
+    loop {
+        if advisory(c, &format!("pg_try_advisory_lock(hashtext({lit}))"))? {
+            return Ok(());
+        }
+        if started.elapsed() >= BUILD_WAIT {
+            return Err(Error::LockTimeout { waited: BUILD_WAIT });
+        }
+        std::thread::sleep(delay);
+        delay = (delay * 2).min(std::time::Duration::from_millis(200));
+    }
+}
+
+/// Releases the build lock on the session that took it. `false` from
+/// `pg_advisory_unlock` means this session did not hold it: the statements
+/// reached another server session, which a pooler sharing sessions does.
+fn unlock_build(c: &mut dyn dataflow_core::Connection, lit: &str) -> Result<()> {
+    if advisory(c, &format!("pg_advisory_unlock(hashtext({lit}))"))? {
+        Ok(())
+    } else {
+        Err(Error::Database(format!(
+            "the template build lock {lit} was not held by the session releasing it: \
+             the server sessions behind the URL are shared (a transaction pooler); give \
+             TestDbBuilder::migration_url the server's direct URL"
+        )))
+    }
+}
+
+/// The boolean `call` returns.
+fn advisory(c: &mut dyn dataflow_core::Connection, call: &str) -> Result<bool> {
+    let mut got = false;
+    c.query(
+        &format!("SELECT {call}"),
+        &[],
+        &[LogicalType::Bool],
+        &mut |row| {
+            got = matches!(row[0], Value::Bool(true));
+            Ok(())
+        },
+    )?;
+    Ok(got)
 }
 
 /// Drops `df_t_<pid>_*` databases of test processes that no longer run here.

@@ -24,6 +24,7 @@ pub(crate) fn error_json(e: &Error) -> serde_json::Value {
         Error::Busy { .. } => "busy",
         Error::MigrationRefused { .. } => "migration_refused",
         Error::LockTimeout { .. } => "lock_timeout",
+        Error::NeedsSession { .. } => "needs_session",
         Error::Drift { .. } => "drift",
         Error::Decode { .. } => "decode",
         Error::WorkflowNode { .. } => "workflow_node",
