@@ -294,12 +294,30 @@ impl TxError {
 /// second key is the schema's hash, so schemas migrate independently.
 const LOCK_CLASS: i32 = 0x6466;
 
+/// Why a statement timeout is refused behind a transaction pooler.
+const STATEMENT_TIMEOUT_POOLED: &str = "statement_timeout is a session setting, and behind a \
+     transaction pooler it would stay on whichever server session the pooler picked, for its \
+     other clients too; set it for the role on the server (ALTER ROLE … SET \
+     statement_timeout = '5s') or use the pooler's own (PgBouncer's query_timeout)";
+
 impl PgBackend {
     /// Connects with `options`.
     pub fn connect(options: PgOptions) -> Result<Self> {
         let opening = Arc::new(Opening::default());
+        // A declared transaction pooler with a statement_timeout is refused
+        // by `Manager::for_url`, for the primary and each replica URL alike.
         let manager = Manager::for_url(&options.url, &options, &opening)?;
         let (url, prepared_statements) = (manager.url.clone(), manager.prepared_statements);
+        let shared = OnceLock::new();
+        if options.statement_timeout.is_some() && manager.pooler.is_none() {
+            // Undeclared, the URL is probed now rather than before the first
+            // migration: the setting is made on every pooled connection.
+            // Replica URLs are not probed: they are not reached at connect.
+            let found = shares_sessions(&url)?;
+            if *shared.get_or_init(|| found) {
+                return Err(Error::InvalidInput(STATEMENT_TIMEOUT_POOLED.into()));
+            }
+        }
         let sessions = match &options.migration_url {
             Some(m) => {
                 let (m, m_options) = take_url_options(m)?;
@@ -369,7 +387,7 @@ impl PgBackend {
             connect_timeout: options.connect_timeout,
             prepared_statements,
             sessions,
-            shared: OnceLock::new(),
+            shared,
         })
     }
 
@@ -455,14 +473,7 @@ impl Manager {
         let chosen_prepared = in_url.prepared_statements.or(options.prepared_statements);
         let prepared_statements = chosen_prepared.unwrap_or(pooler != Some(Pooler::Transaction));
         if pooler == Some(Pooler::Transaction) && options.statement_timeout.is_some() {
-            return Err(Error::InvalidInput(
-                "statement_timeout is a session setting, and behind a transaction pooler \
-                 it would stay on whichever server session the pooler picked, for its \
-                 other clients too; set it for the role on the server (ALTER ROLE … SET \
-                 statement_timeout = '5s') or use the pooler's own (PgBouncer's \
-                 query_timeout)"
-                    .into(),
-            ));
+            return Err(Error::InvalidInput(STATEMENT_TIMEOUT_POOLED.into()));
         }
         let socket_timeout = match in_url.socket_timeout {
             Some(t) => Some(t).filter(|t| !t.is_zero()),

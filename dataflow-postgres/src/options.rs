@@ -168,8 +168,13 @@ impl PgOptions {
     /// **Connections**: each replica gets a pool of its own, with the same
     /// options as the primary's (its size [`PgOptions::pool_size`], since one
     /// replica may have to serve every read when the others are down); a
-    /// replica URL's own parameters (`prepared_statements`, `socket_timeout`,
-    /// libpq's) apply to it. The URLs are not reached when connecting: a
+    /// replica URL's own parameters (`prepared_statements`, `pooler`,
+    /// `socket_timeout`, libpq's) apply to it: a replica behind a transaction
+    /// pooler is declared with `?pooler=transaction` in its URL (or by
+    /// [`PgOptions::pooler`] for all of them), which turns its prepared
+    /// statements off unless chosen and refuses a
+    /// [`PgOptions::statement_timeout`]; an undeclared one is not probed.
+    /// The URLs are not reached when connecting: a
     /// replica that is down then does not keep the application from starting.
     /// A [`PgOptions::test_transaction`] handle ignores them (its one
     /// transaction is on the primary).
@@ -376,9 +381,11 @@ impl PgOptions {
     /// may take long); its waits are bounded by the migration lock timeout.
     ///
     /// It is a session setting (`SET statement_timeout` when a connection
-    /// opens), so behind a declared [`Pooler::Transaction`] it is refused at
-    /// connect rather than left on the pooler's server sessions; see
-    /// [`pooler`](Self::pooler) for what to use there.
+    /// opens), so behind a transaction pooler (declared with
+    /// [`Pooler::Transaction`], or, undeclared, found by the probe described
+    /// under [`pooler`](Self::pooler), run at connect when this is set) it
+    /// is refused at connect rather than left on the pooler's server
+    /// sessions; see [`pooler`](Self::pooler) for what to use there.
     pub fn statement_timeout(mut self, t: Duration) -> Self {
         self.statement_timeout = Some(t);
         self

@@ -324,21 +324,35 @@ fn online_steps_through_the_pooler_without_a_migration_url_are_refused() {
     assert_no_stray_settings(&t, &pooler);
 }
 
-/// Behind a declared transaction pooler `statement_timeout` would be a
-/// session setting left for other clients: refused at connect.
+/// Behind a transaction pooler `statement_timeout` would be a session
+/// setting left for other clients: refused at connect.
 #[test]
-fn statement_timeout_behind_a_declared_transaction_pooler_is_refused() {
+fn statement_timeout_behind_a_transaction_pooler_is_refused() {
     let Some(pooler) = service_url("DATAFLOW_PGBOUNCER_URL") else {
         return;
     };
-    let err = PgOptions::new(format!("{pooler}?pooler=transaction"))
-        .statement_timeout(Duration::from_secs(5))
-        .connect()
-        .expect_err("a session setting through a transaction pooler");
-    assert!(
-        matches!(&err, Error::InvalidInput(m) if m.contains("ALTER ROLE")),
-        "{err:?}"
-    );
+    let base = pooler.split('?').next().unwrap();
+    // Declared, and found by the probe.
+    for url in [
+        format!("{base}?pooler=transaction"),
+        format!("{base}?prepared_statements=false"),
+    ] {
+        let err = PgOptions::new(url.as_str())
+            .statement_timeout(Duration::from_secs(5))
+            .connect()
+            .expect_err("a session setting through a transaction pooler");
+        assert!(
+            matches!(&err, Error::InvalidInput(m) if m.contains("ALTER ROLE")),
+            "{url}: {err:?}"
+        );
+    }
+    // The server itself takes it.
+    if let Some(direct) = server_url() {
+        PgOptions::new(direct)
+            .statement_timeout(Duration::from_secs(5))
+            .connect()
+            .expect("direct");
+    }
 }
 
 #[derive(Model, Debug, Clone, PartialEq)]

@@ -78,6 +78,11 @@ pub fn __test_db(hook: Hook) -> Option<TestBackend> {
 /// Declares the whole suite for one backend: `dataflow_conformance!(sqlite, hook)`
 /// where `hook` is a [`Hook`] (a function path visible where the macro is used).
 /// Each scenario becomes `#[test] fn <group>::<scenario>::<backend>`.
+///
+/// `dataflow_conformance!(postgres_pgbouncer, hook, groups(crud, writes))`
+/// declares only the scenarios of those groups: for a variant of a backend
+/// (the same server behind a pooler) that need not pay for the whole suite
+/// twice.
 #[macro_export]
 macro_rules! dataflow_conformance {
     ($backend:ident, $hook:path) => {
@@ -85,6 +90,12 @@ macro_rules! dataflow_conformance {
             $crate::__test_db($hook)
         }
         $crate::__dataflow_conformance_scenarios! { $backend }
+    };
+    ($backend:ident, $hook:path, groups($($group:ident),+ $(,)?)) => {
+        fn __dataflow_conformance_db() -> ::core::option::Option<$crate::TestBackend> {
+            $crate::__test_db($hook)
+        }
+        $($crate::__dataflow_conformance_group! { $group, $backend })+
     };
 }
 
@@ -116,8 +127,41 @@ macro_rules! __dataflow_conformance_tests {
 #[macro_export]
 macro_rules! __dataflow_conformance_scenarios {
     ($backend:ident) => {
-        $crate::__dataflow_conformance_tests! { $backend;
+        $crate::__dataflow_conformance_group! { adopt, $backend }
+        $crate::__dataflow_conformance_group! { checks, $backend }
+        $crate::__dataflow_conformance_group! { aggregates, $backend }
+        $crate::__dataflow_conformance_group! { json_filters, $backend }
+        $crate::__dataflow_conformance_group! { tracker, $backend }
+        $crate::__dataflow_conformance_group! { crud, $backend }
+        $crate::__dataflow_conformance_group! { migrate, $backend }
+        $crate::__dataflow_conformance_group! { sql_defaults, $backend }
+        $crate::__dataflow_conformance_group! { versioned, $backend }
+        $crate::__dataflow_conformance_group! { indexes, $backend }
+        $crate::__dataflow_conformance_group! { metrics, $backend }
+        $crate::__dataflow_conformance_group! { rollback, $backend }
+        $crate::__dataflow_conformance_group! { composite_keys, $backend }
+        $crate::__dataflow_conformance_group! { comparisons, $backend }
+        $crate::__dataflow_conformance_group! { errors, $backend }
+        $crate::__dataflow_conformance_group! { planning, $backend }
+        $crate::__dataflow_conformance_group! { names, $backend }
+        $crate::__dataflow_conformance_group! { schema, $backend }
+        $crate::__dataflow_conformance_group! { writes, $backend }
+        $crate::__dataflow_conformance_group! { records, $backend }
+        $crate::__dataflow_conformance_group! { nodes, $backend }
+        $crate::__dataflow_conformance_group! { transactions, $backend }
+        $crate::__dataflow_conformance_group! { regex, $backend }
+        $crate::__dataflow_conformance_group! { workflows, $backend }
+        $crate::__dataflow_conformance_group! { hostile, $backend }
+        $crate::__dataflow_conformance_group! { enums, $backend }
+    };
+}
 
+/// One group's scenarios, expanded by [`dataflow_conformance!`].
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __dataflow_conformance_group {
+    (adopt, $backend:ident) => {
+        $crate::__dataflow_conformance_tests! { $backend;
             adopt::{
                 existing_schema_never_alters_and_crud_works,
                 existing_schema_reports_incompatible_models,
@@ -126,11 +170,18 @@ macro_rules! __dataflow_conformance_scenarios {
                 generate_models_names_missing_tables,
                 cli_pulls_checks_and_adopts,
             },
+        }
+    };
+    (checks, $backend:ident) => {
+        $crate::__dataflow_conformance_tests! { $backend;
             checks::{
                 checks_and_collations_migrate_and_survive_a_rebuild,
                 a_check_or_collation_the_model_leaves_out_is_a_visible_step,
             },
-
+        }
+    };
+    (aggregates, $backend:ident) => {
+        $crate::__dataflow_conformance_tests! { $backend;
             aggregates::{
                 sums_averages_and_extremes_over_a_filter,
                 nothing_to_aggregate_is_zero_or_none,
@@ -138,12 +189,20 @@ macro_rules! __dataflow_conformance_scenarios {
                 aggregates_see_live_rows_unless_asked,
                 a_sum_past_i64_is_an_error_not_a_wrapped_value,
             },
+        }
+    };
+    (json_filters, $backend:ident) => {
+        $crate::__dataflow_conformance_tests! { $backend;
             json_filters::{
                 containment_matches_postgres_semantics,
                 path_comparisons_match_the_reference,
                 bad_json_filters_are_invalid_input,
                 random_documents_match_the_reference,
             },
+        }
+    };
+    (tracker, $backend:ident) => {
+        $crate::__dataflow_conformance_tests! { $backend;
             tracker::{
                 restore_brings_back_a_deleted_row,
                 only_deleted_needs_soft_delete,
@@ -153,6 +212,10 @@ macro_rules! __dataflow_conformance_scenarios {
                 a_foreign_key_to_a_table_nobody_declares_is_refused_naming_both,
                 foreign_key_violations_name_the_table_and_the_key,
             },
+        }
+    };
+    (crud, $backend:ident) => {
+        $crate::__dataflow_conformance_tests! { $backend;
             crud::{
                 all_types_round_trip,
                 bulk_create_round_trips_every_type,
@@ -183,6 +246,10 @@ macro_rules! __dataflow_conformance_scenarios {
                 string_primary_key,
                 concurrent_use_from_four_threads,
             },
+        }
+    };
+    (migrate, $backend:ident) => {
+        $crate::__dataflow_conformance_tests! { $backend;
             migrate::{
                 adds_nullable_column,
                 adds_column_with_default,
@@ -224,11 +291,19 @@ macro_rules! __dataflow_conformance_scenarios {
                 autoincrement_counter_survives_a_rebuild,
                 several_changes_on_one_table_in_one_migration,
             },
+        }
+    };
+    (sql_defaults, $backend:ident) => {
+        $crate::__dataflow_conformance_tests! { $backend;
             sql_defaults::{
                 sql_defaults_fill_rows_and_plan_nothing_more,
                 a_changed_sql_default_is_one_safe_step,
                 an_added_column_with_a_sql_default_fills_existing_rows,
             },
+        }
+    };
+    (versioned, $backend:ident) => {
+        $crate::__dataflow_conformance_tests! { $backend;
             versioned::{
                 sixteen_evolutions_generate_apply_downgrade_and_apply_again,
                 a_dropped_column_comes_back_with_its_values_on_downgrade,
@@ -243,16 +318,28 @@ macro_rules! __dataflow_conformance_scenarios {
                 generated_files_are_deterministic_and_an_empty_diff_writes_nothing,
                 baseline_switches_an_auto_migrated_database_to_files,
             },
+        }
+    };
+    (indexes, $backend:ident) => {
+        $crate::__dataflow_conformance_tests! { $backend;
             indexes::{
                 partial_unique_index_applies_only_where_its_condition_holds,
                 changing_a_partial_condition_replaces_the_index,
                 gin_and_text_search_indexes_reconcile,
                 dropping_a_gin_index_is_planned_and_undone,
             },
+        }
+    };
+    (metrics, $backend:ident) => {
+        $crate::__dataflow_conformance_tests! { $backend;
             metrics::{
                 metrics_count_migrations_rollbacks_and_time_each_step,
                 history_rows_without_durations_still_read_and_count,
             },
+        }
+    };
+    (rollback, $backend:ident) => {
+        $crate::__dataflow_conformance_tests! { $backend;
             rollback::{
                 rollback_that_would_drop_written_values_is_refused_by_default,
                 rollback_that_would_drop_a_populated_table_is_refused_by_default,
@@ -262,18 +349,30 @@ macro_rules! __dataflow_conformance_scenarios {
                 resolve_failed_refuses_unknown_and_applied_versions,
                 resolve_failed_resolves_a_failed_migration,
             },
+        }
+    };
+    (composite_keys, $backend:ident) => {
+        $crate::__dataflow_conformance_tests! { $backend;
             composite_keys::{
                 composite_key_migrates_and_crud_by_tuple_works,
                 composite_key_duplicates_and_missing_keys_are_typed_errors,
                 changing_the_key_columns_is_refused,
                 dropped_column_of_a_composite_key_table_comes_back_per_row,
             },
+        }
+    };
+    (comparisons, $backend:ident) => {
+        $crate::__dataflow_conformance_tests! { $backend;
             comparisons::{
                 decimals_compare_and_order_as_numbers,
                 dates_outside_years_0000_to_9999_are_refused_before_writing,
                 like_has_one_meaning_with_backslash_escapes,
                 nulls_sort_last_ascending_and_first_descending,
             },
+        }
+    };
+    (errors, $backend:ident) => {
+        $crate::__dataflow_conformance_tests! { $backend;
             errors::{
                 limit_zero_returns_no_row,
                 undecodable_values_are_decode_errors,
@@ -281,6 +380,10 @@ macro_rules! __dataflow_conformance_scenarios {
                 long_in_lists_match_like_short_ones,
                 very_many_or_terms_work_or_are_invalid_input,
             },
+        }
+    };
+    (planning, $backend:ident) => {
+        $crate::__dataflow_conformance_tests! { $backend;
             planning::{
                 foreign_key_on_an_added_column_is_judged_on_its_nulls,
                 foreign_key_on_a_renamed_column_reads_its_old_values,
@@ -292,10 +395,18 @@ macro_rules! __dataflow_conformance_scenarios {
                 unique_index_on_a_filled_column_counts_the_filled_values,
                 pruning_tables_that_reference_each_other,
             },
+        }
+    };
+    (names, $backend:ident) => {
+        $crate::__dataflow_conformance_tests! { $backend;
             names::{
                 long_multibyte_table_name_with_two_foreign_keys_migrates_once,
                 two_foreign_keys_on_a_63_byte_table_name_get_distinct_names,
             },
+        }
+    };
+    (schema, $backend:ident) => {
+        $crate::__dataflow_conformance_tests! { $backend;
             schema::{
                 auto_migrate_creates_tables_once,
                 changed_model_is_planned_not_ignored,
@@ -304,6 +415,10 @@ macro_rules! __dataflow_conformance_scenarios {
                 dry_run_touches_nothing,
                 two_models_for_one_table_are_refused,
             },
+        }
+    };
+    (writes, $backend:ident) => {
+        $crate::__dataflow_conformance_tests! { $backend;
             writes::{
                 model_missing_a_column_is_a_clear_error_and_matches_nothing,
                 json_too_deep_to_read_back_is_refused_before_writing,
@@ -314,11 +429,19 @@ macro_rules! __dataflow_conformance_scenarios {
                 deeply_nested_filters_are_refused_without_overflowing,
                 deeply_nested_json_is_refused_without_overflowing,
             },
+        }
+    };
+    (records, $backend:ident) => {
+        $crate::__dataflow_conformance_tests! { $backend;
             records::{
                 untyped_crud_matches_the_typed_api,
                 untyped_soft_delete_and_timestamps,
                 untyped_bad_input_is_refused_before_writing,
             },
+        }
+    };
+    (nodes, $backend:ident) => {
+        $crate::__dataflow_conformance_tests! { $backend;
             nodes::{
                 nodes_round_trip,
                 node_filters_match_the_typed_api,
@@ -330,6 +453,10 @@ macro_rules! __dataflow_conformance_scenarios {
                 node_schemas_describe_parameters_and_output,
                 node_injection_corpus_is_refused_or_plain,
             },
+        }
+    };
+    (transactions, $backend:ident) => {
+        $crate::__dataflow_conformance_tests! { $backend;
             transactions::{
                 typed_transaction_commits,
                 transaction_rolls_back_on_err,
@@ -341,21 +468,37 @@ macro_rules! __dataflow_conformance_scenarios {
                 a_bound_handle_is_shared_with_threads_and_ends_with_its_transaction,
                 migrations_are_refused_inside_a_transaction,
             },
+        }
+    };
+    (regex, $backend:ident) => {
+        $crate::__dataflow_conformance_tests! { $backend;
             regex::{
                 regex_corpus_selects_the_same_rows_everywhere,
                 regex_outside_the_subset_is_refused_by_path,
                 random_regexes_match_the_regex_crate,
             },
+        }
+    };
+    (workflows, $backend:ident) => {
+        $crate::__dataflow_conformance_tests! { $backend;
             workflows::{
                 workflow_maps_outputs_into_later_inputs,
                 workflow_failure_in_the_last_node_rolls_back_everything,
                 invalid_workflows_are_refused_before_anything_runs,
                 workflow_inside_a_transaction_is_a_savepoint,
             },
+        }
+    };
+    (hostile, $backend:ident) => {
+        $crate::__dataflow_conformance_tests! { $backend;
             hostile::{
                 hostile_values_are_stored_verbatim_or_refused_whole,
                 hostile_fixtures_load_verbatim_or_not_at_all,
             },
+        }
+    };
+    (enums, $backend:ident) => {
+        $crate::__dataflow_conformance_tests! { $backend;
             enums::{
                 crud_round_trips_enum_values,
                 filters_compare_enum_values,
