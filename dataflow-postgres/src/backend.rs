@@ -920,17 +920,10 @@ fn try_lock_session(conn: &mut PgConnection) -> Result<bool> {
 /// `function` (`pg_try_advisory_lock` or `pg_try_advisory_xact_lock`) on the
 /// migration lock: whether it was granted.
 fn try_lock(conn: &mut PgConnection, function: &str) -> Result<bool> {
-    let mut got = false;
-    PgConn(conn).query(
+    crate::connection::select_bool(
+        &mut PgConn(conn),
         &format!("SELECT {function}({LOCK_CLASS}, hashtext(current_schema()))"),
-        &[],
-        &[LogicalType::Bool],
-        &mut |row| {
-            got = matches!(row[0], Value::Bool(true));
-            Ok(())
-        },
-    )?;
-    Ok(got)
+    )
 }
 
 /// Runs a migration on `conn`: a transaction (a savepoint when one is already

@@ -21,6 +21,17 @@ pub(crate) fn set_prepared_statements(conn: &mut PgConnection, prepared: bool) {
     }
 }
 
+/// The boolean of a one-row, one-column `sql` (`false` for NULL or no row):
+/// what the advisory-lock functions answer.
+pub(crate) fn select_bool(conn: &mut dyn Connection, sql: &str) -> Result<bool> {
+    let mut got = false;
+    conn.query(sql, &[], &[LogicalType::Bool], &mut |row| {
+        got = matches!(row[0], Value::Bool(true));
+        Ok(())
+    })?;
+    Ok(got)
+}
+
 /// A borrowed diesel connection seen through dataflow's `Connection` trait.
 pub struct PgConn<'c>(pub &'c mut PgConnection);
 

@@ -47,6 +47,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use dataflow_core::testing::{process_is_gone, ServerDatabase, ServerSettings, TestHooks};
 use dataflow_core::{DataFlow, Error, LogicalType, Result, Value};
 
+use crate::connection::select_bool;
 use crate::PgOptions;
 
 pub use dataflow_core::testing::{server_url, service_url, Isolation};
@@ -423,7 +424,7 @@ fn lock_build(c: &mut dyn dataflow_core::Connection, lit: &str) -> Result<()> {
     let started = std::time::Instant::now();
     let mut delay = std::time::Duration::from_millis(10);
     loop {
-        if advisory(c, &format!("pg_try_advisory_lock(hashtext({lit}))"))? {
+        if select_bool(c, &format!("SELECT pg_try_advisory_lock(hashtext({lit}))"))? {
             return Ok(());
         }
         if started.elapsed() >= BUILD_WAIT {
@@ -438,7 +439,7 @@ fn lock_build(c: &mut dyn dataflow_core::Connection, lit: &str) -> Result<()> {
 /// `pg_advisory_unlock` means this session did not hold it: the statements
 /// reached another server session, which a pooler sharing sessions does.
 fn unlock_build(c: &mut dyn dataflow_core::Connection, lit: &str) -> Result<()> {
-    if advisory(c, &format!("pg_advisory_unlock(hashtext({lit}))"))? {
+    if select_bool(c, &format!("SELECT pg_advisory_unlock(hashtext({lit}))"))? {
         Ok(())
     } else {
         Err(Error::Database(format!(
@@ -447,21 +448,6 @@ fn unlock_build(c: &mut dyn dataflow_core::Connection, lit: &str) -> Result<()> 
              TestDbBuilder::migration_url the server's direct URL"
         )))
     }
-}
-
-/// The boolean `call` returns.
-fn advisory(c: &mut dyn dataflow_core::Connection, call: &str) -> Result<bool> {
-    let mut got = false;
-    c.query(
-        &format!("SELECT {call}"),
-        &[],
-        &[LogicalType::Bool],
-        &mut |row| {
-            got = matches!(row[0], Value::Bool(true));
-            Ok(())
-        },
-    )?;
-    Ok(got)
 }
 
 /// Drops `df_t_<pid>_*` databases of test processes that no longer run here.

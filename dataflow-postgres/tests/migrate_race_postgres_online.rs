@@ -5,12 +5,13 @@
 //! holder's concurrent build waits for: none errors, exactly one applies, and
 //! the history records no `failed` migration.
 
-use std::process::{Command, Stdio};
 use std::sync::Mutex;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use dataflow_core::prelude::*;
 use dataflow_postgres::testing::TestDb;
+
+mod common;
 
 #[derive(Model, Debug, Clone, PartialEq)]
 #[dataflow(table = "race_items")]
@@ -107,14 +108,7 @@ fn online_race_child() {
         return;
     };
     let db = open(&url, &kind);
-    let start: u64 = start.parse().expect("start");
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64;
-    if start > now {
-        std::thread::sleep(Duration::from_millis(start - now));
-    }
+    common::wait_until(&start);
     match db.auto_migrate(options(&kind)) {
         Ok(report) => println!("APPLIED={}", report.applied),
         Err(e) => println!("ERROR={e}"),
@@ -126,44 +120,13 @@ fn race(kind: &str) {
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     let Some(t) = populated() else { return };
-    let exe = std::env::current_exe().expect("test binary");
-    // Far enough ahead that every child is connected and waiting by then.
-    let start = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis()
-        + 2_500;
-    let children: Vec<_> = (0..PROCESSES)
-        .map(|_| {
-            Command::new(&exe)
-                .args(["--exact", "online_race_child", "--ignored", "--nocapture"])
-                .env(URL_ENV, t.url())
-                .env(START_ENV, start.to_string())
-                .env(KIND_ENV, kind)
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .expect("spawn")
-        })
-        .collect();
-    let mut applied = 0;
-    let mut errors = Vec::new();
-    for child in children {
-        let out = child.wait_with_output().expect("output");
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "child failed:\n{stdout}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        for line in stdout.lines() {
-            if line == "APPLIED=true" {
-                applied += 1;
-            } else if let Some(e) = line.strip_prefix("ERROR=") {
-                errors.push(e.to_owned());
-            }
-        }
-    }
+    let (applied, errors) = common::run_children(
+        "online_race_child",
+        PROCESSES,
+        &[(URL_ENV, t.url()), (KIND_ENV, kind)],
+        START_ENV,
+        Duration::from_millis(2_500),
+    );
     let db = open(t.url(), kind);
     let history = db.migration_history().expect("history");
     let statuses: Vec<_> = history.iter().map(|r| (&r.version, r.status)).collect();

@@ -6,9 +6,8 @@
 //! way no advisory lock and no session setting is left on the server sessions
 //! the pooler hands out.
 
-use std::process::{Command, Stdio};
 use std::sync::Mutex;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use dataflow_core::prelude::*;
 use dataflow_core::{Connection as _, LogicalType, Value};
@@ -16,6 +15,8 @@ use dataflow_postgres::testing::{server_url, service_url, Isolation, TestDb};
 use dataflow_postgres::{PgConn, PgOptions};
 use diesel::connection::SimpleConnection;
 use diesel::Connection as _;
+
+mod common;
 
 #[derive(Model, Debug, Clone, PartialEq)]
 #[dataflow(table = "pooled_race")]
@@ -167,14 +168,7 @@ fn pooled_race_child() {
     let direct = std::env::var(DIRECT_ENV).ok();
     let online = std::env::var(ONLINE_ENV).is_ok_and(|v| v == "true");
     let db = open(&url, direct.as_deref());
-    let start: u64 = start.parse().expect("start");
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64;
-    if start > now {
-        std::thread::sleep(Duration::from_millis(start - now));
-    }
+    common::wait_until(&start);
     match db.auto_migrate(MigrateOptions::default().online(online)) {
         Ok(report) => println!("APPLIED={}", report.applied),
         Err(e) => println!("ERROR={e}"),
@@ -184,46 +178,16 @@ fn pooled_race_child() {
 /// Four processes migrate v1 → indexed through the pooler at the same
 /// moment; returns how many applied and the errors.
 fn race(url: &str, direct: Option<&str>, online: bool) -> (usize, Vec<String>) {
-    let exe = std::env::current_exe().expect("test binary");
-    let start = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis()
-        + 2_000;
-    let children: Vec<_> = (0..PROCESSES)
-        .map(|_| {
-            let mut cmd = Command::new(&exe);
-            cmd.args(["--exact", "pooled_race_child", "--ignored", "--nocapture"])
-                .env(URL_ENV, url)
-                .env(START_ENV, start.to_string())
-                .env(ONLINE_ENV, online.to_string())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped());
-            match direct {
-                Some(d) => cmd.env(DIRECT_ENV, d),
-                None => cmd.env_remove(DIRECT_ENV),
-            };
-            cmd.spawn().expect("spawn")
-        })
-        .collect();
-    let (mut applied, mut errors) = (0, Vec::new());
-    for child in children {
-        let out = child.wait_with_output().expect("output");
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "child failed:\n{stdout}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        for line in stdout.lines() {
-            if line == "APPLIED=true" {
-                applied += 1;
-            } else if let Some(e) = line.strip_prefix("ERROR=") {
-                errors.push(e.to_owned());
-            }
-        }
-    }
-    (applied, errors)
+    let online = online.to_string();
+    let mut env = vec![(URL_ENV, url), (ONLINE_ENV, online.as_str())];
+    env.extend(direct.map(|d| (DIRECT_ENV, d)));
+    common::run_children(
+        "pooled_race_child",
+        PROCESSES,
+        &env,
+        START_ENV,
+        Duration::from_millis(2_000),
+    )
 }
 
 /// Whether the index exists and is valid (a concurrent build that failed
