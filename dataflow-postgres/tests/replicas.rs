@@ -527,3 +527,24 @@ fn a_replica_url_that_is_not_postgres_is_refused_when_connecting() {
         "{err:?}"
     );
 }
+
+#[test]
+fn a_replica_url_declaring_a_transaction_pooler_refuses_a_statement_timeout() {
+    // The primary is declared direct, so nothing probes it; the port is
+    // closed, so getting past the replica's check shows as a connection error.
+    let connect = |replica: &str| {
+        PgOptions::new("postgres://postgres@127.0.0.1:1/db?pooler=direct")
+            .statement_timeout(Duration::from_secs(5))
+            .read_urls([replica])
+            .connect()
+            .unwrap_err()
+    };
+    let err = connect("postgres://postgres@127.0.0.1:1/db?pooler=transaction");
+    assert!(
+        matches!(&err, Error::InvalidInput(m) if m.contains("statement_timeout")),
+        "{err:?}"
+    );
+    // Without the replica's own ?pooler=, nothing refuses the setting.
+    let err = connect("postgres://postgres@127.0.0.1:1/db");
+    assert!(matches!(&err, Error::Connection(_)), "{err:?}");
+}
